@@ -1,0 +1,1 @@
+"""The shipped default model and icons, installed as the package ``hwr_assets``."""

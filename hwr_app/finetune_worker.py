@@ -1,0 +1,102 @@
+"""Run a fine-tune on a worker thread: progress and the result come back as signals.
+
+The worker drives :func:`model.finetune.finetune`, a generator, and checks its cancel flag at every
+yield (once per training step), so Cancel and closing the window take effect within one step. It
+also loads MNIST (once, then cached) and saves the new checkpoint, so the GUI thread does no
+disk-heavy work. Only plain data and model objects cross back; no widget is touched here.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QThread, Signal
+
+
+class MnistCache:
+    """MNIST's training digits and the gate subset, loaded once per run of the app."""
+
+    def __init__(self, mnist_dir: Path, download: bool) -> None:
+        self.mnist_dir = mnist_dir
+        self.download = download
+        self._lock = threading.Lock()
+        self._replay = None
+        self._gate = None
+        self.base_gate_accuracy: dict[str, float] = {}  # model version → its gate accuracy
+
+    def get(self):
+        """Return (replay digits, gate digits); raises MnistUnavailableError with a clear message."""
+        from model.data import load_mnist
+        from model.finetune import gate_subset
+
+        with self._lock:
+            if self._replay is None:
+                self._replay = load_mnist(self.mnist_dir, train=True, download=self.download)
+                self._gate = gate_subset(load_mnist(self.mnist_dir, train=False, download=self.download))
+            return self._replay, self._gate
+
+
+class FinetuneWorker(QThread):
+    """One fine-tune of ``base`` on the given samples; start() it, then listen."""
+
+    progress = Signal(object)  # model.finetune.Progress
+    succeeded = Signal(object, object)  # (FinetuneResult, saved VersionEntry)
+    failed = Signal(str)  # a message for the user
+    cancelled = Signal()
+
+    def __init__(self, base, samples: list, registry, mnist: MnistCache, config=None, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("finetune")
+        self._base = base
+        self._samples = samples
+        self._registry = registry
+        self._mnist = mnist
+        self._config = config
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask the fine-tune to stop at its next step; safe from any thread."""
+        self._cancel.set()
+
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def run(self) -> None:
+        from model.data import MnistUnavailableError
+        from model.finetune import FinetuneConfig, NotEnoughSamplesError, finetune
+        from model.samples import rendered_images
+
+        try:
+            replay, gate = self._mnist.get()
+            images = rendered_images(self._samples)  # re-rendered: current preprocessing
+            labels = [sample.label for sample in self._samples]
+            version = self._base.info.version
+            steps = finetune(self._base, images, labels, replay, gate, self._config or FinetuneConfig(),
+                             base_mnist_accuracy=self._mnist.base_gate_accuracy.get(version))
+            while True:
+                if self._cancel.is_set():
+                    steps.close()
+                    self.cancelled.emit()
+                    return
+                try:
+                    self.progress.emit(next(steps))
+                except StopIteration as finished:
+                    result = finished.value
+                    break
+            self._mnist.base_gate_accuracy[version] = result.before.mnist_accuracy
+            if self._cancel.is_set():  # cancelled while checking: nothing is kept
+                self.cancelled.emit()
+                return
+            entry = self._registry.add(result.checkpoint, accepted=result.accepted)
+        except (MnistUnavailableError, NotEnoughSamplesError) as error:
+            self.failed.emit(str(error))
+            return
+        except OSError as error:
+            self.failed.emit(f"Could not save the new model ({error.strerror or error}). "
+                             f"Free some disk space and try again; the current model stays in use.")
+            return
+        except Exception as error:  # delivered to the GUI, never swallowed
+            self.failed.emit(f"Fine-tuning failed: {error!r}")
+            return
+        self.succeeded.emit(result, entry)

@@ -1,0 +1,114 @@
+"""Live recognition off the GUI thread, newest request wins.
+
+The window calls :meth:`Recognizer.request` as often as it likes; each call gets a sequence number
+and is queued to a worker thread, which skips every request that a newer one has overtaken. So
+inference never blocks painting, and a burst of mouse moves costs one prediction, not fifty.
+
+The worker also loads the model modules (torch is slow to import) so the window can appear and
+accept strokes before the model is ready.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+
+class _Worker(QObject):
+    """Lives on the recognition thread; only its slots touch the predictor."""
+
+    # None never travels through a signal: PySide6 on Python 3.11 miscounts its references.
+    predicted = Signal(int, object)  # (request number, model.predict.Prediction)
+    nothing_drawn = Signal(int)  # request number
+    model_changed = Signal(object)  # model.checkpoint.Checkpoint now in use
+    failed = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._predictor = None
+        self.latest = 0  # written by the GUI thread, read here: the newest request's number
+        self._pending: tuple[int, list] | None = None
+
+    @Slot(object)
+    def set_checkpoint(self, checkpoint) -> None:
+        from model.predict import Predictor  # first use imports torch, here, off the GUI thread
+
+        self._predictor = Predictor(checkpoint)
+        self.model_changed.emit(checkpoint)
+        if self._pending is not None:  # a request that came before the model: answer it now
+            number, strokes = self._pending
+            self._pending = None
+            self.predict(number, strokes)
+
+    @Slot(int, object)
+    def predict(self, number: int, strokes: list) -> None:
+        if number != self.latest:
+            return  # overtaken by a newer request
+        if self._predictor is None:
+            self._pending = (number, strokes)
+            return
+        from model.preprocess import NothingDrawnError
+
+        try:
+            prediction = self._predictor.predict_strokes(strokes)
+        except NothingDrawnError:
+            self.nothing_drawn.emit(number)
+            return
+        except Exception as error:  # shown to the user, never swallowed
+            self.failed.emit(f"Recognition failed: {error}")
+            return
+        self.predicted.emit(number, prediction)
+
+
+class Recognizer(QObject):
+    """Owns the recognition thread; emits the prediction for the newest strokes only."""
+
+    prediction_ready = Signal(object)  # Prediction
+    cleared = Signal()  # nothing is drawn: no prediction
+    model_changed = Signal(object)  # Checkpoint
+    failed = Signal(str)
+    _request = Signal(int, object)
+    _checkpoint = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread = QThread(self)
+        self._thread.setObjectName("recognition")
+        self._worker = _Worker()
+        self._worker.moveToThread(self._thread)
+        self._thread.finished.connect(self._worker.deleteLater)
+        self._request.connect(self._worker.predict)
+        self._checkpoint.connect(self._worker.set_checkpoint)
+        self._worker.predicted.connect(self._on_predicted)
+        self._worker.nothing_drawn.connect(self._on_nothing_drawn)
+        self._worker.model_changed.connect(self.model_changed)
+        self._worker.failed.connect(self.failed)
+        self._number = 0
+        self._thread.start()
+
+    def set_checkpoint(self, checkpoint) -> None:
+        """Use this checkpoint for every later request (swapped on the recognition thread)."""
+        self._checkpoint.emit(checkpoint)
+
+    def request(self, strokes: list) -> None:
+        """Ask for the prediction of these strokes; older unanswered requests are dropped."""
+        self._number += 1
+        self._worker.latest = self._number
+        if not strokes:
+            self.cleared.emit()
+            return
+        self._request.emit(self._number, strokes)
+
+    @Slot(int, object)
+    def _on_predicted(self, number: int, prediction) -> None:
+        if number == self._number:  # an answer for strokes that have changed since is stale
+            self.prediction_ready.emit(prediction)
+
+    @Slot(int)
+    def _on_nothing_drawn(self, number: int) -> None:
+        if number == self._number:
+            self.cleared.emit()
+
+    def stop(self) -> None:
+        """Stop the thread; call once, at shutdown."""
+        self._thread.quit()
+        self._thread.wait()

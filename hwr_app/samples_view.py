@@ -1,0 +1,191 @@
+"""The sample browser: thumbnails by digit with counts; relabel, delete (undoable), export, import."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QMessageBox, QPushButton, QVBoxLayout, QWidget)
+
+THUMBNAIL = 56
+
+
+def thumbnail(image: np.ndarray) -> QIcon:
+    """Return an icon of a 28×28 sample picture, dark ink on white."""
+    gray = np.ascontiguousarray((255 - np.clip(image * 255, 0, 255)).astype(np.uint8))
+    picture = QImage(gray.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
+    return QIcon(QPixmap.fromImage(picture).scaled(THUMBNAIL, THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio,
+                                                   Qt.TransformationMode.SmoothTransformation))
+
+
+class SamplesDialog(QDialog):
+    """Browse and edit the stored samples; emits ``changed`` after every edit."""
+
+    changed = Signal()
+
+    def __init__(self, store, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("samplesDialog")
+        self.setWindowTitle("Your samples")
+        self.resize(620, 480)
+        self._store = store
+        self._deleted: list = []  # samples removed in this dialog, newest last, for undo
+
+        self.filter = QComboBox()
+        self.filter.setObjectName("sampleFilter")
+        self.filter.setAccessibleName("Show samples of digit")
+        self.filter.setToolTip("Show all samples or those of one digit")
+        self.filter.currentIndexChanged.connect(self.refresh)
+        self.summary = QLabel()
+        self.summary.setObjectName("sampleSummary")
+
+        self.list = QListWidget()
+        self.list.setObjectName("sampleList")
+        self.list.setAccessibleName("Samples")
+        self.list.setViewMode(QListWidget.ViewMode.IconMode)
+        self.list.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
+        self.list.setGridSize(QSize(THUMBNAIL + 18, THUMBNAIL + 30))
+        self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.list.setMovement(QListWidget.Movement.Static)
+        self.list.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+        self.list.itemSelectionChanged.connect(self._update_buttons)
+
+        self.relabel_box = QComboBox()
+        self.relabel_box.setObjectName("relabelBox")
+        self.relabel_box.setAccessibleName("New label")
+        self.relabel_box.setToolTip("Give the selected samples another digit")
+        self.relabel_box.addItem("Relabel as…", None)
+        for digit in range(10):
+            self.relabel_box.addItem(str(digit), digit)
+        self.relabel_box.activated.connect(self._relabel)
+        self.delete_button = self._button("Delete", "deleteSampleButton", "Delete the selected samples (Del)",
+                                          self._delete)
+        self.undo_button = self._button("Undo delete", "undoDeleteButton", "Bring back the last deleted samples",
+                                        self._undo_delete)
+        export_button = self._button("Export…", "exportButton", "Save all samples to one file", self._export)
+        import_button = self._button("Import…", "importButton", "Add samples from an exported file", self._import)
+        close_button = self._button("Close", "closeSamplesButton", "Close this window", self.accept)
+        QShortcut(QKeySequence.StandardKey.Delete, self.list, self._delete)
+        QShortcut(QKeySequence.StandardKey.Undo, self, self._undo_delete)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Show:"))
+        top.addWidget(self.filter)
+        top.addStretch(1)
+        top.addWidget(self.summary)
+        buttons = QHBoxLayout()
+        for widget in (self.relabel_box, self.delete_button, self.undo_button):
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
+        for widget in (export_button, import_button, close_button):
+            buttons.addWidget(widget)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(buttons)
+        self.refresh()
+
+    def _button(self, text: str, name: str, tip: str, slot) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.setToolTip(tip)
+        button.setAccessibleName(text.rstrip("…"))
+        button.clicked.connect(slot)
+        return button
+
+    def refresh(self) -> None:
+        """Reload the filter counts and the thumbnails from the store."""
+        counts = self._store.counts_by_label()
+        chosen = self.filter.currentData()
+        self.filter.blockSignals(True)
+        self.filter.clear()
+        self.filter.addItem(f"All digits ({sum(counts.values())})", None)
+        for digit in range(10):
+            self.filter.addItem(f"{digit} ({counts[digit]})", digit)
+        self.filter.setCurrentIndex(max(0, self.filter.findData(chosen)))
+        self.filter.blockSignals(False)
+
+        self.list.clear()
+        samples = sorted(self._store.samples(self.filter.currentData()), key=lambda s: (s.label, s.id))
+        for sample in samples:
+            item = QListWidgetItem(thumbnail(sample.image), self._caption(sample))
+            item.setData(Qt.ItemDataRole.UserRole, sample.id)
+            item.setToolTip(f"Drawn {sample.created}; model {sample.model_version or '?'} said "
+                            f"{'?' if sample.predicted is None else sample.predicted}")
+            self.list.addItem(item)
+        self.summary.setText(f"{sum(counts.values())} samples")
+        self._update_buttons()
+
+    @staticmethod
+    def _caption(sample) -> str:
+        if sample.predicted is None or sample.predicted == sample.label:
+            return str(sample.label)
+        return f"{sample.label} (read {sample.predicted})"
+
+    def _selected_ids(self) -> list[int]:
+        return [item.data(Qt.ItemDataRole.UserRole) for item in self.list.selectedItems()]
+
+    def _update_buttons(self) -> None:
+        has_selection = bool(self.list.selectedItems())
+        self.delete_button.setEnabled(has_selection)
+        self.relabel_box.setEnabled(has_selection)
+        self.undo_button.setEnabled(bool(self._deleted))
+
+    def _relabel(self) -> None:
+        label = self.relabel_box.currentData()
+        self.relabel_box.setCurrentIndex(0)
+        if label is None:
+            return
+        for sample_id in self._selected_ids():
+            self._store.relabel(sample_id, label)
+        self.refresh()
+        self.changed.emit()
+
+    def _delete(self) -> None:
+        removed = [self._store.delete(sample_id) for sample_id in self._selected_ids()]
+        removed = [sample for sample in removed if sample is not None]
+        if removed:
+            self._deleted.append(removed)
+            self.refresh()
+            self.changed.emit()
+
+    def _undo_delete(self) -> None:
+        if not self._deleted:
+            return
+        for sample in self._deleted.pop():
+            self._store.add(sample)
+        self.refresh()
+        self.changed.emit()
+
+    def _export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export samples", "hwr-samples.json", "hwr samples (*.json)")
+        if path:
+            self.export_to(path)
+
+    def export_to(self, path: str) -> None:
+        """Export all samples to ``path`` and say how many (used by the button and by tests)."""
+        try:
+            count = self._store.export_to(path)
+        except OSError as error:
+            QMessageBox.warning(self, "Export failed", f"Could not write {path}: {error.strerror or error}")
+            return
+        self.summary.setText(f"Exported {count} samples")
+
+    def _import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import samples", "", "hwr samples (*.json)")
+        if path:
+            self.import_from(path)
+
+    def import_from(self, path: str) -> None:
+        """Import samples from ``path``; a bad file changes nothing and says why."""
+        from model.samples import SampleStoreError
+
+        try:
+            added = self._store.import_from(path)
+        except SampleStoreError as error:
+            QMessageBox.warning(self, "Import failed", str(error))
+            return
+        self.refresh()
+        self.summary.setText(f"Imported {added} new samples")
+        self.changed.emit()

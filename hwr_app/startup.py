@@ -1,0 +1,80 @@
+"""Load the heavy parts (torch, the model, the registry) on a thread while the window is already up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QThread, Signal
+
+# Torch's intra-op threads, set once at start-up: more than 4 buys nothing for a network this small
+# and would only compete with the event loop.
+TORCH_THREADS = max(1, min(4, os.cpu_count() or 2))
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    """Where the app keeps and finds its files."""
+
+    user_dir: Path  # samples.db and models/ live here
+    mnist_dir: Path  # MNIST for fine-tuning (downloaded here on first use when allowed)
+    weights_override: Path | None = None  # --weights: use this checkpoint instead of the active version
+
+    @property
+    def samples_db(self) -> Path:
+        return self.user_dir / "samples.db"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.user_dir / "models"
+
+
+@dataclass
+class Loaded:
+    """What the start-up thread hands to the window."""
+
+    registry: object  # model.versions.ModelRegistry
+    checkpoint: object  # model.checkpoint.Checkpoint to use now
+    messages: list[str]  # problems met and how they were handled, for the user
+
+
+class StartupLoader(QThread):
+    """Import the model code and load the model to use; emits ``loaded`` or ``failed``."""
+
+    loaded = Signal(object)  # Loaded
+    failed = Signal(str)
+
+    def __init__(self, paths: AppPaths, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("startup")
+        self._paths = paths
+
+    def run(self) -> None:
+        try:
+            self.loaded.emit(load_models(self._paths))
+        except Exception as error:  # even the shipped model is unreadable: say so, don't crash
+            self.failed.emit(f"No model could be loaded: {error}")
+
+
+def load_models(paths: AppPaths) -> Loaded:
+    """Return the registry and the checkpoint to use, falling back to the shipped model on errors."""
+    import torch
+
+    from model.assets import default_weights_path
+    from model.checkpoint import CheckpointError, load_checkpoint
+    from model.versions import ModelRegistry
+
+    torch.set_num_threads(TORCH_THREADS)
+    registry = ModelRegistry(paths.models_dir, default_weights_path())
+    messages: list[str] = []
+    if paths.weights_override is not None:
+        try:
+            checkpoint = load_checkpoint(paths.weights_override)
+            return Loaded(registry, checkpoint, messages)
+        except CheckpointError as error:
+            messages.append(f"{error} Using the active model instead.")
+    checkpoint = registry.active().checkpoint
+    messages.extend(registry.messages)
+    registry.messages.clear()
+    return Loaded(registry, checkpoint, messages)

@@ -1,0 +1,181 @@
+"""Checkpoints: weights plus the metadata needed to rebuild, trust and trace a model.
+
+Files are written atomically (temporary file, fsync, os.replace) and read with
+``torch.load(weights_only=True)``, which unpickles only tensors and plain containers: a file that
+tries to run code is refused instead of executed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from model.network import NetConfig, build_network
+from model.preprocess import PREPROCESS_VERSION
+
+FORMAT = "hwr-checkpoint"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(Exception):
+    """A checkpoint file could not be used; the message says which file and why."""
+
+
+@dataclass
+class ModelInfo:
+    """What a checkpoint says about its model, beside the weights."""
+
+    version: str = ""  # short id derived from the weights; set when saved
+    parent_version: str = ""  # the version this one was fine-tuned from, "" for a base model
+    created: str = ""  # ISO 8601 UTC time of saving
+    preprocess_version: int = PREPROCESS_VERSION
+    mnist_test_accuracy: float | None = None  # in [0, 1]; None if never measured
+    mnist_test_size: int = 0  # how many MNIST test digits that accuracy is measured on
+    training_command: str = ""  # how the model was made
+    seed: int | None = None
+    sample_count: int = 0  # personal samples used for fine-tuning
+    notes: dict = field(default_factory=dict)  # any further figures (plain types only)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "ModelInfo":
+        """Return the info, ignoring keys written by newer versions of this program."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+@dataclass
+class Checkpoint:
+    """A network's config, weights and info, as stored in one file."""
+
+    config: NetConfig
+    state_dict: dict
+    info: ModelInfo
+
+    def build(self) -> nn.Module:
+        """Return the network with these weights, in eval mode."""
+        network = build_network(self.config)
+        network.load_state_dict(self.state_dict)
+        return network.eval()
+
+
+def weights_digest(state_dict: dict) -> str:
+    """Return a 10-hex-digit id of the weights, identical for identical tensors."""
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        tensor = state_dict[name].detach().cpu().contiguous()
+        digest.update(name.encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()[:10]
+
+
+def make_checkpoint(network: nn.Module, config: NetConfig, info: ModelInfo) -> Checkpoint:
+    """Return a checkpoint of the network with a CPU copy of its weights, version and time set."""
+    state_dict = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
+    info = ModelInfo(**asdict(info))
+    info.version = weights_digest(state_dict)
+    info.created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return Checkpoint(config, state_dict, info)
+
+
+def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> Path:
+    """Write the checkpoint atomically to ``path`` and return the path.
+
+    A crash at any moment leaves either the old file or the new one, never a half-written one.
+    Raises OSError (for example when the disk is full) with the old file untouched.
+    """
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "config": checkpoint.config.to_dict(),
+        "info": asdict(checkpoint.info),
+        "state_dict": checkpoint.state_dict,
+    }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return atomic_write_bytes(Path(path), buffer.getvalue())
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a fsynced temporary file and os.replace; return path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a model or export is an ordinary file
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    _fsync_directory(path.parent)
+    return path
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename durable; not every platform lets a directory be opened."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Return the checkpoint stored at ``path``; raises CheckpointError with the reason otherwise.
+
+    Never executes code from the file. The weights are checked against the architecture the file
+    names, so a file for another network is refused here rather than failing later.
+    """
+    path = Path(path)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError as error:
+        raise CheckpointError(f"Model file {path} does not exist.") from error
+    except pickle.UnpicklingError as error:
+        if "Weights only load failed" not in str(error):  # not a pickle at all: plain damage
+            raise CheckpointError(f"Model file {path} is damaged or not a model file ({error}).") from error
+        raise CheckpointError(
+            f"Model file {path} was refused: it holds objects other than weights "
+            f"(possibly code), which are never loaded."
+        ) from error
+    except Exception as error:  # an unpickler fed garbage can raise almost anything
+        raise CheckpointError(f"Model file {path} is damaged or not a model file ({error}).") from error
+
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"Model file {path} is not an hwr checkpoint.")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(
+            f"Model file {path} has format version {payload.get('format_version')}; "
+            f"this program reads version {FORMAT_VERSION}."
+        )
+    try:
+        config = NetConfig.from_dict(payload["config"])
+        info = ModelInfo.from_dict(payload["info"])
+        state_dict = payload["state_dict"]
+        build_network(config).load_state_dict(state_dict)  # strict: every tensor must fit
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise CheckpointError(
+            f"Model file {path} does not match the architecture it names ({error})."
+        ) from error
+    if info.preprocess_version != PREPROCESS_VERSION:
+        raise CheckpointError(
+            f"Model file {path} expects preprocessing version {info.preprocess_version}; "
+            f"this program has version {PREPROCESS_VERSION}."
+        )
+    return Checkpoint(config, state_dict, info)

@@ -1,0 +1,65 @@
+"""The ``hwr`` command: ``hwr train``, ``hwr evaluate`` and ``hwr predict FILE...``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def predict_main(argv: list[str]) -> int:
+    """Classify image files or JSON stroke files; print one line per file. Return the exit status."""
+    from model.assets import default_weights_path
+    from model.checkpoint import CheckpointError, load_checkpoint
+    from model.predict import Predictor
+    from model.preprocess import NothingDrawnError
+
+    parser = argparse.ArgumentParser(prog="hwr predict", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                                     description="Classify image files or JSON stroke files.")
+    parser.add_argument("files", nargs="+", type=Path, help="PNG/JPEG/... pictures or .json stroke files")
+    parser.add_argument("--weights", type=Path, default=None,
+                        help="checkpoint to use (default: the shipped model)")
+    parser.add_argument("--top", type=int, default=1, help="how many candidates to print per file")
+    args = parser.parse_args(argv)
+    try:
+        predictor = Predictor(load_checkpoint(args.weights or default_weights_path()))
+    except CheckpointError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    status = 0
+    for path in args.files:
+        try:
+            prediction = predictor.predict_file(path)
+        except NothingDrawnError:
+            print(f"{path}: nothing drawn")
+            status = 1
+            continue
+        except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as error:
+            print(f"{path}: cannot read ({error})", file=sys.stderr)
+            status = 1
+            continue
+        candidates = ", ".join(f"{digit} ({probability:.1%})" for digit, probability in prediction.top(args.top))
+        print(f"{path}: {candidates}")
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch to a sub-command and return its exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    commands = {"train": "model.train", "evaluate": "model.evaluate", "predict": None}
+    if not argv or argv[0] not in commands:
+        print("usage: hwr {train,evaluate,predict} [options]  (hwr COMMAND --help for each)", file=sys.stderr)
+        return 2
+    command, rest = argv[0], argv[1:]
+    if command == "predict":
+        return predict_main(rest)
+    if command == "train":
+        from model.train import main as train_main
+        return train_main(rest)
+    from model.evaluate import main as evaluate_main
+    return evaluate_main(rest)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

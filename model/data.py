@@ -1,0 +1,143 @@
+"""MNIST as in-memory tensors, and the augmentation that imitates drawing on a screen."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torchvision.datasets import MNIST
+
+from model.preprocess import MNIST_MEAN, MNIST_STD
+
+MNIST_DIR_ENV = "HWR_MNIST_DIR"  # environment variable naming the folder that holds MNIST/raw
+
+
+class MnistUnavailableError(RuntimeError):
+    """Raised when MNIST is neither on disk nor downloadable; the message says how to fix it."""
+
+
+def default_mnist_dir() -> Path:
+    """Return the MNIST folder from $HWR_MNIST_DIR, else a per-user cache folder."""
+    configured = os.environ.get(MNIST_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache_home / "hwr" / "mnist"
+
+
+@dataclass(frozen=True)
+class DigitSet:
+    """Digits as uint8 images (N, 28, 28) with int64 labels (N,), kept whole in memory."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index: torch.Tensor | slice) -> "DigitSet":
+        """Return the digits at ``index``."""
+        return DigitSet(self.images[index], self.labels[index])
+
+
+def load_mnist(root: str | os.PathLike, train: bool, download: bool = False) -> DigitSet:
+    """Return MNIST's training or test split from ``root`` (the folder holding ``MNIST/raw``).
+
+    Downloads only when ``download`` is true; any failure becomes MnistUnavailableError with a
+    message that names the setting to change.
+    """
+    root = Path(root).expanduser()
+    try:
+        dataset = MNIST(str(root), train=train, download=download)
+    except (RuntimeError, OSError) as error:  # torchvision: "Dataset not found"; URLError is OSError
+        how = ("the download failed" if download else "downloading is off")
+        raise MnistUnavailableError(
+            f"MNIST was not found in {root / 'MNIST' / 'raw'} and {how} ({error}). "
+            f"Point --data-dir or the {MNIST_DIR_ENV} environment variable at a folder that holds "
+            f"MNIST/raw, or allow the download on a machine with internet access."
+        ) from error
+    return DigitSet(dataset.data.clone(), dataset.targets.clone())
+
+
+def split_validation(digits: DigitSet, validation_size: int, seed: int) -> tuple[DigitSet, DigitSet]:
+    """Return (training, validation) parts, the validation part drawn at random from ``seed``."""
+    order = torch.randperm(len(digits), generator=torch.Generator().manual_seed(seed))
+    return digits.subset(order[validation_size:]), digits.subset(order[:validation_size])
+
+
+def balanced_subset(digits: DigitSet, per_class: int, seed: int) -> DigitSet:
+    """Return ``per_class`` digits of each class, drawn at random from ``seed``, in a fixed order."""
+    generator = torch.Generator().manual_seed(seed)
+    chosen = []
+    for label in range(10):
+        members = torch.nonzero(digits.labels == label).flatten()
+        chosen.append(members[torch.randperm(len(members), generator=generator)[:per_class]])
+    return digits.subset(torch.cat(chosen))
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """How far each screen-drawing effect is pushed; each sample draws its own amounts."""
+
+    rotation_degrees: float = 12.0  # ± rotation
+    slant: float = 0.3  # ± horizontal shear (tan of the slant angle)
+    scale_range: tuple[float, float] = (0.85, 1.1)  # overall size
+    aspect_jitter: float = 0.1  # ± independent stretch of width against height
+    shift_pixels: float = 2.5  # ± translation in each direction
+    thickening: float = 1.0  # at most this blend towards a 3×3 dilation (one pixel-ring thicker)
+    thinning: float = 0.5  # at most this blend towards a 3×3 erosion: a full one erases 2-px strokes
+
+
+def to_unit_ink(images_uint8: torch.Tensor) -> torch.Tensor:
+    """Return (B, 1, 28, 28) floats in [0, 1] from a (B, 28, 28) uint8 batch."""
+    return images_uint8.unsqueeze(1).float() / 255.0
+
+
+def normalise(unit_ink: torch.Tensor) -> torch.Tensor:
+    """Return MNIST-normalised floats from ink in [0, 1]."""
+    return (unit_ink - MNIST_MEAN) / MNIST_STD
+
+
+def augment(unit_ink: torch.Tensor, config: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
+    """Return a batch (B, 1, 28, 28) of ink in [0, 1] with random width, slant, rotation, size, position.
+
+    All of it runs as a few batched tensor operations, so it costs little next to a training step.
+    """
+    batch = unit_ink.shape[0]
+    device = unit_ink.device
+
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return torch.rand(batch, generator=generator).mul(high - low).add(low).to(device)
+
+    # Stroke width: blend towards a dilated (thicker) or eroded (thinner) copy.
+    amount = uniform(-1.0, 1.0).view(-1, 1, 1, 1)
+    thicker = F.max_pool2d(unit_ink, 3, stride=1, padding=1)
+    thinner = -F.max_pool2d(-unit_ink, 3, stride=1, padding=1)
+    unit_ink = torch.where(amount > 0, unit_ink + amount * config.thickening * (thicker - unit_ink),
+                           unit_ink + (-amount) * config.thinning * (thinner - unit_ink))
+
+    angle = uniform(-config.rotation_degrees, config.rotation_degrees) * (math.pi / 180)
+    shear = uniform(-config.slant, config.slant)
+    scale = uniform(*config.scale_range)
+    aspect = uniform(-config.aspect_jitter, config.aspect_jitter)
+    scale_x, scale_y = scale * (1 + aspect), scale * (1 - aspect)
+    shift = config.shift_pixels * 2 / 28  # affine_grid works in [-1, 1] units
+    shift_x, shift_y = uniform(-shift, shift), uniform(-shift, shift)
+
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    # Output → input sampling matrix: inverse of (scale · shear · rotation).
+    forward = torch.zeros(batch, 3, 3, device=device)
+    forward[:, 0, 0] = scale_x * cos
+    forward[:, 0, 1] = scale_x * (-sin + shear * cos)
+    forward[:, 1, 0] = scale_y * sin
+    forward[:, 1, 1] = scale_y * cos
+    forward[:, 0, 2] = shift_x
+    forward[:, 1, 2] = shift_y
+    forward[:, 2, 2] = 1
+    theta = torch.linalg.inv(forward)[:, :2, :]
+    grid = F.affine_grid(theta, list(unit_ink.shape), align_corners=False)
+    return F.grid_sample(unit_ink, grid, mode="bilinear", padding_mode="zeros", align_corners=False)

@@ -1,0 +1,199 @@
+"""Fine-tune a copy of a model on the user's samples without forgetting MNIST.
+
+Method (each part guards against a known failure of naive fine-tuning on a handful of digits):
+
+* the user's samples, re-rendered from their strokes and augmented, are mixed in every step with a
+  class-balanced replay of MNIST training digits, so the model keeps seeing every class;
+* an L2-SP penalty pulls the weights towards the base model's, so a few samples cannot drag it far;
+* batch-norm statistics stay frozen (the network runs in eval mode), so a batch dominated by one
+  user's style cannot shift what every other digit is normalised with;
+* part of the user's samples is held out; the new model is accepted only if it does better on them
+  and loses at most ``max_mnist_drop`` on a fixed, class-balanced subset of MNIST's test set.
+
+:func:`finetune` is a generator: it yields :class:`Progress` after every step (the caller may stop
+at any yield, which is how cancellation works) and returns a :class:`FinetuneResult`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Generator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from model.checkpoint import Checkpoint, ModelInfo, make_checkpoint
+from model.data import AugmentConfig, DigitSet, augment, balanced_subset, normalise, to_unit_ink
+from model.evaluate import accuracy_of
+
+# With fewer samples than this the held-out part is too small to judge a new model by.
+MIN_SAMPLES = 10
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Settings of one fine-tune; defaults sized to finish within seconds on a 2-core CPU."""
+
+    steps: int = 80  # optimisation steps
+    user_batch: int = 24  # user digits per step (drawn with replacement, augmented)
+    replay_per_class: int = 4  # MNIST training digits of each class per step
+    learning_rate: float = 5e-4  # Adam
+    anchor_strength: float = 0.05  # weight of the L2-SP penalty sum((w - w_base)^2)
+    holdout_fraction: float = 0.25  # share of each digit's samples kept for validation
+    gate_per_class: int = 500  # MNIST test digits per class in the gate subset (5,000 in all)
+    max_mnist_drop: float = 0.003  # the most MNIST accuracy a new model may lose (0.3 points)
+    seed: int = 0
+    user_augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(
+        rotation_degrees=8.0, slant=0.15, scale_range=(0.9, 1.05), aspect_jitter=0.08,
+        shift_pixels=1.5, thickening=0.6, thinning=0.3))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of a fine-tune, as a progress bar shows it."""
+
+    phase: str  # "training" or "checking"
+    step: int
+    steps: int
+    loss: float
+
+
+@dataclass(frozen=True)
+class Figures:
+    """How one model does on the held-out user samples and on the MNIST gate subset."""
+
+    user_accuracy: float
+    user_loss: float
+    mnist_accuracy: float
+
+
+@dataclass(frozen=True)
+class FinetuneResult:
+    """The new checkpoint and whether it earned being put in charge."""
+
+    checkpoint: Checkpoint
+    accepted: bool
+    reason: str  # one sentence for the user
+    before: Figures
+    after: Figures
+    train_count: int
+    holdout_count: int
+
+
+class NotEnoughSamplesError(ValueError):
+    """Raised when there are too few samples to fine-tune and judge the result."""
+
+
+def gate_subset(mnist_test: DigitSet, config: FinetuneConfig = FinetuneConfig()) -> DigitSet:
+    """Return the fixed MNIST test subset the acceptance gate measures on."""
+    return balanced_subset(mnist_test, config.gate_per_class, seed=2024)
+
+
+def split_holdout(labels: Sequence[int], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (training indices, held-out indices), holding out ``fraction`` of every digit.
+
+    A digit with a single sample stays in training; at least one sample is always held out.
+    """
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    held = []
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        if len(members) >= 2:
+            held.extend(members[:max(1, round(len(members) * fraction))])
+    if not held:
+        held = [int(rng.integers(len(labels)))]
+    held_out = np.sort(np.asarray(held, dtype=np.int64))
+    training = np.setdiff1d(np.arange(len(labels)), held_out)
+    return training, held_out
+
+
+@torch.inference_mode()
+def _user_figures(network: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+    logits = network(normalise(images))
+    return float((logits.argmax(1) == labels).float().mean()), float(F.cross_entropy(logits, labels))
+
+
+def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], replay: DigitSet, gate: DigitSet,
+             config: FinetuneConfig = FinetuneConfig(), base_mnist_accuracy: float | None = None,
+             ) -> Generator[Progress, None, FinetuneResult]:
+    """Yield progress while fine-tuning a copy of ``base``; return the judged result.
+
+    ``images`` are the user's (N, 28, 28) pictures (ink 1.0), ``labels`` their true digits,
+    ``replay`` MNIST training digits, ``gate`` the fixed MNIST test subset (see gate_subset).
+    ``base_mnist_accuracy`` may pass the base model's gate accuracy if already known.
+    """
+    if len(labels) < MIN_SAMPLES:
+        raise NotEnoughSamplesError(f"Fine-tuning needs at least {MIN_SAMPLES} samples; there are {len(labels)}.")
+    generator = torch.Generator().manual_seed(config.seed)
+    torch.manual_seed(config.seed)
+    train_index, holdout_index = split_holdout(labels, config.holdout_fraction, config.seed)
+    user_ink = torch.as_tensor(np.asarray(images, dtype=np.float32)).unsqueeze(1)  # (N, 1, 28, 28)
+    user_labels = torch.as_tensor(np.asarray(labels, dtype=np.int64))
+    train_ink, train_labels = user_ink[train_index], user_labels[train_index]
+    holdout_ink, holdout_labels = user_ink[holdout_index], user_labels[holdout_index]
+    replay_by_class = [torch.nonzero(replay.labels == digit).flatten() for digit in range(10)]
+
+    base_network = base.build()
+    network = copy.deepcopy(base_network).eval()  # eval: batch-norm statistics stay frozen
+    anchors = [p.detach().clone() for p in network.parameters()]
+    optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
+
+    for step in range(1, config.steps + 1):
+        pick = torch.randint(len(train_labels), (config.user_batch,), generator=generator)
+        replay_pick = torch.cat([members[torch.randint(len(members), (config.replay_per_class,), generator=generator)]
+                                 for members in replay_by_class])
+        batch_ink = torch.cat([augment(train_ink[pick], config.user_augment, generator),
+                               to_unit_ink(replay.images[replay_pick])])  # (B, 1, 28, 28)
+        batch_labels = torch.cat([train_labels[pick], replay.labels[replay_pick]])
+        loss = F.cross_entropy(network(normalise(batch_ink)), batch_labels)
+        anchor = sum(((p - a) ** 2).sum() for p, a in zip(network.parameters(), anchors))
+        optimizer.zero_grad(set_to_none=True)
+        (loss + config.anchor_strength * anchor).backward()
+        optimizer.step()
+        # Cosine decay to zero: the last steps only polish, so stopping points matter less.
+        for group in optimizer.param_groups:
+            group["lr"] = config.learning_rate * 0.5 * (1 + math.cos(math.pi * step / config.steps))
+        yield Progress("training", step, config.steps, loss.item())
+
+    network.eval()
+    yield Progress("checking", config.steps, config.steps, float("nan"))
+    if base_mnist_accuracy is None:
+        base_mnist_accuracy = accuracy_of(base_network, gate)
+    before = Figures(*_user_figures(base_network, holdout_ink, holdout_labels), base_mnist_accuracy)
+    after = Figures(*_user_figures(network, holdout_ink, holdout_labels), accuracy_of(network, gate))
+    accepted, reason = judge(before, after, config.max_mnist_drop)
+
+    info = ModelInfo(parent_version=base.info.version, mnist_test_accuracy=base.info.mnist_test_accuracy,
+                     mnist_test_size=base.info.mnist_test_size,
+                     training_command=f"fine-tune of {base.info.version} on {len(labels)} samples",
+                     seed=config.seed, sample_count=len(labels),
+                     notes={"gate_mnist_accuracy": after.mnist_accuracy, "gate_size": len(gate),
+                            "base_gate_mnist_accuracy": before.mnist_accuracy,
+                            "holdout_accuracy": after.user_accuracy, "base_holdout_accuracy": before.user_accuracy,
+                            "holdout_count": len(holdout_index)})
+    # The full-test-set figure of a fine-tune is estimated from the gate's change, not re-measured.
+    if base.info.mnist_test_accuracy is not None:
+        info.mnist_test_accuracy = base.info.mnist_test_accuracy + (after.mnist_accuracy - before.mnist_accuracy)
+        info.notes["mnist_test_accuracy_is_estimate"] = True
+    return FinetuneResult(make_checkpoint(network, base.config, info), accepted, reason, before, after,
+                          len(train_index), len(holdout_index))
+
+
+def judge(before: Figures, after: Figures, max_mnist_drop: float) -> tuple[bool, str]:
+    """Return (accepted, reason): better on held-out samples and MNIST within the allowed drop."""
+    drop = before.mnist_accuracy - after.mnist_accuracy
+    if drop > max_mnist_drop:
+        return False, (f"MNIST accuracy would fall by {drop:.2%} (allowed: {max_mnist_drop:.2%}); "
+                       f"the new model was kept aside.")
+    better = (after.user_accuracy > before.user_accuracy
+              or (after.user_accuracy == before.user_accuracy and after.user_loss < before.user_loss))
+    if not better:
+        return False, (f"The new model is not better on your held-out samples ({after.user_accuracy:.0%} "
+                       f"against {before.user_accuracy:.0%}); it was kept aside.")
+    return True, (f"Better on your held-out samples ({before.user_accuracy:.0%} → {after.user_accuracy:.0%}) "
+                  f"and MNIST accuracy within {max_mnist_drop:.1%} ({before.mnist_accuracy:.2%} → "
+                  f"{after.mnist_accuracy:.2%}).")

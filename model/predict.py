@@ -1,0 +1,72 @@
+"""Classify strokes, pictures or stroke files through the one preprocessing pipeline."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from model.checkpoint import Checkpoint
+from model.preprocess import image_to_tensor, raster_to_image, strokes_to_image
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the model makes of one digit."""
+
+    probabilities: np.ndarray  # (10,) float, sums to 1
+    image: np.ndarray  # (28, 28) float, ink 1.0: what the model saw
+
+    @property
+    def digit(self) -> int:
+        return int(self.probabilities.argmax())
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities.max())
+
+    def top(self, count: int = 3) -> list[tuple[int, float]]:
+        """Return the ``count`` most likely (digit, probability) pairs, most likely first."""
+        order = np.argsort(self.probabilities)[::-1][:count]
+        return [(int(d), float(self.probabilities[d])) for d in order]
+
+
+class Predictor:
+    """One model ready for inference; use each instance from one thread at a time."""
+
+    def __init__(self, checkpoint: Checkpoint) -> None:
+        self.checkpoint = checkpoint
+        self.network = checkpoint.build()
+
+    @property
+    def version(self) -> str:
+        return self.checkpoint.info.version
+
+    @torch.inference_mode()
+    def predict_image(self, image: np.ndarray) -> Prediction:
+        """Return the prediction for a preprocessed 28×28 image (ink 1.0)."""
+        logits = self.network(image_to_tensor(image).unsqueeze(0))  # (1, 10)
+        return Prediction(torch.softmax(logits, 1)[0].numpy().astype(np.float64), image)
+
+    def predict_strokes(self, strokes: Sequence[Sequence[Sequence[float]]]) -> Prediction:
+        """Return the prediction for strokes; raises NothingDrawnError for no ink."""
+        return self.predict_image(strokes_to_image(strokes))
+
+    def predict_file(self, path: str | Path) -> Prediction:
+        """Return the prediction for an image file, or a JSON file of strokes.
+
+        A stroke file holds ``{"strokes": [[[x, y], ...], ...]}`` or just the list of strokes;
+        points may carry pressure and time as third and fourth values.
+        """
+        path = Path(path)
+        if path.suffix.lower() == ".json":
+            document = json.loads(path.read_text(encoding="utf-8"))
+            strokes = document["strokes"] if isinstance(document, dict) else document
+            return self.predict_strokes(strokes)
+        with Image.open(path) as picture:
+            return self.predict_image(raster_to_image(picture))

@@ -1,0 +1,215 @@
+"""Turn strokes or a raster into the 1×28×28 tensor the network reads, the way MNIST was made.
+
+MNIST's digits were produced by fitting the ink into a 20×20 box while keeping the aspect ratio,
+with anti-aliasing, and then placing that box in a 28×28 field so that the ink's centre of mass
+lands in the centre. This module is the single implementation of that recipe; training,
+fine-tuning, the app and the CLI all call it.
+
+Two entry points produce the same kind of 28×28 image (float32, ink = 1.0, background = 0.0):
+
+* :func:`strokes_to_image` renders pen strokes at the target scale with an MNIST-like stroke
+  width, whatever the on-screen pen width or digit size was;
+* :func:`raster_to_image` takes a grayscale picture of any size and either polarity.
+
+:func:`image_to_tensor` normalises such an image with MNIST's mean and standard deviation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+# Bumped whenever the output of this module changes, so that checkpoints and stored samples can
+# tell which recipe produced their images.
+PREPROCESS_VERSION = 1
+
+MNIST_MEAN = 0.1307  # mean pixel value of MNIST's training images, ink scaled to [0, 1]
+MNIST_STD = 0.3081  # their standard deviation
+
+IMAGE_SIZE = 28  # side of the field the network reads
+BOX_SIZE = 20  # side of the box the ink is fitted into
+# Pen diameter, in pixels of the 20×20 box, for a pen pressed with average force. MNIST's strokes
+# are about 2–3 pixels wide after its size normalisation; 2.4 sits in the middle.
+STROKE_WIDTH = 2.4
+SUPERSAMPLE = 4  # strokes are drawn this many times larger, then reduced with anti-aliasing
+# Pressure changes the width by at most this factor either way; beyond it a tablet's noise
+# would turn one digit into several styles.
+PRESSURE_WIDTH_RANGE = (0.6, 1.5)
+
+
+class NothingDrawnError(ValueError):
+    """Raised when the input holds no ink at all (an empty canvas or a blank picture)."""
+
+    def __init__(self, message: str = "Nothing drawn: the input holds no ink.") -> None:
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class StrokePoint:
+    """One sampled pen position; ``pressure`` is 1.0 for a mouse, 0..1 for a tablet pen."""
+
+    x: float
+    y: float
+    pressure: float = 1.0
+    t: float = 0.0  # seconds since the stroke began; kept for storage, not used for rendering
+
+
+Stroke = Sequence[StrokePoint]
+
+
+def as_points(raw_stroke: Iterable[Sequence[float]]) -> list[StrokePoint]:
+    """Return StrokePoints from tuples (x, y), (x, y, pressure) or (x, y, pressure, t)."""
+    return [point if isinstance(point, StrokePoint) else StrokePoint(*map(float, point))
+            for point in raw_stroke]
+
+
+def strokes_to_image(strokes: Sequence[Iterable[Sequence[float]]]) -> np.ndarray:
+    """Return the 28×28 float image (ink 1.0) that MNIST's recipe makes of these strokes.
+
+    Coordinates may be in any unit and any origin: only their shape matters. The stroke width in
+    the result is fixed in the 20×20 box (modulated by pen pressure), so a thin or thick screen pen,
+    a tiny or huge digit, or a digit in a corner of the canvas all come out alike.
+    """
+    strokes_points = [as_points(stroke) for stroke in strokes]
+    strokes_points = [points for points in strokes_points if points]
+    if not strokes_points:
+        raise NothingDrawnError()
+    return raster_to_image(_render_strokes(strokes_points), ink_is_dark=False)
+
+
+def _render_strokes(strokes_points: list[list[StrokePoint]]) -> np.ndarray:
+    """Return a supersampled raster (ink 1.0) of the strokes, the long side spanning the 20-box."""
+    xy = np.array([(p.x, p.y) for points in strokes_points for p in points], dtype=np.float64)
+    pressures = np.array([p.pressure for points in strokes_points for p in points])
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    extent = float((hi - lo).max())
+    big_box = BOX_SIZE * SUPERSAMPLE
+    pen = STROKE_WIDTH * SUPERSAMPLE
+    # The pen's width is part of the ink's bounding box, exactly as in the 20×20 fit that follows;
+    # a lone dot (extent 0) becomes a disc, which the fit then scales up as MNIST would have.
+    scale = (big_box - pen) / extent if extent > 0 else 1.0
+    mean_pressure = float(pressures.mean()) if pressures.mean() > 0 else 1.0
+
+    margin = int(np.ceil(pen * PRESSURE_WIDTH_RANGE[1])) + 2
+    width = int(np.ceil((hi[0] - lo[0]) * scale)) + 2 * margin
+    height = int(np.ceil((hi[1] - lo[1]) * scale)) + 2 * margin
+    picture = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(picture)
+    for points in strokes_points:
+        placed = [((p.x - lo[0]) * scale + margin, (p.y - lo[1]) * scale + margin,
+                   pen * _pressure_factor(p.pressure, mean_pressure)) for p in points]
+        for (x0, y0, w0), (x1, y1, w1) in zip(placed, placed[1:]):
+            draw.line((x0, y0, x1, y1), fill=255, width=max(1, round((w0 + w1) / 2)))
+        for x, y, w in placed:  # round caps and joints
+            r = w / 2
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    return np.asarray(picture, dtype=np.float32) / 255.0
+
+
+def _pressure_factor(pressure: float, mean_pressure: float) -> float:
+    """Return the width factor for a point's pressure relative to the stroke set's mean."""
+    low, high = PRESSURE_WIDTH_RANGE
+    return float(np.clip(pressure / mean_pressure, low, high))
+
+
+def raster_to_image(raster: np.ndarray | Image.Image, ink_is_dark: bool | None = None) -> np.ndarray:
+    """Return the 28×28 float image (ink 1.0) that MNIST's recipe makes of a grayscale picture.
+
+    ``raster`` may be any size, uint8 (0..255) or float (0..1), RGB or gray. The polarity is taken
+    from the picture's border unless ``ink_is_dark`` says it: a light border means dark ink.
+    """
+    ink = _ink_map(raster, ink_is_dark)
+    rows = np.flatnonzero(ink.max(axis=1) > 0)
+    cols = np.flatnonzero(ink.max(axis=0) > 0)
+    if rows.size == 0:
+        raise NothingDrawnError()
+    ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+    boxed = _fit_into_box(ink)
+    return _centre_by_mass(boxed)
+
+
+def _ink_map(raster: np.ndarray | Image.Image, ink_is_dark: bool | None) -> np.ndarray:
+    """Return the picture as float32 ink intensity in [0, 1], background exactly 0."""
+    if isinstance(raster, Image.Image):
+        has_alpha = raster.mode in ("RGBA", "LA", "PA") or "transparency" in raster.info
+        raster = np.asarray(raster.convert("RGBA" if has_alpha else "L"))
+    values = np.asarray(raster)
+    if values.size == 0 or values.ndim not in (2, 3):
+        raise ValueError(f"Expected a 2-D grayscale or colour picture, got shape {values.shape}.")
+    values = values.astype(np.float32)
+    if np.issubdtype(np.asarray(raster).dtype, np.integer) or values.max() > 1.0:
+        values = values / 255.0
+    if values.ndim == 3:
+        gray = values[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32) if values.shape[-1] >= 3 \
+            else values[..., 0]
+        if values.shape[-1] in (2, 4) and values[..., -1].min() < 1.0:
+            # Transparent background (as drawing apps export): lay the ink on contrasting paper.
+            alpha = values[..., -1]
+            opaque = gray[alpha > 0.5]
+            paper = 1.0 if opaque.size == 0 or opaque.mean() < 0.5 else 0.0
+            gray = gray * alpha + paper * (1 - alpha)
+        values = gray
+    border = np.concatenate([values[0], values[-1], values[:, 0], values[:, -1]])
+    if ink_is_dark is None:
+        ink_is_dark = float(np.median(border)) > 0.5
+    ink = 1.0 - values if ink_is_dark else values
+    border = 1.0 - border if ink_is_dark else border
+    # The paper's own tone and its grain are not ink: subtract the border's level plus a margin
+    # for its noise, so a grey or noisy scan neither reads as ink nor stretches the crop.
+    background = float(np.median(border))
+    noise = 6.0 * float(np.percentile(np.abs(border - background), 90))  # 0 for clean pictures and MNIST
+    ink = np.clip(ink - background - noise, 0.0, None)
+    peak = float(ink.max())
+    return ink / peak if peak > 0 else ink
+
+
+def _fit_into_box(ink: np.ndarray) -> np.ndarray:
+    """Return the cropped ink resized so its long side is BOX_SIZE, aspect ratio kept."""
+    height, width = ink.shape
+    scale = BOX_SIZE / max(height, width)
+    new_h = max(1, round(height * scale))
+    new_w = max(1, round(width * scale))
+    if (new_h, new_w) == (height, width):
+        return ink
+    # PIL's resampling widens its filter when reducing, which is the anti-aliasing MNIST had.
+    resized = Image.fromarray(ink, mode="F").resize((new_w, new_h), Image.Resampling.BILINEAR)
+    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+
+
+def _centre_by_mass(boxed: np.ndarray) -> np.ndarray:
+    """Return a 28×28 field with the ink placed so its centre of mass is at the field's centre."""
+    height, width = boxed.shape
+    total = float(boxed.sum())
+    rows, cols = np.indices(boxed.shape)
+    mass_y = float((rows * boxed).sum() / total)
+    mass_x = float((cols * boxed).sum() / total)
+    centre = IMAGE_SIZE / 2  # MNIST puts the centre of mass at index 14 (its digits: 13.5..14.5)
+    # Whole-pixel shifts keep the strokes crisp; clamp so the 20×20 box never leaves the field.
+    top = int(np.clip(round(centre - mass_y), 0, IMAGE_SIZE - height))
+    left = int(np.clip(round(centre - mass_x), 0, IMAGE_SIZE - width))
+    field = np.zeros((IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
+    field[top:top + height, left:left + width] = boxed
+    return field
+
+
+def image_to_tensor(image: np.ndarray) -> torch.Tensor:
+    """Return the normalised (1, 28, 28) float tensor for a 28×28 image with ink 1.0."""
+    pixels = torch.as_tensor(np.ascontiguousarray(image), dtype=torch.float32)
+    if pixels.shape != (IMAGE_SIZE, IMAGE_SIZE):
+        raise ValueError(f"Expected a {IMAGE_SIZE}×{IMAGE_SIZE} image, got {tuple(pixels.shape)}.")
+    return ((pixels - MNIST_MEAN) / MNIST_STD).unsqueeze(0)  # (1, 28, 28)
+
+
+def normalise_batch(images_uint8: torch.Tensor) -> torch.Tensor:
+    """Return (B, 1, 28, 28) normalised floats for a (B, 28, 28) uint8 batch such as MNIST's."""
+    return ((images_uint8.float() / 255.0 - MNIST_MEAN) / MNIST_STD).unsqueeze(1)
+
+
+def strokes_to_tensor(strokes: Sequence[Iterable[Sequence[float]]]) -> torch.Tensor:
+    """Return the normalised (1, 28, 28) tensor for strokes; raises NothingDrawnError if empty."""
+    return image_to_tensor(strokes_to_image(strokes))

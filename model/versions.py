@@ -1,0 +1,134 @@
+"""Model versions: the shipped model, every accepted fine-tune, and which one is active.
+
+Layout under the user's data folder::
+
+    models/<version>.pt          accepted versions (atomic writes)
+    models/rejected/<version>.pt fine-tunes that failed the acceptance gate, kept aside, never active
+    models/damaged/              files that could not be read, moved aside with a message
+    models/active                the active version's id (atomic write); absent = the shipped model
+
+The shipped model is always available as version ``SHIPPED`` and is what everything falls back to.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from model.checkpoint import Checkpoint, CheckpointError, atomic_write_bytes, load_checkpoint, save_checkpoint
+
+SHIPPED = "shipped"
+
+
+@dataclass(frozen=True)
+class VersionEntry:
+    """One model version as the Models view lists it."""
+
+    version: str  # SHIPPED or the checkpoint's own version id
+    path: Path
+    checkpoint: Checkpoint
+
+    @property
+    def is_shipped(self) -> bool:
+        return self.version == SHIPPED
+
+
+class ModelRegistry:
+    """The model versions kept in one folder, beside the shipped checkpoint."""
+
+    def __init__(self, folder: str | Path, shipped_path: str | Path) -> None:
+        self.folder = Path(folder)
+        self.shipped_path = Path(shipped_path)
+        self.messages: list[str] = []  # problems met (damaged files moved aside), for the user
+        self._shipped: VersionEntry | None = None  # read once: the file ships with the app
+
+    # -- listing -------------------------------------------------------------------------------
+
+    def shipped(self) -> VersionEntry:
+        """Return the shipped model; raises CheckpointError if even that cannot be read."""
+        if self._shipped is None:
+            self._shipped = VersionEntry(SHIPPED, self.shipped_path, load_checkpoint(self.shipped_path))
+        return self._shipped
+
+    def versions(self) -> list[VersionEntry]:
+        """Return the shipped model, then accepted versions oldest first; damaged files are moved aside."""
+        entries = [self.shipped()]
+        for path in sorted(self.folder.glob("*.pt"), key=lambda p: p.stat().st_mtime):
+            try:
+                entries.append(VersionEntry(path.stem, path, load_checkpoint(path)))
+            except CheckpointError as error:
+                self._move_aside(path, error)
+        entries[1:] = sorted(entries[1:], key=lambda e: e.checkpoint.info.created)
+        return entries
+
+    def rejected(self) -> list[VersionEntry]:
+        """Return fine-tunes kept aside by the acceptance gate."""
+        entries = []
+        for path in sorted((self.folder / "rejected").glob("*.pt")):
+            try:
+                entries.append(VersionEntry(path.stem, path, load_checkpoint(path)))
+            except CheckpointError as error:
+                self._move_aside(path, error)
+        return entries
+
+    def entry(self, version: str) -> VersionEntry:
+        """Return one version; raises KeyError if it is not (or no longer) available."""
+        if version == SHIPPED:
+            return self.shipped()
+        path = self.folder / f"{version}.pt"
+        if not path.exists():
+            raise KeyError(version)
+        try:
+            return VersionEntry(version, path, load_checkpoint(path))
+        except CheckpointError as error:
+            self._move_aside(path, error)
+            raise KeyError(version) from error
+
+    # -- the active version ------------------------------------------------------------------
+
+    def active_version(self) -> str:
+        """Return the id stored as active, or SHIPPED."""
+        marker = self.folder / "active"
+        try:
+            version = marker.read_text(encoding="utf-8").strip()
+        except OSError:
+            return SHIPPED
+        return version or SHIPPED
+
+    def active(self) -> VersionEntry:
+        """Return the active version, falling back to the shipped model if it cannot be read."""
+        version = self.active_version()
+        try:
+            return self.entry(version)
+        except KeyError:
+            if version != SHIPPED:
+                self.messages.append(f"Model version {version} is no longer available; "
+                                     f"using the shipped model.")
+                self.activate(SHIPPED)
+            return self.shipped()
+
+    def activate(self, version: str) -> VersionEntry:
+        """Make ``version`` active (persisted atomically) and return it."""
+        entry = self.entry(version)
+        atomic_write_bytes(self.folder / "active", version.encode("utf-8"))
+        return entry
+
+    # -- adding --------------------------------------------------------------------------------
+
+    def add(self, checkpoint: Checkpoint, accepted: bool) -> VersionEntry:
+        """Store a fine-tuned checkpoint: as a version if accepted, else under rejected/."""
+        version = checkpoint.info.version
+        folder = self.folder if accepted else self.folder / "rejected"
+        path = save_checkpoint(checkpoint, folder / f"{version}.pt")
+        return VersionEntry(version, path, checkpoint)
+
+    def _move_aside(self, path: Path, error: Exception) -> None:
+        damaged = self.folder / "damaged"
+        damaged.mkdir(parents=True, exist_ok=True)
+        target = damaged / f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}"
+        try:
+            path.replace(target)
+        except OSError:
+            target = path
+        self.messages.append(f"{error} It was moved to {target}.")

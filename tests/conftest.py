@@ -1,0 +1,73 @@
+"""Shared fixtures: MNIST from the project's data folder, and the shipped model measured once."""
+
+from __future__ import annotations
+
+import os
+
+# The app's tests (pytest-qt) need a platform plugin that works without a display; set it before
+# anything can import Qt.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from model import assets  # noqa: E402
+from model.checkpoint import Checkpoint, CheckpointError, load_checkpoint  # noqa: E402
+from model.data import MNIST_DIR_ENV, DigitSet, load_mnist  # noqa: E402
+from model.evaluate import Evaluation, evaluate  # noqa: E402
+
+# One thread keeps the suite from competing with itself (and with a training run) on a small CPU;
+# it also makes CPU results reproducible from run to run.
+torch.set_num_threads(1)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """Return the folder holding MNIST/raw: $HWR_MNIST_DIR, else ../shared/data beside the repo."""
+    folder = Path(os.environ.get(MNIST_DIR_ENV, REPO_ROOT.parent / "shared" / "data")).expanduser()
+    if not (folder / "MNIST" / "raw").is_dir():
+        reason = (f"MNIST not found in {folder / 'MNIST' / 'raw'}; set {MNIST_DIR_ENV} to the folder "
+                  f"that holds MNIST/raw")
+        if os.environ.get("CI"):
+            pytest.fail(reason + " (CI must provide it)")
+        pytest.skip(reason)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mnist_test(mnist_dir: Path) -> DigitSet:
+    """Return MNIST's 10,000 test digits."""
+    return load_mnist(mnist_dir, train=False)
+
+
+@pytest.fixture(scope="session")
+def mnist_train(mnist_dir: Path) -> DigitSet:
+    """Return MNIST's 60,000 training digits."""
+    return load_mnist(mnist_dir, train=True)
+
+
+@pytest.fixture(scope="session")
+def shipped_checkpoint() -> Checkpoint:
+    """Return the checkpoint the app ships (assets/default.pt); fail if it is missing or unusable."""
+    path = assets.default_weights_path()
+    try:
+        return load_checkpoint(path)
+    except CheckpointError as error:
+        pytest.fail(f"The shipped model cannot be loaded: {error} Train it with "
+                    f"`python -m model.train --data-dir <MNIST folder> --output {path}`.")
+
+
+@pytest.fixture(scope="session")
+def shipped_network(shipped_checkpoint: Checkpoint) -> torch.nn.Module:
+    """Return the shipped network, in eval mode."""
+    return shipped_checkpoint.build()
+
+
+@pytest.fixture(scope="session")
+def shipped_evaluation(shipped_network: torch.nn.Module, mnist_test: DigitSet) -> Evaluation:
+    """Return the shipped network's evaluation on all of MNIST's test set, measured once per run."""
+    return evaluate(shipped_network, mnist_test)
