@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from hwr_app.widgets import make_button
 
 COLUMNS = ("Version", "Created", "From", "Samples", "MNIST", "Held-out samples", "Status")
 
@@ -37,13 +39,13 @@ class ModelsDialog(QDialog):
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.itemDoubleClicked.connect(lambda _: self._activate_selected())
 
-        self.activate_button = self._button("Activate", "activateModelButton",
+        self.activate_button = make_button("Activate", "activateModelButton",
                                             "Use the selected version from now on", self._activate_selected)
-        self.rollback_button = self._button("Roll back", "rollbackButton",
+        self.rollback_button = make_button("Roll back", "rollbackButton",
                                             "Go back to the version the active one was made from", self._roll_back)
-        self.reset_button = self._button("Reset to shipped", "resetModelButton",
+        self.reset_button = make_button("Reset to shipped", "resetModelButton",
                                          "Use the model that came with the app", self._reset)
-        close_button = self._button("Close", "closeModelsButton", "Close this window", self.accept)
+        close_button = make_button("Close", "closeModelsButton", "Close this window", self.accept)
         self.note = QLabel("Rejected fine-tunes are kept for reference and cannot be activated.")
         self.note.setEnabled(False)
         self.note.setWordWrap(True)
@@ -58,14 +60,6 @@ class ModelsDialog(QDialog):
         layout.addWidget(self.note)
         layout.addLayout(buttons)
         self.refresh()
-
-    def _button(self, text: str, name: str, tip: str, slot) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setToolTip(tip)
-        button.setAccessibleName(text)
-        button.clicked.connect(slot)
-        return button
 
     def refresh(self) -> None:
         """Reload the versions from the registry."""

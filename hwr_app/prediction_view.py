@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from hwr_app.widgets import digit_pixmap
 
 # Below this probability the view says it is unsure instead of naming a digit.
 CONFIDENCE_THRESHOLD = 0.6
@@ -99,11 +101,7 @@ class ModelEyeView(QLabel):
             self.clear()
             self.setText("—")
             return
-        gray = (255 - np.clip(self._image * 255, 0, 255)).astype(np.uint8)  # dark ink on white
-        gray = np.ascontiguousarray(gray)
-        picture = QImage(gray.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
-        self.setPixmap(QPixmap.fromImage(picture).scaled(28 * 4, 28 * 4, Qt.AspectRatioMode.KeepAspectRatio,
-                                                         Qt.TransformationMode.FastTransformation))
+        self.setPixmap(digit_pixmap(self._image, 28 * 4, smooth=False))  # sharp pixels, as the model sees
 
 
 class PredictionView(QWidget):

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QMessageBox, QPushButton, QVBoxLayout, QWidget)
+                               QMessageBox, QVBoxLayout, QWidget)
+
+from hwr_app.widgets import digit_pixmap, make_button
 
 THUMBNAIL = 56
 
 
 def thumbnail(image: np.ndarray) -> QIcon:
     """Return an icon of a 28×28 sample picture, dark ink on white."""
-    gray = np.ascontiguousarray((255 - np.clip(image * 255, 0, 255)).astype(np.uint8))
-    picture = QImage(gray.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
-    return QIcon(QPixmap.fromImage(picture).scaled(THUMBNAIL, THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio,
-                                                   Qt.TransformationMode.SmoothTransformation))
+    return QIcon(digit_pixmap(image, THUMBNAIL, smooth=True))
 
 
 class SamplesDialog(QDialog):
@@ -59,13 +58,13 @@ class SamplesDialog(QDialog):
         for digit in range(10):
             self.relabel_box.addItem(str(digit), digit)
         self.relabel_box.activated.connect(self._relabel)
-        self.delete_button = self._button("Delete", "deleteSampleButton", "Delete the selected samples (Del)",
+        self.delete_button = make_button("Delete", "deleteSampleButton", "Delete the selected samples (Del)",
                                           self._delete)
-        self.undo_button = self._button("Undo delete", "undoDeleteButton", "Bring back the last deleted samples",
+        self.undo_button = make_button("Undo delete", "undoDeleteButton", "Bring back the last deleted samples",
                                         self._undo_delete)
-        export_button = self._button("Export…", "exportButton", "Save all samples to one file", self._export)
-        import_button = self._button("Import…", "importButton", "Add samples from an exported file", self._import)
-        close_button = self._button("Close", "closeSamplesButton", "Close this window", self.accept)
+        export_button = make_button("Export…", "exportButton", "Save all samples to one file", self._export)
+        import_button = make_button("Import…", "importButton", "Add samples from an exported file", self._import)
+        close_button = make_button("Close", "closeSamplesButton", "Close this window", self.accept)
         QShortcut(QKeySequence.StandardKey.Delete, self.list, self._delete)
         QShortcut(QKeySequence.StandardKey.Undo, self, self._undo_delete)
 
@@ -85,14 +84,6 @@ class SamplesDialog(QDialog):
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
         self.refresh()
-
-    def _button(self, text: str, name: str, tip: str, slot) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setToolTip(tip)
-        button.setAccessibleName(text.rstrip("…"))
-        button.clicked.connect(slot)
-        return button
 
     def refresh(self) -> None:
         """Reload the filter counts and the thumbnails from the store."""

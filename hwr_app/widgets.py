@@ -1,0 +1,26 @@
+"""Small helpers shared by the views: labelled buttons and pictures of 28×28 digits."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QPushButton
+
+
+def make_button(text: str, name: str, tip: str, slot) -> QPushButton:
+    """Return a push button with an object name, a tooltip and an accessible name, wired to ``slot``."""
+    button = QPushButton(text)
+    button.setObjectName(name)
+    button.setToolTip(tip)
+    button.setAccessibleName(text.rstrip("…"))
+    button.clicked.connect(slot)
+    return button
+
+
+def digit_pixmap(image: np.ndarray, side: int, smooth: bool) -> QPixmap:
+    """Return a 28×28 image (ink 1.0) as dark ink on white, scaled to ``side`` pixels."""
+    gray = np.ascontiguousarray((255 - np.clip(np.asarray(image) * 255, 0, 255)).astype(np.uint8))
+    picture = QImage(gray.data, gray.shape[1], gray.shape[0], gray.shape[1], QImage.Format.Format_Grayscale8).copy()
+    mode = Qt.TransformationMode.SmoothTransformation if smooth else Qt.TransformationMode.FastTransformation
+    return QPixmap.fromImage(picture).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, mode)
