@@ -12,6 +12,7 @@ from hwr_app.finetune_worker import FinetuneWorker, MnistCache
 from hwr_app.prediction_view import PredictionView
 from hwr_app.recognizer import Recognizer
 from hwr_app.startup import AppPaths, Loaded, StartupLoader
+from hwr_app.widgets import show_message
 
 LIVE_INTERVAL_MS = 40  # while the pen moves, at most one prediction request per interval
 AUTO_FINETUNE_CHOICES = (0, 10, 20, 50)  # "fine-tune after every N corrections"; 0 = off
@@ -448,11 +449,7 @@ class MainWindow(QMainWindow):
         self.finetune_button.setToolTip(self.finetune_action.toolTip())
 
     def _notify(self, title: str, text: str, icon: QMessageBox.Icon, name: str = "notice") -> None:
-        """Show a non-blocking message box (the event loop, drawing and prediction go on)."""
-        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
-        box.setObjectName(name)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
+        show_message(self, title, text, icon, name)
 
     def _about(self) -> None:
         self._notify("About hwr", "hwr recognises handwritten digits as you draw them and learns your "

@@ -8,7 +8,7 @@ from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QMessageBox, QVBoxLayout, QWidget)
 
-from hwr_app.widgets import digit_pixmap, make_button
+from hwr_app.widgets import digit_pixmap, make_button, show_message
 
 THUMBNAIL = 56
 
@@ -159,7 +159,8 @@ class SamplesDialog(QDialog):
         try:
             count = self._store.export_to(path)
         except OSError as error:
-            QMessageBox.warning(self, "Export failed", f"Could not write {path}: {error.strerror or error}")
+            show_message(self, "Export failed", f"Could not write {path}: {error.strerror or error}",
+                         QMessageBox.Icon.Warning)
             return
         self.summary.setText(f"Exported {count} samples")
 
@@ -175,7 +176,7 @@ class SamplesDialog(QDialog):
         try:
             added = self._store.import_from(path)
         except SampleStoreError as error:
-            QMessageBox.warning(self, "Import failed", str(error))
+            show_message(self, "Import failed", str(error), QMessageBox.Icon.Warning)
             return
         self.refresh()
         self.summary.setText(f"Imported {added} new samples")

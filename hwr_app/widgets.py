@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
 
 def make_button(text: str, name: str, tip: str, slot) -> QPushButton:
@@ -24,3 +24,13 @@ def digit_pixmap(image: np.ndarray, side: int, smooth: bool) -> QPixmap:
     picture = QImage(gray.data, gray.shape[1], gray.shape[0], gray.shape[1], QImage.Format.Format_Grayscale8).copy()
     mode = Qt.TransformationMode.SmoothTransformation if smooth else Qt.TransformationMode.FastTransformation
     return QPixmap.fromImage(picture).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, mode)
+
+
+def show_message(parent: QWidget, title: str, text: str, icon: QMessageBox.Icon, name: str = "notice") -> QMessageBox:
+    """Show a window-modal message box without blocking the event loop (drawing, recognition and
+    fine-tuning go on); return it."""
+    box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
+    box.setObjectName(name)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()
+    return box

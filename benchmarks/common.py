@@ -1,0 +1,158 @@
+"""What every benchmark shares: the machine description, percentiles, tables, target verdicts and the
+BENCHMARKS.md section writer.
+
+Each script rewrites only its own section, between ``<!-- BEGIN name -->`` and ``<!-- END name -->``,
+so sections written by different scripts (and on different days) live side by side in one file.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS_MD = REPO_ROOT / "BENCHMARKS.md"
+DEFAULT_MNIST_DIR = REPO_ROOT.parent / "shared" / "data"  # used when neither --data-dir nor $HWR_MNIST_DIR is set
+
+
+def default_data_dir() -> Path:
+    """Return $HWR_MNIST_DIR if set, else ../shared/data beside the repository."""
+    configured = os.environ.get("HWR_MNIST_DIR")
+    return Path(configured).expanduser() if configured else DEFAULT_MNIST_DIR
+
+
+# -- the machine --------------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    """Return the CPU's model name from /proc/cpuinfo (or what platform knows elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def usable_cores() -> int:
+    """Return the cores this process may run on (the affinity mask, not the host's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def package_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine_description() -> dict[str, str]:
+    """Return the facts a figure depends on, as name → text, in display order."""
+    import torch
+
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": f"{cpu_model()}, {usable_cores()} cores usable (os.cpu_count() = {os.cpu_count()})",
+        "torch": (f"{torch.__version__}, "
+                  + (f"CUDA build (CUDA {torch.version.cuda}; run on the CPU)" if torch.version.cuda
+                     else "CPU-only build")
+                  + f", {torch.get_num_threads()} intra-op threads by default"),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "PySide6": package_version("PySide6") if package_version("PySide6") != "not installed"
+        else package_version("PySide6-Essentials"),
+        "platform": platform.platform(),
+    }
+
+
+def machine_lines(description: dict[str, str] | None = None) -> list[str]:
+    """Return the machine description as Markdown list lines."""
+    description = description or machine_description()
+    return [f"- {name}: {value}" for name, value in description.items()]
+
+
+# -- statistics ---------------------------------------------------------------------------------
+
+
+def percentiles(values: Iterable[float]) -> dict[str, float]:
+    """Return {'p50', 'p99', 'max', 'count'} of the values (linear interpolation between ranks)."""
+    array = np.asarray(list(values), dtype=np.float64)
+    if array.size == 0:
+        return {"p50": float("nan"), "p99": float("nan"), "max": float("nan"), "count": 0}
+    return {"p50": float(np.percentile(array, 50)), "p99": float(np.percentile(array, 99)),
+            "max": float(array.max()), "count": int(array.size)}
+
+
+def verdict(name: str, value: float, target: float, unit: str, higher_is_better: bool = False,
+            digits: int = 2) -> str:
+    """Return one line saying whether ``value`` meets ``target`` and, if not, by how much it misses."""
+    if value != value:  # NaN: not measured
+        return f"- {name}: not measured (target {'≥' if higher_is_better else '≤'} {target:.{digits}f} {unit})"
+    met = value >= target if higher_is_better else value <= target
+    sign = "≥" if higher_is_better else "≤"
+    line = f"- {name}: {value:.{digits}f} {unit} (target {sign} {target:.{digits}f} {unit}): "
+    if met:
+        return line + "**met**"
+    gap = abs(value - target)
+    relative = f", {gap / abs(target):.0%} of the target" if target else ""
+    return line + f"**missed by {gap:.{digits}f} {unit}**{relative}"
+
+
+# -- output -------------------------------------------------------------------------------------
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    """Return a Markdown table as lines; cells are str()-ed, numbers should be formatted already."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def command_line() -> str:
+    """Return how this script was run, for the section's record."""
+    script = Path(sys.argv[0])
+    try:
+        script = script.resolve().relative_to(REPO_ROOT)
+    except ValueError:
+        pass
+    return " ".join([".venv/bin/python", str(script), *sys.argv[1:]])
+
+
+def write_section(name: str, body_lines: Sequence[str], path: Path = BENCHMARKS_MD) -> Path:
+    """Replace (or append) the section ``name`` of BENCHMARKS.md with ``body_lines``, atomically.
+
+    Everything outside this section's markers is kept byte for byte.
+    """
+    from model.checkpoint import atomic_write_bytes  # the project's one atomic writer
+
+    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
+    block = "\n".join([begin, *body_lines, end])
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text, count=1)
+    else:
+        text = text.rstrip("\n") + ("\n\n" if text else "") + block + "\n"
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def publish(name: str, title: str, body_lines: Sequence[str], description: dict[str, str] | None = None,
+            write: bool = True) -> None:
+    """Print a section (title, machine, body, command) and, if ``write``, store it in BENCHMARKS.md."""
+    lines = [f"## {title}", "", f"Measured with `{command_line()}` on:", "", *machine_lines(description), "",
+             *body_lines]
+    print("\n".join(lines), flush=True)
+    if write:
+        path = write_section(name, lines)
+        print(f"\n(wrote section '{name}' of {path})", flush=True)

@@ -1,0 +1,391 @@
+"""Fine-tuning on personal samples: wall time, what it does to MNIST and to the style, and the GUI's stalls.
+
+    .venv/bin/python -m benchmarks.finetune                # about a minute and a half
+    .venv/bin/python -m benchmarks.finetune --counts 20 --styles z-two --draws 3 --no-write   # quicker
+
+Part 1, headless: for each style of model.synthetic.STYLES and each sample count, draw that many
+samples of the style (model.synthetic.draw_many → model.samples.make_sample, as a correction in the
+app stores them) and time what the app's fine-tune worker computes: re-rendering the samples
+(model.samples.rendered_images) and running model.finetune.finetune to the end with its default
+settings, the base model's gate accuracy not yet known (as in the app's first fine-tune). Reported:
+the time, the MNIST gate accuracy before and after (5,000 class-balanced test digits), the held-out
+samples, whether the gate accepted the new model, and the accuracy on 100 NEW drawings of the style
+(another seed) before and after.
+
+Part 2, in the real window (offscreen Qt platform, an isolated temporary data folder): samples are
+added to the window's store, ``window.start_finetune()`` is called, and a 10 ms heartbeat timer on
+the GUI thread records every gap between its ticks until the worker has finished. The longest gap is
+the worst event-loop stall a user could feel. A second fine-tune (MNIST already loaded) then runs
+while digits are drawn on the canvas with real mouse events, timing pen-up → prediction shown,
+compared with the same drawing when nothing runs in the background.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything can import Qt's GUI
+
+if __package__ in (None, ""):  # run as `python benchmarks/finetune.py`: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+import torch
+
+from benchmarks.common import default_data_dir, markdown_table, percentiles, publish, verdict
+from model.assets import default_weights_path
+from model.checkpoint import Checkpoint, load_checkpoint
+from model.data import MnistUnavailableError, load_mnist
+from model.finetune import FinetuneConfig, FinetuneResult, finetune, gate_subset
+from model.preprocess import image_to_tensor
+from model.samples import make_sample, rendered_images
+from model.synthetic import STANDARD, STYLES, draw_many, jitter
+
+TARGET_SECONDS_20 = 10.0  # fine-tune on 20 samples, wall time
+TARGET_STALL_MS = 100.0  # longest event-loop stall while it runs
+TARGET_MNIST_DROP_POINTS = 0.3  # gate accuracy lost, in percentage points
+TARGET_NEW_STYLE = 0.90  # share of new drawings of the style read right afterwards
+HEARTBEAT_MS = 10
+APP_TIMEOUT_S = 180
+
+
+# -- part 1: headless ----------------------------------------------------------------------------
+
+
+@dataclass
+class HeadlessRun:
+    style: str
+    count: int
+    seconds: float
+    training_seconds: float  # from the call to the first "checking" progress
+    result: FinetuneResult
+    new_before: float
+    new_after: float
+
+
+def style_samples(style: str, count: int, seed: int) -> list:
+    """Return ``count`` samples of a personal style, made as the app makes a correction."""
+    digit, template = STYLES[style]
+    return [make_sample(digit, strokes) for strokes in draw_many(template, count, seed)]
+
+
+@torch.inference_mode()
+def accuracy_on(checkpoint: Checkpoint, images: np.ndarray, label: int) -> float:
+    """Return the share of the (N, 28, 28) images the checkpoint reads as ``label``."""
+    batch = torch.stack([image_to_tensor(image) for image in images])  # (N, 1, 28, 28)
+    return float((checkpoint.build()(batch).argmax(1) == label).float().mean())
+
+
+def run_headless(base: Checkpoint, replay, gate, style: str, count: int, train_seed: int,
+                 new_images: np.ndarray, config: FinetuneConfig) -> HeadlessRun:
+    """Return the figures of one fine-tune on ``count`` samples of ``style``."""
+    digit = STYLES[style][0]
+    samples = style_samples(style, count, train_seed)
+    started = time.perf_counter()
+    images = rendered_images(samples)  # what the app's worker does first
+    steps = finetune(base, images, [s.label for s in samples], replay, gate, config)
+    training_done = None
+    while True:
+        try:
+            progress = next(steps)
+        except StopIteration as finished:
+            result = finished.value
+            break
+        if progress.phase == "checking" and training_done is None:
+            training_done = time.perf_counter()
+    seconds = time.perf_counter() - started
+    return HeadlessRun(style, count, seconds, (training_done or started) - started, result,
+                       accuracy_on(base, new_images, digit), accuracy_on(result.checkpoint, new_images, digit))
+
+
+# -- part 2: in the window -----------------------------------------------------------------------
+
+
+class Heartbeat:
+    """A precise 10 ms timer on the GUI thread that records the gap before each of its ticks."""
+
+    def __init__(self, interval_ms: int = HEARTBEAT_MS) -> None:
+        from PySide6.QtCore import Qt, QTimer
+
+        self.gaps_ms: list[float] = []
+        self.ticks: list[float] = []  # perf_counter of each tick
+        self._last = time.perf_counter()
+        self._timer = QTimer()
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps_ms.append((now - self._last) * 1e3)
+        self.ticks.append(now)
+        self._last = now
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+
+@dataclass
+class AppRun:
+    """One fine-tune started in the window, with the moments it passed through."""
+
+    label: str
+    started: float = 0.0
+    first_step: float | None = None
+    checking: float | None = None
+    result_at: float | None = None
+    finished: float | None = None
+    outcome: str = ""
+    gaps_ms: list[float] = field(default_factory=list)
+    gap_ends: list[float] = field(default_factory=list)
+    pen_up_to_prediction_ms: list[float] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished or float("nan")) - self.started
+
+    def phase_at(self, moment: float) -> str:
+        """Return which part of the fine-tune was running at ``moment`` (perf_counter)."""
+        if self.first_step is None or moment <= self.first_step:
+            return "preparing (MNIST load, re-rendering, first step)"
+        if self.checking is None or moment <= self.checking:
+            return "training steps"
+        if self.result_at is None or moment <= self.result_at:
+            return "checking (gate and held-out evaluation)"
+        return "handling the result (saving, activating, dialog)"
+
+
+def close_dialogs(window) -> None:
+    """Close the result message boxes, as a user would, so that the canvas takes the pointer again."""
+    from PySide6.QtWidgets import QMessageBox
+
+    for box in window.findChildren(QMessageBox):
+        if box.isVisible():
+            box.accept()
+
+
+def time_predictions(window, drawings: list, arrivals: list[float], keep_going=lambda: True) -> list[float]:
+    """Draw each digit, wait for its prediction; return pen-up → prediction times in ms."""
+    from benchmarks.qt_driving import draw_on_canvas, wait_until
+
+    latencies = []
+    for strokes in drawings:
+        if not keep_going():
+            break
+        window.canvas.clear()
+        wait_until(lambda: window.prediction is None, 5, "the canvas to clear")
+        before = len(arrivals)
+        pen_up = draw_on_canvas(window.canvas, strokes)
+        wait_until(lambda: len(arrivals) > before and window.prediction is not None, 30, "a prediction")
+        latencies.append((arrivals[-1] - pen_up) * 1e3)
+        window.canvas.clear()
+    return latencies
+
+
+def start_and_follow(window, run: AppRun, heartbeat: Heartbeat | None, during=None) -> AppRun:
+    """Start a fine-tune in the window, note its moments, run ``during()`` meanwhile, wait for its end."""
+    from benchmarks.qt_driving import wait_until
+
+    run.started = time.perf_counter()
+    window.start_finetune()
+    worker = window.finetune_worker
+    if worker is None:
+        raise RuntimeError("the window did not start a fine-tune (too few samples, or still loading?)")
+
+    def on_progress(progress) -> None:
+        now = time.perf_counter()
+        if run.first_step is None:
+            run.first_step = now
+        if progress.phase == "checking" and run.checking is None:
+            run.checking = now
+
+    def on_succeeded(result, entry) -> None:
+        run.result_at = time.perf_counter()
+        run.outcome = ("accepted" if result.accepted else "kept aside") + f": {result.reason}"
+
+    def on_failed(message: str) -> None:
+        run.result_at = time.perf_counter()
+        run.outcome = f"failed: {message}"
+
+    def on_finished() -> None:
+        run.finished = time.perf_counter()
+
+    # Queued from the worker thread, so nothing can arrive before these connections are made.
+    worker.progress.connect(on_progress)
+    worker.succeeded.connect(on_succeeded)
+    worker.failed.connect(on_failed)
+    worker.finished.connect(on_finished)
+    if during is not None:
+        run.pen_up_to_prediction_ms = during(lambda: run.finished is None)
+    wait_until(lambda: run.finished is not None and window.finetune_worker is None, APP_TIMEOUT_S,
+               "the fine-tune to finish")
+    if heartbeat is not None:
+        heartbeat.stop()
+        inside = [(gap, end) for gap, end in zip(heartbeat.gaps_ms, heartbeat.ticks)
+                  if run.started < end <= run.finished + HEARTBEAT_MS / 1e3]
+        run.gaps_ms = [gap for gap, _ in inside]
+        run.gap_ends = [end for _, end in inside]
+    return run
+
+
+def run_in_window(data_dir: Path, style: str, count: int, seed: int, draws: int) -> tuple[list[AppRun], list[float]]:
+    """Return the two in-app fine-tunes and the idle pen-up → prediction times."""
+    from PySide6.QtWidgets import QApplication
+
+    from benchmarks.qt_driving import pause, wait_until
+    from hwr_app.main_window import MainWindow
+    from hwr_app.startup import AppPaths
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setStyle("Fusion")
+    with tempfile.TemporaryDirectory(prefix="hwr-bench-") as folder:
+        window = MainWindow(AppPaths(user_dir=Path(folder) / "user", mnist_dir=data_dir), download_mnist=False)
+        window.show()
+        try:
+            wait_until(window.is_ready, 120, "the model to load")
+            for sample in style_samples(style, count, seed):
+                window.store.add(sample)
+            arrivals: list[float] = []
+            window.recognizer.prediction_ready.connect(lambda _: arrivals.append(time.perf_counter()))
+            pause(0.3)  # let start-up's last events settle before the heartbeat starts
+            cold = start_and_follow(window, AppRun("first fine-tune (loads MNIST), heartbeat only"), Heartbeat())
+            close_dialogs(window)
+            rng = np.random.default_rng(seed)
+            drawings = [jitter(STANDARD[i % 10], rng, 0.5) for i in range(draws)]
+            idle = time_predictions(window, drawings, arrivals)
+            warm = start_and_follow(window, AppRun("second fine-tune (MNIST cached), drawing meanwhile"), None,
+                                    during=lambda running: time_predictions(window, drawings * 20, arrivals,
+                                                                            running))
+            close_dialogs(window)
+        finally:
+            window.close()
+    return [cold, warm], idle
+
+
+# -- the report ----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.finetune", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
+                        help="folder holding MNIST/raw ($HWR_MNIST_DIR if set, else ../shared/data)")
+    parser.add_argument("--weights", type=Path, default=default_weights_path(), help="the base checkpoint")
+    parser.add_argument("--styles", nargs="+", default=["z-two", "long-flag-one"], choices=sorted(STYLES),
+                        help="personal styles to fine-tune on (the first is also used in the window)")
+    parser.add_argument("--counts", nargs="+", type=int, default=[20, 100], help="samples per fine-tune")
+    parser.add_argument("--new", type=int, default=100, help="new drawings of the style to check on")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the training drawings")
+    parser.add_argument("--new-seed", type=int, default=10_000, help="seed of the new drawings")
+    parser.add_argument("--app-count", type=int, default=20, help="samples in the window's fine-tunes")
+    parser.add_argument("--draws", type=int, default=10, help="digits drawn idle (and repeatedly during fine-tune)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads of part 1 (0 = the app's hwr_app.startup.TORCH_THREADS)")
+    parser.add_argument("--no-app", action="store_true", help="skip part 2 (the window)")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from hwr_app.startup import TORCH_THREADS
+
+    torch.set_num_threads(args.threads or TORCH_THREADS)
+    try:
+        replay = load_mnist(args.data_dir, train=True)
+        gate = gate_subset(load_mnist(args.data_dir, train=False))
+    except MnistUnavailableError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    base = load_checkpoint(args.weights)
+    config = FinetuneConfig()
+    runs = []
+    for style in args.styles:
+        digit, template = STYLES[style]
+        new_images = rendered_images([make_sample(digit, s) for s in draw_many(template, args.new, args.new_seed)])
+        for count in args.counts:
+            run = run_headless(base, replay, gate, style, count, args.seed, new_images, config)
+            runs.append(run)
+            print(f"  {style} × {count}: {run.seconds:.1f} s, accepted={run.result.accepted}, "
+                  f"new {run.new_before:.0%} → {run.new_after:.0%}", flush=True)
+    app_runs, idle = ([], []) if args.no_app else run_in_window(args.data_dir, args.styles[0], args.app_count,
+                                                              args.seed, args.draws)
+
+    lines = [f"Base model {base.info.version} ({base.config.arch}, `{args.weights.name}`); "
+             f"model.finetune defaults: {config.steps} steps of {config.user_batch} user + "
+             f"{config.replay_per_class * 10} MNIST replay digits, gate = {len(gate):,} class-balanced MNIST "
+             f"test digits, {config.holdout_fraction:.0%} of the samples held out. Torch threads: "
+             f"{torch.get_num_threads()}.", "", "### Headless: what the fine-tune worker computes", ""]
+    rows = []
+    for run in runs:
+        r = run.result
+        drop = (r.before.mnist_accuracy - r.after.mnist_accuracy) * 100
+        rows.append([run.style, run.count, f"{run.seconds:.1f}", f"{run.training_seconds:.1f}",
+                     f"{r.before.mnist_accuracy:.2%} → {r.after.mnist_accuracy:.2%} ({-drop:+.2f})",
+                     f"{r.before.user_accuracy:.0%} → {r.after.user_accuracy:.0%} (of {r.holdout_count})",
+                     f"{run.new_before:.0%} → {run.new_after:.0%}", "yes" if r.accepted else "no"])
+    lines += markdown_table(["style", "samples", "wall s", "of which training s", "MNIST gate before → after (points)",
+                             "held-out samples", f"{args.new} new drawings right", "accepted"], rows)
+    lines += ["", "Wall time = re-rendering the samples + model.finetune.finetune (training steps, then the gate "
+              "and held-out evaluation of the base and the new model). The app's worker adds loading MNIST "
+              "on its first fine-tune and saving the checkpoint (part 2 measures the whole).", ""]
+
+    if app_runs:
+        cold, warm = app_runs
+        gaps = percentiles(cold.gaps_ms)
+        worst = int(np.argmax(cold.gaps_ms)) if cold.gaps_ms else None
+        lines += ["### In the window (offscreen), fine-tune on "
+                  f"{args.app_count} `{args.styles[0]}` samples", ""]
+        rows = [[cold.label, f"{cold.seconds:.1f}",
+                 f"{(cold.first_step or float('nan')) - cold.started:.1f}", f"{gaps['p50']:.1f}", f"{gaps['p99']:.1f}",
+                 f"{gaps['max']:.0f}" + (f" ({cold.phase_at(cold.gap_ends[worst])})" if worst is not None else ""),
+                 cold.outcome.split(":")[0]],
+                [warm.label, f"{warm.seconds:.1f}", f"{(warm.first_step or float('nan')) - warm.started:.1f}",
+                 "–", "–", "–", warm.outcome.split(":")[0]]]
+        lines += markdown_table(["run", "start_finetune → worker finished, s", "to first step, s",
+                                 f"heartbeat gap p50 ms ({HEARTBEAT_MS} ms timer)", "gap p99 ms",
+                                 "longest gap ms (when)", "outcome"], rows)
+        slow = sorted(((gap, cold.phase_at(end)) for gap, end in zip(cold.gaps_ms, cold.gap_ends)
+                       if gap > 2 * HEARTBEAT_MS), reverse=True)[:5]
+        if slow:
+            lines += ["", "Longest gaps of the first run: " + "; ".join(f"{g:.0f} ms in {p}" for g, p in slow) + "."]
+        idle_stats, busy_stats = percentiles(idle), percentiles(warm.pen_up_to_prediction_ms)
+        lines += ["", "Live recognition in the window: pen-up → prediction shown (recognizer's prediction_ready), "
+                  "digits drawn with real mouse events:", ""]
+        lines += markdown_table(["while", "digits", "p50 ms", "p99 ms", "max ms"],
+                                [["nothing else runs", idle_stats["count"], f"{idle_stats['p50']:.1f}",
+                                  f"{idle_stats['p99']:.1f}", f"{idle_stats['max']:.1f}"],
+                                 ["a fine-tune runs", busy_stats["count"], f"{busy_stats['p50']:.1f}",
+                                  f"{busy_stats['p99']:.1f}", f"{busy_stats['max']:.1f}"]])
+        lines.append("")
+
+    lines += ["### Targets", ""]
+    for run in runs:
+        if run.count == 20:
+            lines.append(verdict(f"{run.style}, 20 samples, wall time (headless)", run.seconds, TARGET_SECONDS_20,
+                                 "s", digits=1))
+    if app_runs:
+        lines.append(verdict(f"{args.styles[0]}, {args.app_count} samples, wall time in the app (first fine-tune, "
+                             f"incl. MNIST load)", app_runs[0].seconds, TARGET_SECONDS_20, "s", digits=1))
+        lines.append(verdict(f"{args.styles[0]}, {args.app_count} samples, wall time in the app (MNIST cached)",
+                             app_runs[1].seconds, TARGET_SECONDS_20, "s", digits=1))
+        lines.append(verdict("longest event-loop stall during the fine-tune", max(app_runs[0].gaps_ms or [np.nan]),
+                             TARGET_STALL_MS, "ms", digits=0))
+    for run in runs:
+        drop = (run.result.before.mnist_accuracy - run.result.after.mnist_accuracy) * 100
+        lines.append(verdict(f"{run.style} × {run.count}: MNIST gate drop", drop, TARGET_MNIST_DROP_POINTS, "points"))
+        lines.append(verdict(f"{run.style} × {run.count}: new drawings right after", run.new_after * 100,
+                             TARGET_NEW_STYLE * 100, "%", higher_is_better=True, digits=0))
+    publish("finetune", "Fine-tuning on personal samples", lines, write=not args.no_write)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
