@@ -84,7 +84,6 @@ def confusion_png(confusion: np.ndarray, path: Path, cell: int = 40) -> None:
     size = cell * 11
     picture = Image.new("RGB", (size, size), "white")
     draw = ImageDraw.Draw(picture)
-    top = max(1, int(np.log1p(confusion.max())))
     for digit in range(10):
         draw.text((cell * (digit + 1) + cell // 3, cell // 3), str(digit), fill="black")
         draw.text((cell // 3, cell * (digit + 1) + cell // 3), str(digit), fill="black")
@@ -96,7 +95,7 @@ def confusion_png(confusion: np.ndarray, path: Path, cell: int = 40) -> None:
             box = (cell * (column + 1), cell * (row + 1), cell * (column + 2) - 1, cell * (row + 2) - 1)
             draw.rectangle(box, fill=colour if count else "white", outline="#ddd")
             if count:
-                draw.text((box[0] + 4, box[1] + cell // 3), str(count), fill="black" if shade > 100 or top < 1 else "white")
+                draw.text((box[0] + 4, box[1] + cell // 3), str(count), fill="black" if shade > 127 else "white")
     picture.save(path)
 
 

@@ -4,6 +4,8 @@ Method (each part guards against a known failure of naive fine-tuning on a handf
 
 * the user's samples, re-rendered from their strokes and augmented, are mixed in every step with a
   class-balanced replay of MNIST training digits, so the model keeps seeing every class;
+* on the replayed digits the new model is also taught to give the base model's answers
+  (distillation, as in "Learning without Forgetting"), which keeps what it knew about MNIST;
 * an L2-SP penalty pulls the weights towards the base model's, so a few samples cannot drag it far;
 * batch-norm statistics stay frozen (the network runs in eval mode), so a batch dominated by one
   user's style cannot shift what every other digit is normalised with;
@@ -37,11 +39,13 @@ MIN_SAMPLES = 10
 class FinetuneConfig:
     """Settings of one fine-tune; defaults sized to finish within seconds on a 2-core CPU."""
 
-    steps: int = 80  # optimisation steps
-    user_batch: int = 24  # user digits per step (drawn with replacement, augmented)
-    replay_per_class: int = 4  # MNIST training digits of each class per step
+    steps: int = 60  # optimisation steps
+    user_batch: int = 16  # user digits per step (drawn with replacement, augmented)
+    replay_per_class: int = 8  # MNIST training digits of each class per step
     learning_rate: float = 5e-4  # Adam
     anchor_strength: float = 0.05  # weight of the L2-SP penalty sum((w - w_base)^2)
+    distill_strength: float = 1.0  # weight of matching the base model's answers on the replayed digits
+    distill_temperature: float = 2.0  # softens both answers so the runner-up classes count too
     holdout_fraction: float = 0.25  # share of each digit's samples kept for validation
     gate_per_class: int = 500  # MNIST test digits per class in the gate subset (5,000 in all)
     max_mnist_drop: float = 0.003  # the most MNIST accuracy a new model may lose (0.3 points)
@@ -149,10 +153,20 @@ def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], replay
         batch_ink = torch.cat([augment(train_ink[pick], config.user_augment, generator),
                                to_unit_ink(replay.images[replay_pick])])  # (B, 1, 28, 28)
         batch_labels = torch.cat([train_labels[pick], replay.labels[replay_pick]])
-        loss = F.cross_entropy(network(normalise(batch_ink)), batch_labels)
+        batch_input = normalise(batch_ink)
+        logits = network(batch_input)
+        loss = F.cross_entropy(logits, batch_labels)
         anchor = sum(((p - a) ** 2).sum() for p, a in zip(network.parameters(), anchors))
+        penalty = config.anchor_strength * anchor
+        if config.distill_strength:
+            with torch.no_grad():
+                base_logits = base_network(batch_input[config.user_batch:])
+            t = config.distill_temperature
+            penalty = penalty + config.distill_strength * t * t * F.kl_div(
+                F.log_softmax(logits[config.user_batch:] / t, 1), F.log_softmax(base_logits / t, 1),
+                log_target=True, reduction="batchmean")
         optimizer.zero_grad(set_to_none=True)
-        (loss + config.anchor_strength * anchor).backward()
+        (loss + penalty).backward()
         optimizer.step()
         # Cosine decay to zero: the last steps only polish, so stopping points matter less.
         for group in optimizer.param_groups:
