@@ -101,7 +101,8 @@ class ModelEyeView(QLabel):
             self.clear()
             self.setText("—")
             return
-        self.setPixmap(digit_pixmap(self._image, 28 * 4, smooth=False))  # sharp pixels, as the model sees
+        # Sharp, square pixels: exactly what the model sees.
+        self.setPixmap(digit_pixmap(self._image, 28 * 4, smooth=False, pixel_ratio=self.devicePixelRatioF()))
 
 
 class PredictionView(QWidget):
@@ -127,7 +128,6 @@ class PredictionView(QWidget):
         self.model_eye = ModelEyeView()
         eye_caption = QLabel("Model's eye")
         eye_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        eye_caption.setEnabled(False)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -18,12 +18,18 @@ def make_button(text: str, name: str, tip: str, slot) -> QPushButton:
     return button
 
 
-def digit_pixmap(image: np.ndarray, side: int, smooth: bool) -> QPixmap:
-    """Return a 28×28 image (ink 1.0) as dark ink on white, scaled to ``side`` pixels."""
+def digit_pixmap(image: np.ndarray, side: int, smooth: bool, pixel_ratio: float = 1.0) -> QPixmap:
+    """Return a 28×28 image (ink 1.0) as dark ink on white, ``side`` logical pixels wide.
+
+    ``pixel_ratio`` is the screen's device pixel ratio, so the picture stays sharp on high-DPI screens.
+    """
     gray = np.ascontiguousarray((255 - np.clip(np.asarray(image) * 255, 0, 255)).astype(np.uint8))
     picture = QImage(gray.data, gray.shape[1], gray.shape[0], gray.shape[1], QImage.Format.Format_Grayscale8).copy()
     mode = Qt.TransformationMode.SmoothTransformation if smooth else Qt.TransformationMode.FastTransformation
-    return QPixmap.fromImage(picture).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, mode)
+    device_side = round(side * pixel_ratio)
+    pixmap = QPixmap.fromImage(picture).scaled(device_side, device_side, Qt.AspectRatioMode.KeepAspectRatio, mode)
+    pixmap.setDevicePixelRatio(pixel_ratio)
+    return pixmap
 
 
 def show_message(parent: QWidget, title: str, text: str, icon: QMessageBox.Icon, name: str = "notice") -> QMessageBox:
