@@ -47,18 +47,17 @@ def predict_main(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to a sub-command and return its exit status."""
     argv = sys.argv[1:] if argv is None else argv
-    commands = {"train": "model.train", "evaluate": "model.evaluate", "predict": None}
-    if not argv or argv[0] not in commands:
-        print("usage: hwr {train,evaluate,predict} [options]  (hwr COMMAND --help for each)", file=sys.stderr)
-        return 2
-    command, rest = argv[0], argv[1:]
+    command, rest = (argv[0], argv[1:]) if argv else ("", [])
     if command == "predict":
         return predict_main(rest)
     if command == "train":
         from model.train import main as train_main
         return train_main(rest)
-    from model.evaluate import main as evaluate_main
-    return evaluate_main(rest)
+    if command == "evaluate":
+        from model.evaluate import main as evaluate_main
+        return evaluate_main(rest)
+    print("usage: hwr {train,evaluate,predict} [options]  (hwr COMMAND --help for each)", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
