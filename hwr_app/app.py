@@ -12,9 +12,9 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from hwr_app.startup import AppPaths
+from model.constants import MNIST_DIR_ENV, default_mnist_dir
 
 DATA_DIR_ENV = "HWR_DATA_DIR"  # overrides the per-user data folder (samples, models, settings)
-MNIST_DIR_ENV = "HWR_MNIST_DIR"  # same variable model.data reads; not imported to keep torch out of start-up
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
                              f"system's per-user data folder)")
     parser.add_argument("--mnist-dir", type=Path, default=None,
                         help=f"folder holding MNIST/raw, needed for fine-tuning (default: ${MNIST_DIR_ENV} or "
-                             f"DATA_DIR/mnist, downloaded there on first use)")
+                             f"{default_mnist_dir()}, downloaded there on first use)")
     parser.add_argument("--no-download", action="store_true", help="never download MNIST")
     return parser
 
@@ -39,8 +39,7 @@ def resolve_paths(args: argparse.Namespace) -> AppPaths:
     if user_dir is None:
         user_dir = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
     user_dir = user_dir.expanduser()
-    mnist_dir = args.mnist_dir or (Path(os.environ[MNIST_DIR_ENV]) if os.environ.get(MNIST_DIR_ENV) else None)
-    return AppPaths(user_dir=user_dir, mnist_dir=(mnist_dir or user_dir / "mnist").expanduser(),
+    return AppPaths(user_dir=user_dir, mnist_dir=(args.mnist_dir or default_mnist_dir()).expanduser(),
                     weights_override=args.weights)
 
 

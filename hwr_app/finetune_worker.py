@@ -31,9 +31,10 @@ class MnistCache:
         from model.finetune import gate_subset
 
         with self._lock:
-            if self._replay is None:
-                self._replay = load_mnist(self.mnist_dir, train=True, download=self.download)
-                self._gate = gate_subset(load_mnist(self.mnist_dir, train=False, download=self.download))
+            if self._replay is None:  # both parts or neither: a failed load is retried next time
+                replay = load_mnist(self.mnist_dir, train=True, download=self.download)
+                gate = gate_subset(load_mnist(self.mnist_dir, train=False, download=self.download))
+                self._replay, self._gate = replay, gate
             return self._replay, self._gate
 
 
@@ -69,11 +70,15 @@ class FinetuneWorker(QThread):
 
         try:
             replay, gate = self._mnist.get()
+            if self._cancel.is_set():  # cancelled (or the window closed) while MNIST was loading
+                self.cancelled.emit()
+                return
             images = rendered_images(self._samples)  # re-rendered: current preprocessing
             labels = [sample.label for sample in self._samples]
             version = self._base.info.version
             steps = finetune(self._base, images, labels, replay, gate, self._config or FinetuneConfig(),
-                             base_mnist_accuracy=self._mnist.base_gate_accuracy.get(version))
+                             base_mnist_accuracy=self._mnist.base_gate_accuracy.get(version),
+                             sample_keys=[sample.uid for sample in self._samples])
             while True:
                 if self._cancel.is_set():
                     steps.close()

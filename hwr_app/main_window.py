@@ -13,6 +13,7 @@ from hwr_app.prediction_view import PredictionView
 from hwr_app.recognizer import Recognizer
 from hwr_app.startup import AppPaths, Loaded, StartupLoader
 from hwr_app.widgets import show_message
+from model.constants import MIN_SAMPLES
 
 LIVE_INTERVAL_MS = 40  # while the pen moves, at most one prediction request per interval
 AUTO_FINETUNE_CHOICES = (0, 10, 20, 50)  # "fine-tune after every N corrections"; 0 = off
@@ -227,14 +228,18 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_loaded(self, loaded: Loaded) -> None:
-        from model.samples import SampleStore
+        from model.samples import SampleStore, SampleStoreError
 
         self.registry = loaded.registry
-        self.store = SampleStore(self.paths.samples_db)
+        self.recognizer.set_checkpoint(loaded.checkpoint)  # recognition works even without a store
         messages = list(loaded.messages)
-        if self.store.recovery_message:
-            messages.append(self.store.recovery_message)
-        self.recognizer.set_checkpoint(loaded.checkpoint)
+        try:
+            self.store = SampleStore(self.paths.samples_db)
+        except SampleStoreError as error:
+            messages.append(f"{error}\nCorrections cannot be saved until this is fixed; restart hwr then.")
+        else:
+            if self.store.recovery_message:
+                messages.append(self.store.recovery_message)
         self._update_actions()
         if messages:
             self._notify("hwr", "\n\n".join(messages), QMessageBox.Icon.Warning)
@@ -255,13 +260,13 @@ class MainWindow(QMainWindow):
 
     def is_ready(self) -> bool:
         """Return True once the model is loaded and predictions come."""
-        return self.checkpoint is not None and self.store is not None
+        return self.checkpoint is not None and self.registry is not None
 
     # -- live recognition ---------------------------------------------------------------------
 
     @Slot(bool)
     def _on_strokes_changed(self, finished: bool) -> None:
-        self._update_actions()
+        self._update_canvas_actions()
         if finished:
             self._live_timer.stop()
             self._request_prediction()
@@ -318,8 +323,6 @@ class MainWindow(QMainWindow):
         """Start fine-tuning a copy of the active model on the stored samples, in the background."""
         if self.finetune_worker is not None or self.store is None or self.checkpoint is None:
             return
-        from model.finetune import MIN_SAMPLES
-
         samples = self.store.samples()
         if len(samples) < MIN_SAMPLES:
             self.statusBar().showMessage(f"Fine-tuning needs at least {MIN_SAMPLES} samples.", 4000)
@@ -360,18 +363,27 @@ class MainWindow(QMainWindow):
     @Slot(object, object)
     def _on_finetune_succeeded(self, result, entry) -> None:
         self.last_finetune = (result, entry)
-        if result.accepted:
+        base = result.checkpoint.info.parent_version
+        still_on_base = self.checkpoint is not None and self.checkpoint.info.version == base
+        if result.accepted and still_on_base:
             self.activate_version(entry.version)
             title = "Fine-tune accepted"
+        elif result.accepted:  # the user chose another model meanwhile: their choice stands
+            title = "Fine-tune accepted, not activated"
         else:
             title = "Fine-tune kept aside"
+        if result.accepted and not still_on_base:
+            ending = " was saved; you switched models meanwhile, so activate it in Model versions if you want it."
+        elif result.accepted:
+            ending = " is now active."
+        else:
+            ending = " is listed as rejected in Model versions."
         before, after = result.before, result.after
         text = (f"{result.reason}\n\n"
                 f"Held-out samples ({result.holdout_count}): {before.user_accuracy:.0%} → {after.user_accuracy:.0%}\n"
                 f"MNIST check ({result.checkpoint.info.notes['gate_size']:,} digits): {before.mnist_accuracy:.2%} → "
                 f"{after.mnist_accuracy:.2%}\n"
-                f"Trained on {result.train_count} samples. Version {entry.version}"
-                f"{' is now active.' if result.accepted else ' is listed as rejected in Model versions.'}")
+                f"Trained on {result.train_count} samples. Version {entry.version}{ending}")
         self._notify(title, text, QMessageBox.Icon.Information if result.accepted else QMessageBox.Icon.Warning,
                      name="finetuneResultDialog")
 
@@ -393,9 +405,14 @@ class MainWindow(QMainWindow):
         """Make ``version`` the active model (persisted) and use it for predictions."""
         try:
             entry = self.registry.activate(version)
-        except (KeyError, OSError) as error:
-            self._notify("Cannot switch model", f"Version {version} cannot be used ({error}).",
+        except KeyError:
+            problems = " ".join(self.registry.take_messages()) or "It is no longer available."
+            self._notify("Cannot switch model", f"Version {version} cannot be used. {problems}",
                          QMessageBox.Icon.Warning)
+            return
+        except OSError as error:
+            self._notify("Cannot switch model", f"Could not record the choice ({error.strerror or error}); "
+                         f"the current model stays active.", QMessageBox.Icon.Warning)
             return
         self.recognizer.set_checkpoint(entry.checkpoint)
 
@@ -423,17 +440,22 @@ class MainWindow(QMainWindow):
 
     # -- state and messages -------------------------------------------------------------------
 
-    def _update_actions(self) -> None:
+    def _update_canvas_actions(self) -> None:
+        """Enable undo, redo and clear to match the canvas (cheap: runs on every pen move)."""
         self.undo_action.setEnabled(self.canvas.can_undo())
         self.redo_action.setEnabled(self.canvas.can_redo())
         self.clear_action.setEnabled(not self.canvas.is_empty())
+
+    def _update_actions(self) -> None:
+        """Bring every action and the samples line up to date (after loading, saving, fine-tuning)."""
+        self._update_canvas_actions()
         ready = self.store is not None
         for action in self.digit_actions:
             action.setEnabled(ready)
         self.samples_action.setEnabled(ready)
         self.models_action.setEnabled(self.registry is not None)
         count = self.store.count() if ready else 0
-        minimum = 10  # model.finetune.MIN_SAMPLES, without importing torch before start-up is done
+        minimum = MIN_SAMPLES
         running = self.finetune_worker is not None
         self.finetune_action.setEnabled(ready and count >= minimum and not running)
         if not ready:

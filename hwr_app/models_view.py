@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from hwr_app.widgets import make_button
+from hwr_app.widgets import make_button, show_message
+from model.constants import SHIPPED
 
 COLUMNS = ("Version", "Created", "From", "Samples", "MNIST", "Held-out samples", "Status")
 
@@ -90,6 +91,9 @@ class ModelsDialog(QDialog):
                     item.setFont(font)
                 self.table.setItem(row, column, item)
         self._update_buttons()
+        problems = self._registry.take_messages()
+        if problems:
+            show_message(self, "Damaged model files", "\n\n".join(problems), QMessageBox.Icon.Warning)
 
     def _selected(self) -> tuple[str, str] | None:
         items = self.table.selectedItems()
@@ -99,8 +103,8 @@ class ModelsDialog(QDialog):
         selected = self._selected()
         self.activate_button.setEnabled(selected is not None and selected[1] == "")
         active = self._registry.active_version()
-        self.rollback_button.setEnabled(active != "shipped")
-        self.reset_button.setEnabled(active != "shipped")
+        self.rollback_button.setEnabled(active != SHIPPED)
+        self.reset_button.setEnabled(active != SHIPPED)
 
     def select_version(self, version: str) -> None:
         """Select the row of ``version`` (for keyboard users and tests)."""
@@ -118,9 +122,9 @@ class ModelsDialog(QDialog):
     def _roll_back(self) -> None:
         parent = self._registry.active().checkpoint.info.parent_version
         known = {entry.checkpoint.info.version: entry.version for entry in self._registry.versions()}
-        self.activate_requested.emit(known.get(parent, "shipped"))
+        self.activate_requested.emit(known.get(parent, SHIPPED))
         self.refresh()
 
     def _reset(self) -> None:
-        self.activate_requested.emit("shipped")
+        self.activate_requested.emit(SHIPPED)
         self.refresh()

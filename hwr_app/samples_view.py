@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QKeySequence, QShortcut
@@ -123,31 +125,37 @@ class SamplesDialog(QDialog):
         self.relabel_box.setEnabled(has_selection)
         self.undo_button.setEnabled(bool(self._deleted))
 
+    def _change(self, what: str, edit) -> None:
+        """Run an edit of the store; a database or disk error is shown, and the view reloaded."""
+        try:
+            edit()
+        except (sqlite3.Error, OSError) as error:
+            show_message(self, f"{what} failed", f"{what} failed: {error}. Nothing else was changed.",
+                         QMessageBox.Icon.Warning)
+        self.refresh()
+        self.changed.emit()
+
     def _relabel(self) -> None:
         label = self.relabel_box.currentData()
         self.relabel_box.setCurrentIndex(0)
-        if label is None:
-            return
-        for sample_id in self._selected_ids():
-            self._store.relabel(sample_id, label)
-        self.refresh()
-        self.changed.emit()
+        if label is not None:
+            selected = self._selected_ids()
+            self._change("Relabelling", lambda: [self._store.relabel(i, label) for i in selected])
 
     def _delete(self) -> None:
-        removed = [self._store.delete(sample_id) for sample_id in self._selected_ids()]
-        removed = [sample for sample in removed if sample is not None]
-        if removed:
-            self._deleted.append(removed)
-            self.refresh()
-            self.changed.emit()
+        selected = self._selected_ids()
+
+        def delete() -> None:
+            removed = [sample for sample in map(self._store.delete, selected) if sample is not None]
+            if removed:
+                self._deleted.append(removed)
+        if selected:
+            self._change("Deleting", delete)
 
     def _undo_delete(self) -> None:
-        if not self._deleted:
-            return
-        for sample in self._deleted.pop():
-            self._store.add(sample)
-        self.refresh()
-        self.changed.emit()
+        if self._deleted:
+            restored = self._deleted.pop()
+            self._change("Undoing the delete", lambda: [self._store.add(sample) for sample in restored])
 
     def _export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export samples", "hwr-samples.json", "hwr samples (*.json)")
@@ -175,7 +183,7 @@ class SamplesDialog(QDialog):
 
         try:
             added = self._store.import_from(path)
-        except SampleStoreError as error:
+        except (SampleStoreError, sqlite3.Error) as error:
             show_message(self, "Import failed", str(error), QMessageBox.Icon.Warning)
             return
         self.refresh()

@@ -75,6 +75,5 @@ def load_models(paths: AppPaths) -> Loaded:
         except CheckpointError as error:
             messages.append(f"{error} Using the active model instead.")
     checkpoint = registry.active().checkpoint
-    messages.extend(registry.messages)
-    registry.messages.clear()
+    messages.extend(registry.take_messages())
     return Loaded(registry, checkpoint, messages)

@@ -33,10 +33,14 @@ def digit_pixmap(image: np.ndarray, side: int, smooth: bool, pixel_ratio: float 
 
 
 def show_message(parent: QWidget, title: str, text: str, icon: QMessageBox.Icon, name: str = "notice") -> QMessageBox:
-    """Show a window-modal message box without blocking the event loop (drawing, recognition and
-    fine-tuning go on); return it."""
+    """Show a message box that blocks neither the event loop nor the window; return it.
+
+    Non-modal on purpose: a result that arrives while the user is drawing must not swallow the
+    pen's release (a modal box would), and recognition and fine-tuning go on behind it.
+    """
     box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
     box.setObjectName(name)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    box.open()
+    box.setWindowModality(Qt.WindowModality.NonModal)
+    box.show()
     return box

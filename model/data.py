@@ -11,22 +11,13 @@ import torch
 import torch.nn.functional as F
 from torchvision.datasets import MNIST
 
+from model.constants import MNIST_DIR_ENV, default_mnist_dir  # noqa: F401  (re-exported)
 from model.preprocess import MNIST_MEAN, MNIST_STD
 
-MNIST_DIR_ENV = "HWR_MNIST_DIR"  # environment variable naming the folder that holds MNIST/raw
 
 
 class MnistUnavailableError(RuntimeError):
     """Raised when MNIST is neither on disk nor downloadable; the message says how to fix it."""
-
-
-def default_mnist_dir() -> Path:
-    """Return the MNIST folder from $HWR_MNIST_DIR, else a per-user cache folder."""
-    configured = os.environ.get(MNIST_DIR_ENV)
-    if configured:
-        return Path(configured).expanduser()
-    cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return cache_home / "hwr" / "mnist"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ at any yield, which is how cancellation works) and returns a :class:`FinetuneRes
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Generator, Sequence
@@ -28,11 +29,10 @@ import torch
 import torch.nn.functional as F
 
 from model.checkpoint import Checkpoint, ModelInfo, make_checkpoint
+from model.constants import MIN_SAMPLES
 from model.data import AugmentConfig, DigitSet, augment, balanced_subset, normalise, to_unit_ink
 from model.evaluate import accuracy_of
 
-# With fewer samples than this the held-out part is too small to judge a new model by.
-MIN_SAMPLES = 10
 
 
 @dataclass(frozen=True)
@@ -96,23 +96,31 @@ def gate_subset(mnist_test: DigitSet, config: FinetuneConfig = FinetuneConfig())
     return balanced_subset(mnist_test, config.gate_per_class, seed=2024)
 
 
-def split_holdout(labels: Sequence[int], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return (training indices, held-out indices), holding out ``fraction`` of every digit.
+def split_holdout(labels: Sequence[int], fraction: float,
+                  keys: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Return (training indices, held-out indices), holding out about ``fraction`` of every digit.
 
-    A digit with a single sample stays in training; at least one sample is always held out.
+    Which samples are held out follows a hash of each sample's key (its uid), so a sample keeps its
+    role as more samples are added: a model fine-tuned earlier is never judged on samples it was
+    trained on. A digit with a single sample stays in training, and every digit keeps at least one
+    training sample. Raises NotEnoughSamplesError if no digit has two samples.
     """
-    rng = np.random.default_rng(seed)
     labels = np.asarray(labels)
-    held = []
+    keys = [str(i) for i in range(len(labels))] if keys is None else list(keys)
+    score = np.array([int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 2 ** 32 for key in keys])
+    held: list[int] = []
     for label in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == label))
-        if len(members) >= 2:
-            held.extend(members[:max(1, round(len(members) * fraction))])
+        members = np.flatnonzero(labels == label)
+        if len(members) < 2:
+            continue
+        members = members[np.argsort(score[members])]
+        count = int((score[members] < fraction).sum())
+        held.extend(members[:min(max(count, 1), len(members) - 1)])
     if not held:
-        held = [int(rng.integers(len(labels)))]
+        raise NotEnoughSamplesError("Fine-tuning needs at least two samples of some digit, so that one "
+                                    "can be held out to check the new model.")
     held_out = np.sort(np.asarray(held, dtype=np.int64))
-    training = np.setdiff1d(np.arange(len(labels)), held_out)
-    return training, held_out
+    return np.setdiff1d(np.arange(len(labels)), held_out), held_out
 
 
 @torch.inference_mode()
@@ -123,18 +131,18 @@ def _user_figures(network: torch.nn.Module, images: torch.Tensor, labels: torch.
 
 def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], replay: DigitSet, gate: DigitSet,
              config: FinetuneConfig = FinetuneConfig(), base_mnist_accuracy: float | None = None,
-             ) -> Generator[Progress, None, FinetuneResult]:
+             sample_keys: Sequence[str] | None = None) -> Generator[Progress, None, FinetuneResult]:
     """Yield progress while fine-tuning a copy of ``base``; return the judged result.
 
     ``images`` are the user's (N, 28, 28) pictures (ink 1.0), ``labels`` their true digits,
     ``replay`` MNIST training digits, ``gate`` the fixed MNIST test subset (see gate_subset).
-    ``base_mnist_accuracy`` may pass the base model's gate accuracy if already known.
+    ``base_mnist_accuracy`` may pass the base model's gate accuracy if already known;
+    ``sample_keys`` (the samples' uids) keep the held-out choice stable between fine-tunes.
     """
     if len(labels) < MIN_SAMPLES:
         raise NotEnoughSamplesError(f"Fine-tuning needs at least {MIN_SAMPLES} samples; there are {len(labels)}.")
     generator = torch.Generator().manual_seed(config.seed)
-    torch.manual_seed(config.seed)
-    train_index, holdout_index = split_holdout(labels, config.holdout_fraction, config.seed)
+    train_index, holdout_index = split_holdout(labels, config.holdout_fraction, sample_keys)
     user_ink = torch.as_tensor(np.asarray(images, dtype=np.float32)).unsqueeze(1)  # (N, 1, 28, 28)
     user_labels = torch.as_tensor(np.asarray(labels, dtype=np.int64))
     train_ink, train_labels = user_ink[train_index], user_labels[train_index]

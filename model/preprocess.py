@@ -205,11 +205,6 @@ def image_to_tensor(image: np.ndarray) -> torch.Tensor:
     return ((pixels - MNIST_MEAN) / MNIST_STD).unsqueeze(0)  # (1, 28, 28)
 
 
-def normalise_batch(images_uint8: torch.Tensor) -> torch.Tensor:
-    """Return (B, 1, 28, 28) normalised floats for a (B, 28, 28) uint8 batch such as MNIST's."""
-    return ((images_uint8.float() / 255.0 - MNIST_MEAN) / MNIST_STD).unsqueeze(1)
-
-
 def strokes_to_tensor(strokes: Sequence[Iterable[Sequence[float]]]) -> torch.Tensor:
     """Return the normalised (1, 28, 28) tensor for strokes; raises NothingDrawnError if empty."""
     return image_to_tensor(strokes_to_image(strokes))

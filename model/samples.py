@@ -26,7 +26,7 @@ EXPORT_VERSION = 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, so undoing a delete gets its id back
     uid TEXT UNIQUE NOT NULL,
     created TEXT NOT NULL,
     label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
@@ -63,12 +63,16 @@ class Sample:
 def make_sample(label: int, strokes: Sequence[Sequence[Sequence[float]]], predicted: int | None = None,
                 probabilities: Sequence[float] | None = None, model_version: str = "") -> Sample:
     """Return a Sample for strokes, its picture rendered by the shared preprocessing."""
-    if not 0 <= int(label) <= 9:
-        raise ValueError(f"A digit label is 0–9, got {label}.")
+    _check_label(label)
     clean = [[_point_tuple(point) for point in stroke] for stroke in strokes if len(stroke)]
     return Sample(label=int(label), strokes=clean, image=strokes_to_image(clean), predicted=predicted,
                   probabilities=None if probabilities is None else [float(p) for p in probabilities],
                   model_version=model_version)
+
+
+def _check_label(label: int) -> None:
+    if not 0 <= int(label) <= 9:
+        raise ValueError(f"A digit label is 0–9, got {label}.")
 
 
 def _point_tuple(point: Sequence[float]) -> tuple[float, float, float, float]:
@@ -89,7 +93,9 @@ class SampleStore:
         self.recovery_message = ""
         try:
             self._connection = self._open()
-        except sqlite3.DatabaseError as error:
+        except sqlite3.OperationalError as error:  # locked, unreadable, disk full: not damage
+            raise SampleStoreError(f"Cannot open the sample database {self.path}: {error}") from error
+        except sqlite3.DatabaseError as error:  # not a database, or it failed its integrity check
             aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
             for suffix in ("", "-wal", "-shm"):
                 part = Path(str(self.path) + suffix)
@@ -143,8 +149,7 @@ class SampleStore:
 
     def relabel(self, sample_id: int, label: int) -> None:
         """Change a sample's true digit."""
-        if not 0 <= int(label) <= 9:
-            raise ValueError(f"A digit label is 0–9, got {label}.")
+        _check_label(label)
         with self._transaction():
             self._connection.execute("UPDATE samples SET label = ? WHERE id = ?", (int(label), sample_id))
 
@@ -232,7 +237,17 @@ class _Transaction:
         self._connection.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, kind, value, traceback) -> None:
-        self._connection.execute("COMMIT" if kind is None else "ROLLBACK")
+        if kind is not None:
+            self._connection.execute("ROLLBACK")
+            return
+        try:
+            self._connection.execute("COMMIT")
+        except sqlite3.Error:
+            # A failed COMMIT (disk full, I/O error) may leave the transaction open; close it so
+            # the next change can be tried once the problem is fixed.
+            if self._connection.in_transaction:
+                self._connection.execute("ROLLBACK")
+            raise
 
 
 _COLUMNS = "id, uid, created, label, predicted, probabilities, model_version, strokes, image"

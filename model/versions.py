@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.checkpoint import Checkpoint, CheckpointError, atomic_write_bytes, load_checkpoint, save_checkpoint
+from model.constants import SHIPPED
 
-SHIPPED = "shipped"
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,14 @@ class ModelRegistry:
         self.shipped_path = Path(shipped_path)
         self.messages: list[str] = []  # problems met (damaged files moved aside), for the user
         self._shipped: VersionEntry | None = None  # read once: the file ships with the app
+        self._cache: dict[Path, tuple[int, VersionEntry]] = {}  # path → (mtime, entry): each file read once
 
     # -- listing -------------------------------------------------------------------------------
+
+    def take_messages(self) -> list[str]:
+        """Return the problems met since the last call (damaged files moved aside), and forget them."""
+        messages, self.messages = self.messages, []
+        return messages
 
     def shipped(self) -> VersionEntry:
         """Return the shipped model; raises CheckpointError if even that cannot be read."""
@@ -53,37 +59,42 @@ class ModelRegistry:
 
     def versions(self) -> list[VersionEntry]:
         """Return the shipped model, then accepted versions oldest first; damaged files are moved aside."""
-        entries = [self.shipped()]
-        for path in sorted(self.folder.glob("*.pt"), key=lambda p: p.stat().st_mtime):
-            try:
-                entries.append(VersionEntry(path.stem, path, load_checkpoint(path)))
-            except CheckpointError as error:
-                self._move_aside(path, error)
-        entries[1:] = sorted(entries[1:], key=lambda e: e.checkpoint.info.created)
-        return entries
+        entries = [entry for entry in map(self._load, self.folder.glob("*.pt")) if entry is not None]
+        return [self.shipped()] + sorted(entries, key=lambda e: e.checkpoint.info.created)
 
     def rejected(self) -> list[VersionEntry]:
         """Return fine-tunes kept aside by the acceptance gate."""
-        entries = []
-        for path in sorted((self.folder / "rejected").glob("*.pt")):
-            try:
-                entries.append(VersionEntry(path.stem, path, load_checkpoint(path)))
-            except CheckpointError as error:
-                self._move_aside(path, error)
-        return entries
+        entries = [entry for entry in map(self._load, (self.folder / "rejected").glob("*.pt")) if entry]
+        return sorted(entries, key=lambda e: e.checkpoint.info.created)
 
     def entry(self, version: str) -> VersionEntry:
         """Return one version; raises KeyError if it is not (or no longer) available."""
         if version == SHIPPED:
             return self.shipped()
-        path = self.folder / f"{version}.pt"
-        if not path.exists():
+        entry = self._load(self.folder / f"{version}.pt")
+        if entry is None:
             raise KeyError(version)
+        return entry
+
+    def _load(self, path: Path) -> VersionEntry | None:
+        """Return the version stored at ``path`` (read once per change of the file), or None.
+
+        A file that cannot be read is moved aside, with a message in ``messages``.
+        """
         try:
-            return VersionEntry(version, path, load_checkpoint(path))
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            return None
+        cached = self._cache.get(path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        try:
+            entry = VersionEntry(path.stem, path, load_checkpoint(path))
         except CheckpointError as error:
             self._move_aside(path, error)
-            raise KeyError(version) from error
+            return None
+        self._cache[path] = (stamp, entry)
+        return entry
 
     # -- the active version ------------------------------------------------------------------
 
@@ -105,7 +116,10 @@ class ModelRegistry:
             if version != SHIPPED:
                 self.messages.append(f"Model version {version} is no longer available; "
                                      f"using the shipped model.")
-                self.activate(SHIPPED)
+                try:
+                    self.activate(SHIPPED)
+                except OSError:  # read-only or full disk: the fallback still works for this run
+                    pass
             return self.shipped()
 
     def activate(self, version: str) -> VersionEntry:

@@ -147,3 +147,20 @@ def test_the_store_survives_a_kill_in_the_middle_of_writing(tmp_path):
     labels = [s.label for s in store.samples()]
     assert labels == [n % 10 for n in range(len(labels))]
     store.close()
+
+
+def test_undoing_a_delete_gets_the_old_id_back_even_after_new_samples(store):
+    ids = [store.add(make_sample(d, drawing(d))).id for d in (1, 2, 3)]
+    removed = store.delete(ids[-1])
+    newer = store.add(make_sample(4, drawing(4)))
+    assert newer.id not in ids  # ids are never reused
+    assert store.add(removed).id == ids[-1]
+    assert sorted(s.label for s in store.samples()) == [1, 2, 3, 4]
+
+
+def test_a_database_that_cannot_be_opened_is_not_mistaken_for_damage(tmp_path):
+    blocked = tmp_path / "samples.db"
+    blocked.mkdir()  # a folder where the file should be: SQLite cannot open it
+    with pytest.raises(SampleStoreError, match="Cannot open"):
+        SampleStore(blocked)
+    assert blocked.is_dir() and not list(tmp_path.glob("*.damaged-*"))

@@ -1,0 +1,23 @@
+"""Settings shared by the app and the model core that must not pull in torch.
+
+The app imports these while its window is coming up, before torch has been loaded on a worker
+thread, so this module imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+MNIST_DIR_ENV = "HWR_MNIST_DIR"  # environment variable naming the folder that holds MNIST/raw
+MIN_SAMPLES = 10  # fewer samples than this are too few to fine-tune on and judge the result
+SHIPPED = "shipped"  # the version name of the model that ships in assets/
+
+
+def default_mnist_dir() -> Path:
+    """Return the MNIST folder from $HWR_MNIST_DIR, else a per-user cache folder."""
+    configured = os.environ.get(MNIST_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache_home / "hwr" / "mnist"
