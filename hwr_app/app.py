@@ -19,10 +19,9 @@ DATA_DIR_ENV = "HWR_DATA_DIR"  # overrides the per-user data folder (samples, mo
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the app's command-line parser."""
-    parser = argparse.ArgumentParser(prog="hwr-app", description="Draw digits; hwr reads them and learns your hand.",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(prog="hwr-app", description="Draw digits; hwr reads them and learns your hand.")
     parser.add_argument("--weights", type=Path, default=None,
-                        help="use this checkpoint instead of the active model (a bad file falls back)")
+                        help="use this checkpoint instead of the active model (a bad file falls back to the active model)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help=f"folder for your samples, models and settings (default: ${DATA_DIR_ENV} or the "
                              f"system's per-user data folder)")

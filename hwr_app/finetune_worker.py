@@ -8,10 +8,22 @@ disk-heavy work. Only plain data and model objects cross back; no widget is touc
 
 from __future__ import annotations
 
+import ctypes
 import threading
 from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
+
+
+REPLAY_PER_CLASS = 1000  # MNIST training digits of each class kept in memory for replay
+
+
+def release_free_memory() -> None:
+    """Hand memory that training freed back to the system (glibc keeps it per thread otherwise)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl): nothing to do
+        pass
 
 
 class MnistCache:
@@ -27,13 +39,15 @@ class MnistCache:
 
     def get(self):
         """Return (replay digits, gate digits); raises MnistUnavailableError with a clear message."""
-        from model.data import load_mnist
+        from model.data import balanced_subset, read_mnist
         from model.finetune import gate_subset
 
         with self._lock:
             if self._replay is None:  # both parts or neither: a failed load is retried next time
-                replay = load_mnist(self.mnist_dir, train=True, download=self.download)
-                gate = gate_subset(load_mnist(self.mnist_dir, train=False, download=self.download))
+                # 1,000 digits of each class are plenty to replay from, at a sixth of the memory.
+                replay = balanced_subset(read_mnist(self.mnist_dir, train=True, download=self.download),
+                                         REPLAY_PER_CLASS, seed=0)
+                gate = gate_subset(read_mnist(self.mnist_dir, train=False, download=self.download))
                 self._replay, self._gate = replay, gate
             return self._replay, self._gate
 
@@ -104,4 +118,6 @@ class FinetuneWorker(QThread):
         except Exception as error:  # delivered to the GUI, never swallowed
             self.failed.emit(f"Fine-tuning failed: {error!r}")
             return
+        finally:
+            release_free_memory()
         self.succeeded.emit(result, entry)

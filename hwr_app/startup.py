@@ -61,6 +61,7 @@ def load_models(paths: AppPaths) -> Loaded:
     """Return the registry and the checkpoint to use, falling back to the shipped model on errors."""
     import torch
 
+    import model.finetune  # noqa: F401  (imported here, not on the fine-tune's first run)
     from model.assets import default_weights_path
     from model.checkpoint import CheckpointError, load_checkpoint
     from model.versions import ModelRegistry

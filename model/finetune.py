@@ -183,7 +183,9 @@ def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], replay
 
     network.eval()
     yield Progress("checking", config.steps, config.steps, float("nan"))
-    if base_mnist_accuracy is None:
+    if base_mnist_accuracy is None:  # a fine-tuned base carries its own gate figure
+        base_mnist_accuracy = base.info.notes.get("gate_mnist_accuracy")
+    if base_mnist_accuracy is None or base.info.notes.get("gate_size") not in (None, len(gate)):
         base_mnist_accuracy = accuracy_of(base_network, gate)
     before = Figures(*_user_figures(base_network, holdout_ink, holdout_labels), base_mnist_accuracy)
     after = Figures(*_user_figures(network, holdout_ink, holdout_labels), accuracy_of(network, gate))

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from model.checkpoint import ModelInfo, make_checkpoint, save_checkpoint
-from model.data import (AugmentConfig, DigitSet, MnistUnavailableError, augment, default_mnist_dir,
+from model.data import (MNIST_DIR_ENV, AugmentConfig, DigitSet, MnistUnavailableError, augment, default_mnist_dir,
                         load_mnist, normalise, split_validation, to_unit_ink)
 from model.evaluate import accuracy_of
 from model.network import ARCHITECTURES, NetConfig, build_network, count_parameters
@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dry-run", action="store_true",
                         help="one epoch on 512 digits, nothing saved: checks that everything runs")
     parser.add_argument("--data-dir", "--mnist-dir", dest="data_dir", type=Path, default=None,
-                        help=f"folder holding MNIST/raw (default: ${'HWR_MNIST_DIR'} or {default_mnist_dir()})")
+                        help=f"folder holding MNIST/raw (default: ${MNIST_DIR_ENV} or {default_mnist_dir()})")
     parser.add_argument("--download", action="store_true", help="download MNIST if it is missing")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
                         help="where to train; auto picks cuda, then mps, then cpu")

@@ -135,7 +135,9 @@ class ModelRegistry:
         version = checkpoint.info.version
         folder = self.folder if accepted else self.folder / "rejected"
         path = save_checkpoint(checkpoint, folder / f"{version}.pt")
-        return VersionEntry(version, path, checkpoint)
+        entry = VersionEntry(version, path, checkpoint)
+        self._cache[path] = (path.stat().st_mtime_ns, entry)  # activating it needs no second read
+        return entry
 
     def _move_aside(self, path: Path, error: Exception) -> None:
         damaged = self.folder / "damaged"

@@ -121,3 +121,23 @@ def test_augment_with_no_effects_leaves_digits_alone(ink):
     still = AugmentConfig(rotation_degrees=0.0, slant=0.0, scale_range=(1.0, 1.0), aspect_jitter=0.0,
                           shift_pixels=0.0, thickening=0.0, thinning=0.0)
     torch.testing.assert_close(augment(ink, still, torch.Generator().manual_seed(0)), ink, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("train", [False, True], ids=["test", "train"])
+def test_the_apps_light_reader_gives_exactly_torchvisions_digits(mnist_dir, train):
+    from model.data import read_mnist
+
+    light, reference = read_mnist(mnist_dir, train), load_mnist(mnist_dir, train)
+    assert torch.equal(light.images, reference.images) and torch.equal(light.labels, reference.labels)
+    assert light.images.dtype == torch.uint8 and light.labels.dtype == torch.int64
+
+
+def test_the_light_reader_refuses_a_damaged_file(tmp_path):
+    from model.data import read_mnist
+
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "t10k-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" + b"\x00" * 20)
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(b"junk")
+    with pytest.raises(MnistUnavailableError, match="damaged"):
+        read_mnist(tmp_path, train=False)
