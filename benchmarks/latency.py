@@ -1,7 +1,8 @@
 """Recognition latency at batch 1: strokes → 28×28 image → network → ten probabilities.
 
-    .venv/bin/python -m benchmarks.latency            # about a minute, plus torch.compile's compile time
+    .venv/bin/python -m benchmarks.latency            # about 30 s (a first torch.compile adds ~25 s)
     .venv/bin/python -m benchmarks.latency --calls 100 --no-compile --no-write   # a quick check
+    .venv/bin/python -m benchmarks.latency --busy-cores 1   # with another program keeping one core busy
 
 Two parts:
 
@@ -13,6 +14,9 @@ Two parts:
    (traced or scripted, then frozen), torch.compile, and 1 against 2 torch threads, each as a ratio
    to eager measured in the same run.
 
+``--busy-cores N`` starts N processes that spin for the whole measurement, as a browser or a build
+would, and writes the section "latency-under-load" instead of "latency".
+
 Every variant runs in blocks of ``--block`` calls, the variants taking turns round by round, so a
 disturbance on the machine (another process, frequency changes) falls on all of them alike. Each
 block starts with a few untimed calls, which also absorb a change of torch's thread count. The
@@ -23,6 +27,7 @@ would), cycled through, so the preprocessing sees varied input as in real use.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -35,7 +40,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/latency.py`: make the
 import numpy as np
 import torch
 
-from benchmarks.common import markdown_table, percentiles, publish, verdict
+from benchmarks.common import markdown_table, percentiles, publish, usable_cores, verdict
 from model.assets import default_weights_path
 from model.checkpoint import ModelInfo, load_checkpoint, make_checkpoint
 from model.network import NetConfig, build_network, count_parameters
@@ -55,6 +60,16 @@ def drawings_pool(count: int, seed: int) -> list:
     return [jitter(templates[i % len(templates)], rng) for i in range(count)]
 
 
+def densified(drawing: list, factor: int) -> list:
+    """Return the drawing with every segment split into ``factor`` (points as a fast-polling mouse gives)."""
+    strokes = []
+    for stroke in drawing:
+        points = [tuple(a + (b - a) * step / factor for a, b in zip(start, end))
+                  for start, end in zip(stroke, stroke[1:]) for step in range(factor)]
+        strokes.append(points + [tuple(stroke[-1])])
+    return strokes
+
+
 @dataclass
 class PipelineVariant:
     """The app's call, strokes → probabilities, with its two stages timed inside each call."""
@@ -62,6 +77,7 @@ class PipelineVariant:
     name: str
     predictor: Predictor
     threads: int
+    inputs: list | None = None  # drawings of its own; None: the shared pool
     preprocess_ms: list[float] = field(default_factory=list)
     inference_ms: list[float] = field(default_factory=list)
     total_ms: list[float] = field(default_factory=list)
@@ -90,6 +106,7 @@ class AppCallVariant:
     name: str
     predictor: Predictor
     threads: int
+    inputs: list | None = None  # drawings of its own; None: the shared pool
     total_ms: list[float] = field(default_factory=list)
 
     def call(self, strokes, timed: bool) -> None:
@@ -109,6 +126,7 @@ class InferenceVariant:
     setup_seconds: float = 0.0  # tracing, scripting or compiling time
     note: str = ""
     channels_last: bool = False
+    inputs: list | None = None  # always the shared pool of tensors
     total_ms: list[float] = field(default_factory=list)
 
     def call(self, tensor: torch.Tensor, timed: bool) -> None:
@@ -198,10 +216,11 @@ def run_rounds(variants: list, inputs: list, calls: int, block: int) -> None:
     for _ in range(max(1, -(-calls // block))):
         for variant in variants:
             torch.set_num_threads(variant.threads)
+            pool = variant.inputs or inputs
             for i in range(WARM_CALLS_PER_BLOCK):
-                variant.call(inputs[(position + i) % len(inputs)], timed=False)
+                variant.call(pool[(position + i) % len(pool)], timed=False)
             for i in range(block):
-                variant.call(inputs[(position + i) % len(inputs)], timed=True)
+                variant.call(pool[(position + i) % len(pool)], timed=True)
         position += block
 
 
@@ -216,16 +235,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--calls", type=int, default=1000, help="timed calls per variant")
     parser.add_argument("--block", type=int, default=50, help="calls per turn before the next variant runs")
     parser.add_argument("--drawings", type=int, default=256, help="distinct jittered drawings cycled through")
+    parser.add_argument("--dense-factor", type=int, default=4,
+                        help="the extra compact row splits every stroke segment into this many (mouse-like density)")
     parser.add_argument("--threads", type=int, default=0,
                         help="torch threads of the reference runs (0 = what the app sets: hwr_app.startup.TORCH_THREADS)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the drawings and the seed net's random weights")
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (its compile takes a while)")
+    parser.add_argument("--busy-cores", type=int, default=0,
+                        help="processes that keep a core busy meanwhile (other programs on the user's machine)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     return parser
 
 
+def start_busy_processes(count: int) -> list[subprocess.Popen]:
+    """Start ``count`` processes that each keep one core busy until stopped."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    busy = start_busy_processes(args.busy_cores)
+    try:
+        return measure_and_report(args)
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
+
+
+def measure_and_report(args: argparse.Namespace) -> int:
     from hwr_app.startup import TORCH_THREADS  # the app's own setting; imports only QtCore
 
     app_threads = args.threads or TORCH_THREADS
@@ -238,18 +276,21 @@ def main(argv: list[str] | None = None) -> int:
     seed_config = NetConfig(arch="seed")
     seed_network = build_network(seed_config)  # random weights: the time does not depend on them
     seed = Predictor(make_checkpoint(seed_network, seed_config, ModelInfo()))
-    # The split timing must compute what the app computes.
+    # The split timing (PipelineVariant) must compute what the app computes.
     probe = drawings[0]
-    split = PipelineVariant("check", compact, app_threads)
-    split.call(probe, timed=False)
     assert np.allclose(compact.predict_strokes(probe).probabilities,
                        torch.softmax(compact.network(image_to_tensor(strokes_to_image(probe)).unsqueeze(0)), 1)[0]
                        .detach().numpy(), atol=1e-6)
 
+    dense = [densified(drawing, args.dense_factor) for drawing in drawings]
+    dense_points = [sum(len(stroke) for stroke in drawing) for drawing in dense]
+    dense_name = f"compact (shipped), denser strokes: {np.mean(dense_points):.0f} points per drawing"
     pipelines = [PipelineVariant("compact (shipped)", compact, app_threads),
-                 PipelineVariant("seed (random weights)", seed, app_threads)]
+                 PipelineVariant("seed (random weights)", seed, app_threads),
+                 PipelineVariant(dense_name, compact, app_threads, inputs=dense)]
     app_calls = [AppCallVariant("compact (shipped)", compact, app_threads),
-                 AppCallVariant("seed (random weights)", seed, app_threads)]
+                 AppCallVariant("seed (random weights)", seed, app_threads),
+                 AppCallVariant(dense_name, compact, app_threads, inputs=dense)]
     print(f"timing the app's path: {args.calls} calls × {len(pipelines) + len(app_calls)} variants …", flush=True)
     run_rounds(pipelines + app_calls, drawings, args.calls, args.block)
 
@@ -264,13 +305,14 @@ def main(argv: list[str] | None = None) -> int:
     # -- the report -----------------------------------------------------------------------------
     lines = [f"Batch 1, {args.calls} timed calls per row after warm-up, in blocks of {args.block} taking turns; "
              f"{len(drawings)} synthetic drawings cycled (all digits and styles of model.synthetic, jittered; "
-             f"{np.mean(points):.0f} points per drawing on average). Torch threads: {app_threads} unless stated "
+             f"{np.mean(points):.0f} points per drawing on average; a real mouse reports more, hence the row with "
+             f"every segment split in {args.dense_factor}). Torch threads: {app_threads} unless stated "
              f"(the app sets hwr_app.startup.TORCH_THREADS = {TORCH_THREADS} here). Times in ms.", ""]
     lines += ["### Strokes → probabilities (the app's path)", ""]
     rows = []
     for pipeline, app_call in zip(pipelines, app_calls):
         network = pipeline.predictor.network
-        label = f"{pipeline.name}, {count_parameters(network):,} parameters"
+        label = pipeline.name if pipeline.inputs else f"{pipeline.name}, {count_parameters(network):,} parameters"
         for stage, values in (("preprocessing (strokes_to_image + image_to_tensor)", pipeline.preprocess_ms),
                               ("inference (forward + softmax)", pipeline.inference_ms),
                               ("strokes → probabilities, stages together", pipeline.total_ms),
@@ -305,7 +347,13 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(verdict(f"{app_call.name} p99", stats["p99"], TARGET_P99_MS, "ms", digits=3))
     lines += ["", "These are compute times on the recognition thread; in the app a request also waits for the "
               "live-prediction debounce (40 ms while the pen moves, none at pen lift) and two queued signals."]
-    publish("latency", "Recognition latency", lines, write=not args.no_write)
+    if args.busy_cores:
+        lines.insert(0, f"**Under load: {args.busy_cores} other process(es) kept {args.busy_cores} of the "
+                        f"{usable_cores()} cores busy throughout** (the 'other load' line above shows them).\n")
+        publish("latency-under-load", f"Recognition latency with {args.busy_cores} core(s) busy elsewhere", lines,
+                write=not args.no_write)
+    else:
+        publish("latency", "Recognition latency", lines, write=not args.no_write)
     return 0
 
 

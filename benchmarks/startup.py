@@ -1,6 +1,6 @@
 """Start-up: time to a canvas that takes strokes, time to the first prediction, and memory.
 
-    .venv/bin/python -m benchmarks.startup                 # about two minutes
+    .venv/bin/python -m benchmarks.startup                 # about a minute and a half
     .venv/bin/python -m benchmarks.startup --repeats 1 --warmup 0 --finetune-samples 0 --no-write
 
 Each repeat starts a fresh process (``benchmarks/startup_driver.py``) that builds and shows the main
@@ -41,9 +41,28 @@ TARGET_CANVAS_S = 2.0
 TARGET_PREDICTION_S = 5.0
 TARGET_EXTRA_RSS_MB = 250.0  # over a process that only imports torch
 DRIVER = Path(__file__).resolve().parent / "startup_driver.py"
-TORCH_ONLY = ("import time; started = time.time(); import torch; took = time.time() - started; import json; "
-              "rss = [int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmRSS:')][0]; "
-              "print(json.dumps({'rss_kib': rss, 'import_s': took}))")
+# A process that only imports torch; then, for the breakdown, what torch._dynamo and torchvision add on top.
+TORCH_ONLY = """
+import time
+started = time.time()
+import torch
+took = time.time() - started
+
+
+def rss_kib():
+    return [int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmRSS:')][0]
+
+
+rss = rss_kib()
+started = time.time()
+import torch._dynamo  # what torch.optim's first step imports
+dynamo_s, dynamo_kib = time.time() - started, rss_kib() - rss
+started = time.time()
+import torchvision
+import json
+print(json.dumps({'rss_kib': rss, 'import_s': took, 'dynamo_kib': dynamo_kib, 'dynamo_s': dynamo_s,
+                  'torchvision_kib': rss_kib() - rss - dynamo_kib, 'torchvision_s': time.time() - started}))
+"""
 
 
 def megabytes(kib: int) -> float:
@@ -84,6 +103,31 @@ def run_torch_only() -> dict:
     completed = subprocess.run([sys.executable, "-c", TORCH_ONLY], env=child_environment(), cwd=REPO_ROOT,
                                capture_output=True, text=True, timeout=120, check=True)
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def memory_breakdown(apps: list[dict], torches: list[dict]) -> list[str]:
+    """Return a line that splits the RSS a fine-tune adds into the parts measured (p50s), or none."""
+    trimmed = [a for a in apps if "rss_trimmed_kib" in a]
+    if not trimmed:
+        return []
+    p50 = lambda values: percentiles(values)["p50"]  # noqa: E731
+    added = p50([megabytes(a["rss_finetuned_kib"] - a["rss_started_kib"]) for a in trimmed])
+    held = p50([megabytes(a["rss_finetuned_kib"] - a["rss_trimmed_kib"]) for a in trimmed])
+    mnist = p50([a["mnist_cache_bytes"] / 1e6 for a in trimmed])
+    parts = [f"MNIST digits the app keeps for the next fine-tune ≈ {mnist:.0f} MB"]
+    rest = added - mnist - held
+    for module, key, why in (("torchvision", "torchvision_kib", "model.data.load_mnist"),
+                             ("torch._dynamo", "dynamo_kib", "torch.optim's first optimizer step")):
+        if any(module in a["modules_imported"] for a in trimmed):
+            size = p50([megabytes(t[key]) for t in torches])
+            parts.insert(0, f"importing {module} ({why}) ≈ {size:.0f} MB")
+            rest -= size
+        else:
+            parts.insert(0, f"{module}: not imported")
+    parts.append(f"heap already freed but kept by glibc ≈ {held:.0f} MB (what a further malloc_trim(0) hands back)")
+    return [f"- The first fine-tune adds {added:.0f} MB (p50): " + "; ".join(parts) + f"; the rest, ≈ {rest:.0f} MB, "
+            f"is not broken down here (the new model version, libraries first used by the fine-tune, allocator "
+            f"arenas of its thread)."]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,8 +185,18 @@ def main(argv: list[str] | None = None) -> int:
                  row("RSS after one fine-tune, MB", [megabytes(a["rss_finetuned_kib"]) for a in finetuned], mb),
                  row("peak RSS (VmHWM) after one fine-tune, MB", [megabytes(a["hwm_finetuned_kib"]) for a in finetuned],
                      mb)]
+        trimmed = [a for a in finetuned if "rss_trimmed_kib" in a]
+        if trimmed:
+            rows.append(row("… RSS after that fine-tune once glibc's malloc_trim(0) returns free heap, MB",
+                            [megabytes(a["rss_trimmed_kib"]) for a in trimmed], mb))
     rows += [row("a process that only does `import torch`: RSS, MB", [megabytes(t["rss_kib"]) for t in torches], mb),
-             row("… its `import torch` time, s", [t["import_s"] for t in torches], seconds)]
+             row("… its `import torch` time, s", [t["import_s"] for t in torches], seconds),
+             row("… `import torch._dynamo` after that (torch.optim's first step does it): RSS added, MB",
+                 [megabytes(t["dynamo_kib"]) for t in torches], mb),
+             row("… `import torch._dynamo` time, s", [t["dynamo_s"] for t in torches], seconds),
+             row("… `import torchvision` after those (model.data.load_mnist needs it): RSS added, MB",
+                 [megabytes(t["torchvision_kib"]) for t in torches], mb),
+             row("… `import torchvision` time, s", [t["torchvision_s"] for t in torches], seconds)]
 
     torch_rss = percentiles([megabytes(t["rss_kib"]) for t in torches])["p50"]
     lines = [f"{args.repeats} measured starts after {args.warmup} unmeasured one(s); each on a new, empty data "
@@ -155,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(apps)} starts; first prediction read the \"3\" as "
               f"{', '.join(str(a['first_digit']) for a in apps)}.",
               f"- Fine-tune outcomes: {', '.join(a['finetune_outcome'] for a in finetuned) or 'not run'}.",
+              *memory_breakdown(apps, torches),
               f"- torch {torch.__version__} is a CUDA build (CUDA {torch.version.cuda}): `import torch` maps the CUDA "
               f"libraries even on a CPU-only machine. A CPU-only torch build is not installed here, so no CPU-build "
               f"figure is given." if torch.version.cuda else f"- torch {torch.__version__} is a CPU-only build.",

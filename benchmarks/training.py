@@ -1,6 +1,6 @@
 """Training speed: images per second of each architecture, and wall time to 99.5 % and to the end.
 
-    .venv/bin/python -m benchmarks.training                      # about a minute
+    .venv/bin/python -m benchmarks.training                      # about 40 s
     .venv/bin/python -m benchmarks.training --steps 5 --repeats 1 --no-write   # a quick check
 
 Two kinds of figure, side by side for the compact and the seed architecture:
@@ -10,13 +10,12 @@ Two kinds of figure, side by side for the compact and the seed architecture:
   few untimed warm-up steps; the architectures take turns, ``--repeats`` times each;
 * time to accuracy, read from a full run's checkpoint: ``info.notes["history"]`` holds, per epoch,
   the validation accuracy (on 5,000 held-out training digits) and the seconds since training began,
-  and ``info.notes["train_seconds"]`` the whole run's wall time.
+  and ``info.notes["train_seconds"]`` the wall time of the whole model.train.train_model call.
 """
 
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/training.py`: make th
 import numpy as np
 import torch
 
-from benchmarks.common import REPO_ROOT, default_data_dir, markdown_table, percentiles, publish
+from benchmarks.common import REPO_ROOT, default_data_dir, markdown_table, publish
 from model.assets import default_weights_path
 from model.checkpoint import CheckpointError, load_checkpoint
 from model.data import DigitSet, MnistUnavailableError, load_mnist
@@ -180,8 +179,9 @@ def main(argv: list[str] | None = None) -> int:
             values = rates[(arch, augment)]
             cells.append(f"{np.median(values):,.0f} (min {min(values):,.0f}, max {max(values):,.0f})")
         rows.append([f"training images/s, {label}: median of runs"] + cells)
+    epoch_estimate = {a: training_size / np.median(rates[(a, True)]) + validation_seconds[a] for a in archs}
     rows.append([f"one epoch of {training_size:,} digits at that rate (augmented) + validation"]
-                + [f"{training_size / np.median(rates[(a, True)]) + validation_seconds[a]:.0f} s" for a in archs])
+                + [f"{epoch_estimate[a]:.0f} s" for a in archs])
     rows.append([f"validation pass, {len(validation):,} digits"] + [f"{validation_seconds[a]:.2f} s" for a in archs])
 
     def cell(arch: str, key: str, form) -> str:
@@ -195,9 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         ["checkpoint read"] + [display_path(histories[a]["path"]) if "missing" not in histories[a]
                                else "**missing**" for a in archs],
         ["epochs run"] + [cell(a, "epochs", str) for a in archs],
-        ["median epoch wall time (history)"] + [cell(a, "epoch_seconds", lambda v: f"{v:.0f} s") for a in archs],
+        ["median epoch wall time (history)"]
+        + [cell(a, "epoch_seconds", lambda v, a=a: f"{v:.0f} s ({v / epoch_estimate[a]:.2f}× today's estimate)")
+           for a in archs],
         [f"wall time to {TARGET_ACCURACY:.1%} validation accuracy"] + [time_to_target(histories[a]) for a in archs],
-        ["wall time to the final epoch"] + [cell(a, "final_seconds", lambda v: f"{v:.0f} s ({v / 60:.1f} min)")
+        ["wall time to the final accuracy (end of the last epoch)"] + [cell(a, "final_seconds", lambda v: f"{v:.0f} s ({v / 60:.1f} min)")
                                             for a in archs],
         ["final validation accuracy"] + [cell(a, "final_validation", lambda v: f"{v:.2%}") for a in archs],
         ["MNIST test accuracy (10,000 digits)"] + [cell(a, "test_accuracy", lambda v: f"{v:.2%}") for a in archs],

@@ -41,7 +41,8 @@ class Predictor:
 
     def __init__(self, checkpoint: Checkpoint) -> None:
         self.checkpoint = checkpoint
-        self.network = checkpoint.build()
+        # channels_last weights take the faster convolution path on the CPU (benchmarks/latency.py).
+        self.network = checkpoint.build().to(memory_format=torch.channels_last)
 
     @property
     def version(self) -> str:

@@ -138,3 +138,31 @@ def test_gate_subset_is_fixed_balanced_and_large_enough(mnist_test):
     again = gate_subset(mnist_test)
     assert (gate.labels == again.labels).all() and (gate.images == again.images).all()
     assert balanced_subset(mnist_test, 3, seed=1).labels.tolist() == sorted([d for d in range(10)] * 3)
+
+
+def test_the_written_out_adam_matches_torchs_and_imports_no_compiler():
+    import subprocess
+    import sys
+
+    import torch
+
+    from model.finetune import _Adam
+
+    torch.manual_seed(0)
+    reference, ours = torch.nn.Linear(5, 3), torch.nn.Linear(5, 3)
+    ours.load_state_dict(reference.state_dict())
+    reference_adam, our_adam = torch.optim.Adam(reference.parameters(), lr=1e-2), _Adam(ours.parameters())
+    for _ in range(20):
+        batch = torch.randn(8, 5)
+        reference_adam.zero_grad()
+        reference(batch).pow(2).sum().backward()
+        reference_adam.step()
+        ours(batch).pow(2).sum().backward()
+        our_adam.step(1e-2)
+    for expected, actual in zip(reference.parameters(), ours.parameters()):
+        torch.testing.assert_close(actual, expected, rtol=0, atol=1e-6)
+    # In a fresh interpreter, a few steps must not pull in torch._dynamo (a 100+ ms pause of the app).
+    probe = ("import sys, torch; from model.finetune import _Adam; n = torch.nn.Linear(2, 2); o = _Adam(n.parameters());"
+             "n(torch.ones(1, 2)).sum().backward(); o.step(0.1); print('torch._dynamo' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
