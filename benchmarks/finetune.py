@@ -31,6 +31,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything can import Qt's GUI
 
@@ -46,6 +47,9 @@ from model.checkpoint import Checkpoint, load_checkpoint
 from model.preprocess import image_to_tensor
 from model.samples import make_sample, rendered_images
 from model.synthetic import STANDARD, STYLES, draw_many, jitter
+
+if TYPE_CHECKING:  # imported for real inside the runs, so the first fine-tune pays its own imports
+    from model.finetune import FinetuneConfig, FinetuneResult
 
 TARGET_SECONDS_20 = 10.0  # fine-tune on 20 samples, wall time
 TARGET_STALL_MS = 100.0  # longest event-loop stall while it runs

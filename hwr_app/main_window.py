@@ -32,6 +32,7 @@ class MainWindow(QMainWindow):
         self.settings = QSettings(str(paths.user_dir / "settings.ini"), QSettings.Format.IniFormat)
         self.registry = None  # model.versions.ModelRegistry, once loaded
         self.store = None  # model.samples.SampleStore, once loaded
+        self.store_problem = ""  # why the store could not be opened, if it could not
         self.checkpoint = None  # the checkpoint the recognizer uses
         self.prediction = None  # the latest prediction shown
         self.finetune_worker: FinetuneWorker | None = None
@@ -236,7 +237,8 @@ class MainWindow(QMainWindow):
         try:
             self.store = SampleStore(self.paths.samples_db)
         except SampleStoreError as error:
-            messages.append(f"{error}\nCorrections cannot be saved until this is fixed; restart hwr then.")
+            self.store_problem = f"{error}\nCorrections cannot be saved until this is fixed; restart hwr then."
+            messages.append(self.store_problem)
         else:
             if self.store.recovery_message:
                 messages.append(self.store.recovery_message)
@@ -286,7 +288,7 @@ class MainWindow(QMainWindow):
     def correct(self, digit: int) -> None:
         """Save the drawing as ``digit`` (with the strokes and what the model said), then clear."""
         if self.store is None:
-            self.statusBar().showMessage("Still loading; try again in a moment.", 4000)
+            self.statusBar().showMessage(self.store_problem or "Still loading; try again in a moment.", 8000)
             return
         if self.canvas.is_empty():
             self.statusBar().showMessage("Draw a digit first, then say which one it is.", 4000)
@@ -455,19 +457,18 @@ class MainWindow(QMainWindow):
         self.samples_action.setEnabled(ready)
         self.models_action.setEnabled(self.registry is not None)
         count = self.store.count() if ready else 0
-        minimum = MIN_SAMPLES
         running = self.finetune_worker is not None
-        self.finetune_action.setEnabled(ready and count >= minimum and not running)
+        self.finetune_action.setEnabled(ready and count >= MIN_SAMPLES and not running)
         if not ready:
-            self.samples_label.setText("Loading…")
-        elif count < minimum:
-            self.samples_label.setText(f"{count} samples saved. Fine-tuning needs {minimum}: correct "
-                                       f"{minimum - count} more.")
+            self.samples_label.setText("Samples cannot be saved." if self.store_problem else "Loading…")
+        elif count < MIN_SAMPLES:
+            self.samples_label.setText(f"{count} samples saved. Fine-tuning needs {MIN_SAMPLES}: correct "
+                                       f"{MIN_SAMPLES - count} more.")
         else:
             self.samples_label.setText(f"{count} samples saved.")
         self.finetune_action.setToolTip(
-            "Teach the model your handwriting (Ctrl+T)" if count >= minimum
-            else f"Needs at least {minimum} samples; you have {count}")
+            "Teach the model your handwriting (Ctrl+T)" if count >= MIN_SAMPLES
+            else f"Needs at least {MIN_SAMPLES} samples; you have {count}")
         self.finetune_button.setToolTip(self.finetune_action.toolTip())
 
     def _notify(self, title: str, text: str, icon: QMessageBox.Icon, name: str = "notice") -> None:

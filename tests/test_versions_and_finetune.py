@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from model.assets import default_weights_path
-from model.checkpoint import load_checkpoint, make_checkpoint
+from model.checkpoint import make_checkpoint
 from model.data import balanced_subset
 from model.finetune import (MIN_SAMPLES, Figures, FinetuneConfig, NotEnoughSamplesError, finetune, gate_subset,
                             judge, split_holdout)
