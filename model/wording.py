@@ -156,7 +156,7 @@ def describe_finetune(outcome: FinetuneOutcome) -> FinetuneReport:
         figures = f"{o.test_right_after} of {o.test_count} test drawings right, as before"
     general_change = _general_change(o.general_before, o.general_after)
     dropped = (o.general_before is not None and o.general_after is not None
-               and o.general_before - o.general_after > o.general_allowed_drop)
+               and o.general_before - o.general_after > max(o.general_allowed_drop, 0.0))
     if o.accepted and o.activated:
         title = "Fine-tune done"
         headline = _join(f"hwr now {better}: {figures}.", general_change, "Draw a few digits to try it.")
