@@ -10,7 +10,8 @@ from hwr_app.widgets import make_button, show_message
 from model.constants import SHIPPED
 from model.wording import GENERAL_ACCURACY, GENERAL_ACCURACY_MEANS, general_accuracy, model_names, readable_time
 
-COLUMNS = ("Model", "Made", "Made from", "Samples", GENERAL_ACCURACY, "Test drawings right", "Status")
+COLUMNS = ("Model", "Made from", "Samples", GENERAL_ACCURACY, "Test drawings right", "Status")
+STATUS_COLUMN = COLUMNS.index("Status")
 
 
 def registry_names(registry) -> dict[str, str]:
@@ -36,7 +37,7 @@ class ModelsDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("modelsDialog")
         self.setWindowTitle("Model versions")
-        self.resize(760, 340)
+        self.resize(820, 340)
         self._registry = registry
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("modelTable")
@@ -87,14 +88,13 @@ class ModelsDialog(QDialog):
             estimated = bool(notes.get("mnist_test_accuracy_is_estimate"))
             values = (
                 names.get(info.version, info.version),
-                readable_time(info.created),
                 "—" if entry.is_shipped else names.get(info.parent_version, "an older model"),
                 str(info.sample_count) if info.sample_count else "—",
                 general_accuracy(info.mnist_test_accuracy),
                 _test_drawings(notes),
                 {"active": "in use", "rejected": "not used"}.get(status, ""),
             )
-            tips = ("", "", "", "Your samples it was fine-tuned on",
+            tips = (f"Made {readable_time(info.created)}", "", "Your samples it was fine-tuned on",
                     f"{GENERAL_ACCURACY}: {GENERAL_ACCURACY_MEANS}"
                     + (" (for a fine-tune, estimated from a check on part of them)" if estimated else ""),
                     "Your samples set aside to check it, read right by the model it was made from → by it", "")

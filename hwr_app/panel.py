@@ -49,7 +49,7 @@ class FirstRunHint(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAccessibleName("Getting started")
         title = QLabel("<b>Getting started</b>")
-        text = QLabel("<ol style='margin-left:-24px'><li>Draw a digit.</li>"
+        text = QLabel("<ol style='margin-left:-24px; margin-top:2px'><li>Draw a digit.</li>"
                       "<li>Wrong answer? Press the right digit key.</li>"
                       "<li>After 10 samples, press Fine-tune.</li></ol>")
         text.setObjectName("firstRunText")

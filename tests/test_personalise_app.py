@@ -120,9 +120,9 @@ def test_correct_finetune_in_background_improves_style_and_roll_back_restores(qt
 
     window.show_models()
     table = window.models_dialog.table
-    active_row = next(row for row in range(table.rowCount()) if table.item(row, 6).text() == "in use")
-    assert table.item(active_row, 4).text() == general
-    assert table.item(active_row, 2).text() == "shipped"  # made from: the same name the shipped row has
+    active_row = next(row for row in range(table.rowCount()) if table.item(row, 5).text() == "in use")
+    assert table.item(active_row, 3).text() == general
+    assert table.item(active_row, 1).text() == "shipped"  # made from: the same name the shipped row has
     window.models_dialog.rollback_button.click()
     qtbot.waitUntil(lambda: window.checkpoint.info.version == shipped_version, timeout=10_000)
     assert window.registry.active_version() == SHIPPED
