@@ -99,7 +99,7 @@ class MainWindow(QMainWindow):
                                         self.undo, [QKeySequence.StandardKey.Undo])
         self.redo_action = self._action("&Redo", "redoAction", "Redo (Ctrl+Shift+Z or Ctrl+Y)",
                                         self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
-        self.clear_action = self._action("&Clear", "clearAction", "Clear the canvas (Esc or Delete)",
+        self.clear_action = self._action("&Clear", "clearAction", "Clear the canvas (Esc or Delete); Ctrl+Z brings the drawing back",
                                          self.clear_drawing, ["Esc", "Delete"])
         self.finetune_action = self._action("&Fine-tune on my samples", "finetuneAction",
                                             "Teach the model your handwriting (Ctrl+T)", self.start_finetune,
