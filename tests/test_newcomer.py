@@ -3,6 +3,7 @@ needs, the keys, the first-run steps, dark desktops. Real mouse and key events, 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QSize, Qt
 from PySide6.QtGui import QColor, QPalette
@@ -10,6 +11,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QLabel, QMenu, QWidget
 
 from model.finetune import FinetuneConfig
+from model.predict import Prediction
 from model.samples import make_sample
 from model.wording import general_accuracy
 from tests.qt_helpers import draw_strokes, open_window, standard_digit, wait_for_prediction
@@ -179,6 +181,22 @@ def test_the_sample_line_keeps_its_height_as_its_text_changes(qtbot, window):
     qtbot.wait(50)
     assert window.samples_label.text() != first and window.samples_label.text().startswith("1 sample saved")
     assert window.samples_label.geometry() == geometry
+
+
+@pytest.mark.parametrize("size", [QSize(480, 480), QSize(760, 560)])
+def test_an_unsure_answer_moves_nothing(qtbot, window, size):
+    window.resize(size)
+    qtbot.waitUntil(lambda: window.size() == size, timeout=2000)
+    draw_and_read(qtbot, window, 0)  # a sure answer
+    qtbot.wait(50)
+    panel = {w.objectName(): w.geometry() for w in window.panel.findChildren(QWidget) if w.objectName()}
+    unsure = Prediction(np.array([0.3, 0.25, 0.2, 0.15, 0.1] + [0.0] * 5), np.zeros((28, 28), np.float32))
+    window.prediction_view.show_prediction(unsure)  # three candidates: the longest caption there is
+    qtbot.wait(50)
+    assert window.prediction_view.caption.text().count("(") == 3
+    assert window.prediction_view.probability_view.isVisible()
+    assert {w.objectName(): w.geometry() for w in window.panel.findChildren(QWidget) if w.objectName()} == panel
+    assert_usable(window)
 
 
 def test_at_1600_by_1000_the_canvas_keeps_its_shape_and_the_panel_and_eye_grow(qtbot, window):
