@@ -70,7 +70,7 @@ def test_cli_without_mnist_says_which_setting_to_change(tmp_path, capsys, monkey
         monkeypatch.setenv(MNIST_DIR_ENV, str(missing))
     assert main(arguments) == 2
     printed = capsys.readouterr()
-    assert "--data-dir" in printed.err and MNIST_DIR_ENV in printed.err
+    assert "--mnist-dir" in printed.err and MNIST_DIR_ENV in printed.err
     assert str(missing) in printed.err
     assert "Traceback" not in printed.err + printed.out
     assert not (tmp_path / "model.pt").exists()
