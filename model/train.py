@@ -240,7 +240,8 @@ def load_pen_training(unipen_dir: Path, config: TrainConfig, keep_suspects: bool
     if dry_run:
         train_writers, validation_writers = train_writers[:256], validation_writers[:256]
     started = time.perf_counter()
-    variants = render_variants(train_writers, config.pen_variants, stroke_augment_config(config.stroke_augment),
+    augment = stroke_augment_config(config.stroke_augment)
+    variants = render_variants(train_writers, config.pen_variants if augment else 1, augment,  # plain: 1 suffices
                                seed=config.seed, log=log)
     log(f"rendered {variants.shape[0]} variants of {variants.shape[1]:,} pen digits in "
         f"{time.perf_counter() - started:.0f} s")
