@@ -11,6 +11,7 @@ from hwr_app.canvas import Canvas
 from hwr_app.finetune_worker import FinetuneWorker, MnistCache
 from hwr_app.prediction_view import PredictionView
 from hwr_app.recognizer import Recognizer
+from hwr_app.settings import read_choice, read_int, read_size
 from hwr_app.startup import AppPaths, Loaded, StartupLoader
 from hwr_app.widgets import show_message
 from model.constants import MIN_SAMPLES
@@ -215,15 +216,16 @@ class MainWindow(QMainWindow):
         help_menu.addAction(self._action("&About hwr", "aboutAction", "About this app", self._about))
 
     def _restore_settings(self) -> None:
-        self.resize(self.settings.value("window/size", QSize(760, 560)))
-        self.pen_width.setValue(int(self.settings.value("canvas/penWidth", int(self.canvas.pen_width()))))
-        every = int(self.settings.value("finetune/autoEvery", 0))
+        self.resize(read_size(self.settings, "window/size", QSize(760, 560), QSize(320, 240), QSize(8192, 8192)))
+        self.pen_width.setValue(read_int(self.settings, "canvas/penWidth", int(self.canvas.pen_width()),
+                                         self.pen_width.minimum(), self.pen_width.maximum()))
+        every = self.auto_finetune_every()
         for action in self.auto_group.actions():
             action.setChecked(action.data() == every)
 
     def auto_finetune_every(self) -> int:
         """Return N of "fine-tune after every N corrections", 0 when off (the default)."""
-        return int(self.settings.value("finetune/autoEvery", 0))
+        return read_choice(self.settings, "finetune/autoEvery", 0, AUTO_FINETUNE_CHOICES)
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -249,6 +251,8 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_load_failed(self, message: str) -> None:
         self.model_label.setText("No model")
+        self.store_problem = "No model could be loaded, so corrections cannot be saved."
+        self._update_actions()
         self._notify("No model", message + "\nReinstall hwr to restore the shipped model.", QMessageBox.Icon.Critical)
 
     @Slot(object)
@@ -306,8 +310,11 @@ class MainWindow(QMainWindow):
         except NothingDrawnError:
             self.statusBar().showMessage("Draw a digit first, then say which one it is.", 4000)
             return
-        except Exception as error:  # sqlite3 or disk errors: the drawing stays on the canvas
-            self._notify("Sample not saved", f"The sample could not be saved ({error}). Your drawing is "
+        except Exception as error:  # sqlite3 or disk errors, a drawing beyond the limits: it stays on the canvas
+            from model.samples import describe_database_error
+
+            self._notify("Sample not saved", f"The sample could not be saved: "
+                         f"{describe_database_error(error, self.paths.samples_db)} Your drawing is "
                          f"still on the canvas.", QMessageBox.Icon.Warning)
             return
         verdict = "confirmed" if prediction is not None and prediction.digit == digit else "corrected"
@@ -325,12 +332,16 @@ class MainWindow(QMainWindow):
         """Start fine-tuning a copy of the active model on the stored samples, in the background."""
         if self.finetune_worker is not None or self.store is None or self.checkpoint is None:
             return
-        samples = self.store.samples()
-        if len(samples) < MIN_SAMPLES:
+        if self.store.count() < MIN_SAMPLES:
             self.statusBar().showMessage(f"Fine-tuning needs at least {MIN_SAMPLES} samples.", 4000)
             return
+        from functools import partial
+
+        from model.samples import read_samples
+
         self._corrections_since_finetune = 0
-        worker = FinetuneWorker(self.checkpoint, samples, self.registry, self.mnist,
+        # The worker reads the samples itself: tens of thousands take seconds, never the GUI thread's.
+        worker = FinetuneWorker(self.checkpoint, partial(read_samples, self.paths.samples_db), self.registry, self.mnist,
                                 config=self.finetune_config, parent=self)
         worker.progress.connect(self._on_finetune_progress)
         worker.succeeded.connect(self._on_finetune_succeeded)
@@ -380,9 +391,11 @@ class MainWindow(QMainWindow):
             ending = " is now active."
         else:
             ending = " is listed as rejected in Model versions."
+        from model.finetune import accuracy_change
+
         before, after = result.before, result.after
         text = (f"{result.reason}\n\n"
-                f"Held-out samples ({result.holdout_count}): {before.user_accuracy:.0%} → {after.user_accuracy:.0%}\n"
+                f"Held-out samples ({result.holdout_count}): {accuracy_change(before.user_accuracy, after.user_accuracy)}\n"
                 f"MNIST check ({result.checkpoint.info.notes['gate_size']:,} digits): {before.mnist_accuracy:.2%} → "
                 f"{after.mnist_accuracy:.2%}\n"
                 f"Trained on {result.train_count} samples. Version {entry.version}{ending}")

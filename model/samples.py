@@ -425,8 +425,8 @@ def _opening_lock(path: Path):
 
 
 def describe_database_error(error: BaseException, path: Path) -> str:
-    """Return what an SQLite error means for the user, and what to do about it."""
-    text = str(error)
+    """Return what an SQLite error (or any other) means for the user, and what to do about it."""
+    text = str(error).rstrip(".")
     name = _errorname(error) if isinstance(error, sqlite3.Error) else ""
     if isinstance(error, _Damaged):
         return f"it is damaged ({text})."
