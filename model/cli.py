@@ -62,7 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     command, rest = (argv[0], argv[1:]) if argv else ("", [])
     if command == "predict":
-        return predict_main(rest)
+        try:
+            return predict_main(rest)
+        except Exception as error:  # a bug, not bad input (that has its own messages): one line, no traceback
+            print(f"error: hwr predict failed unexpectedly ({type(error).__name__}: {error}); please report this.",
+                  file=sys.stderr)
+            return 3
     if command == "train":
         from model.train import main as train_main
         return train_main(rest)

@@ -170,6 +170,7 @@ def _ink_map(raster: np.ndarray | Image.Image, ink_is_dark: bool | None) -> np.n
 
 
 PAPER_MARGIN = 2  # pixels around the clear ink that may hold its anti-aliased edge: not used to judge the paper
+SURE_PAPER_SHARE = 0.25  # below this share of paper far from the ink, the paper is judged by its tone instead
 
 
 def _otsu_threshold(values: np.ndarray) -> float:
@@ -222,10 +223,22 @@ def _paper_level(ink: np.ndarray, threshold: float) -> tuple[float, float]:
                 near_ink[(slice(shift, None),) if axis == 0 else (slice(None), slice(shift, None))]
         near_ink = grown
     paper = ink[~near_ink]
-    if paper.size == 0:  # ink everywhere, edges included: the darker tone is all the paper there is
-        paper = ink[~clear_ink] if (~clear_ink).any() else ink.ravel()
-    background = float(np.median(paper))
-    noise = 6.0 * float(np.percentile(np.abs(paper - background), 90))
+    if paper.size >= SURE_PAPER_SHARE * ink.size:
+        background = float(np.median(paper))
+        noise = 6.0 * float(np.percentile(np.abs(paper - background), 90))
+    else:
+        # Little paper far from the ink (a digit filling its frame), or "ink" everywhere (a blank,
+        # grainy scan split in two by the threshold): the paper is the most common tone below the
+        # threshold, and its grain is measured on the pixels darker than it, which ink cannot reach.
+        below = ink[~clear_ink] if (~clear_ink).any() else ink.ravel()
+        counts, edges = np.histogram(below, bins=256, range=(0.0, 1.0))
+        mode = int(counts.argmax())
+        background = float(np.median(below[(below >= edges[mode]) & (below <= edges[mode + 1])]))
+        under = background - below[below <= background]
+        sigma = 1.4826 * float(np.median(under)) if under.size else 0.0
+        noise = 6.0 * 1.645 * sigma  # the same margin as above, for Gaussian grain of this deviation
+    if background + noise >= float(ink.max()):
+        return background, noise  # nothing stands out of the paper's grain: a blank page
     # Never lift the cut above the two-tone threshold: what is above it is ink, however grainy the paper.
     return background, min(noise, max(0.0, threshold - background))
 

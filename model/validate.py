@@ -211,8 +211,11 @@ def picture_file(path: str | os.PathLike):
         except Image.UnidentifiedImageError as error:
             raise InvalidInputError(f"Picture {path} is not a picture format hwr can read "
                                     f"(PNG, JPEG, BMP, GIF, TIFF, WebP…).") from error
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise InvalidInputError(f"Picture {path} is too large to decode safely ({error}).") from error
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:  # raised by open()
+            declared = re.search(r"\((\d+) pixels\)", str(error))
+            size = f"{int(declared.group(1)):,} pixels" if declared else "larger than that"
+            raise InvalidInputError(f"Picture {path} is {size}; the limit is {limits.MAX_PICTURE_PIXELS:,} pixels "
+                                    f"(for example 4096×4096).") from error
         except Exception as error:  # a damaged picture makes decoders raise almost anything
             raise InvalidInputError(f"Picture {path} is damaged and cannot be decoded "
                                     f"({type(error).__name__}: {error}).") from error
