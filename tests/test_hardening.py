@@ -30,7 +30,6 @@ from model.network import NetConfig, build_network
 from model.predict import Predictor, UnusableOutputError
 from model.preprocess import NothingDrawnError, raster_to_image
 from model.samples import SampleStore, SampleStoreError, describe_database_error, make_sample
-from model.synthetic import STANDARD
 from model.validate import InvalidInputError, stroke_file
 from model.versions import ModelRegistry
 
