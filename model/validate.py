@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 import re
 import stat
@@ -97,7 +98,8 @@ def parse_json(data: bytes, path: str | os.PathLike, what: str) -> Any:
 # -- numbers ----------------------------------------------------------------------------------
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """Return True for ints and floats (numpy's included), False for booleans and everything else."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and type(value).__name__ != "bool_"
 
 
 def _bounded_number(value: Any, bound: float, where: str, name: str) -> float:
@@ -105,7 +107,7 @@ def _bounded_number(value: Any, bound: float, where: str, name: str) -> float:
     if not _is_number(value):
         raise InvalidInputError(f"{where}: {name} is {_shown(value)}, not a number.")
     # Compare before converting: float() of a 400-digit integer overflows.
-    if isinstance(value, float) and not math.isfinite(value):
+    if not isinstance(value, numbers.Integral) and not math.isfinite(value):
         raise InvalidInputError(f"{where}: {name} is {value}, not a finite number.")
     if not -bound <= value <= bound:
         raise InvalidInputError(f"{where}: {name} is {_shown(value)}; it must lie within ±{bound:g}.")
