@@ -61,7 +61,8 @@ class FinetuneWorker(QThread):
     cancelled = Signal()
 
     def __init__(self, base, samples, registry, mnist: MnistCache, config=None, parent=None) -> None:
-        """``samples``: a list of model.samples.Sample, or a function returning it, called on the worker thread."""
+        """``samples``: a list of model.samples.Sample, or a function called on the worker thread with a
+        stop test (``is_cancelled``) that returns (pictures, labels, uids): model.samples.read_training_set."""
         super().__init__(parent)
         self.setObjectName("finetune")
         self._base = base
@@ -84,17 +85,20 @@ class FinetuneWorker(QThread):
         from model.samples import SampleStoreError, rendered_images
 
         try:
-            samples = self._samples() if callable(self._samples) else self._samples
+            if callable(self._samples):
+                images, labels, keys = self._samples(self.is_cancelled)
+            else:
+                images = rendered_images(self._samples)  # re-rendered: current preprocessing
+                labels = [sample.label for sample in self._samples]
+                keys = [sample.uid for sample in self._samples]
             replay, gate = self._mnist.get()
             if self._cancel.is_set():  # cancelled (or the window closed) while MNIST was loading
                 self.cancelled.emit()
                 return
-            images = rendered_images(samples)  # re-rendered: current preprocessing
-            labels = [sample.label for sample in samples]
             version = self._base.info.version
             steps = finetune(self._base, images, labels, replay, gate, self._config or FinetuneConfig(),
                              base_mnist_accuracy=self._mnist.base_gate_accuracy.get(version),
-                             sample_keys=[sample.uid for sample in samples])
+                             sample_keys=keys)
             while True:
                 if self._cancel.is_set():
                     steps.close()

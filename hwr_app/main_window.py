@@ -337,11 +337,11 @@ class MainWindow(QMainWindow):
             return
         from functools import partial
 
-        from model.samples import read_samples
+        from model.samples import read_training_set
 
         self._corrections_since_finetune = 0
         # The worker reads the samples itself: tens of thousands take seconds, never the GUI thread's.
-        worker = FinetuneWorker(self.checkpoint, partial(read_samples, self.paths.samples_db), self.registry, self.mnist,
+        worker = FinetuneWorker(self.checkpoint, partial(read_training_set, self.paths.samples_db), self.registry, self.mnist,
                                 config=self.finetune_config, parent=self)
         worker.progress.connect(self._on_finetune_progress)
         worker.succeeded.connect(self._on_finetune_succeeded)

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -352,22 +352,37 @@ def _sample_from_row(row: tuple) -> Sample:
                   model_version=model_version, created=created, uid=uid, id=int(sample_id))
 
 
-def read_samples(path: str | Path) -> list[Sample]:
-    """Return every sample of the store at ``path``, oldest first, through a connection of its own.
+def read_training_set(path: str | Path, stop: Callable[[], bool] = lambda: False,
+                      batch: int = 256) -> tuple[np.ndarray, list[int], list[str]]:
+    """Return (pictures re-rendered from the strokes, labels, uids) of every sample at ``path``.
 
-    For a worker thread: a SampleStore's connection belongs to the thread that opened it. Raises
+    ``stop`` is asked between batches; once it says True, what was read so far is returned.
+
+    For the fine-tune's worker thread, and built to leave the GUI thread alone while it runs: rows
+    come in small batches (one long fetch would hold Python's lock for a second with 20,000
+    samples), and each drawing is rendered and dropped at once, so tens of thousands of parsed
+    strokes never pile up for the garbage collector to walk (a pause of every thread). Raises
     SampleStoreError with the cause in words.
     """
+    images: list[np.ndarray] = []
+    labels: list[int] = []
+    uids: list[str] = []
     try:
         connection = sqlite3.connect(Path(path), isolation_level=None, timeout=10.0)
         try:
-            rows = connection.execute(f"SELECT {_COLUMNS} FROM samples ORDER BY id").fetchall()
+            cursor = connection.execute("SELECT uid, label, strokes FROM samples ORDER BY id")
+            while not stop() and (rows := cursor.fetchmany(batch)):
+                for uid, label, strokes in rows:
+                    images.append(strokes_to_image(json.loads(strokes)))
+                    labels.append(int(label))
+                    uids.append(uid)
         finally:
             connection.close()
     except sqlite3.Error as error:
         raise SampleStoreError(f"Cannot read the sample database {path}: "
                                f"{describe_database_error(error, Path(path))}") from error
-    return [_sample_from_row(row) for row in rows]
+    stacked = np.stack(images) if images else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.float32)
+    return stacked, labels, uids
 
 
 class _Damaged(Exception):

@@ -108,18 +108,20 @@ def test_a_finetune_reads_the_samples_off_the_gui_thread(qtbot, tmp_path, mnist_
     for index in range(24):
         window.store.add(make_sample(index % 3, jitter(STANDARD[index % 3], rng)))
     window._update_actions()
-    readers = []
-    real_rows = samples_module._sample_from_row
+    readers = []  # for each sample read or rendered: was it on the GUI thread?
 
-    def recording(row):
-        readers.append(threading.current_thread() is threading.main_thread())
-        return real_rows(row)
+    def recording(real):
+        def wrapper(*args, **kwargs):
+            readers.append(threading.current_thread() is threading.main_thread())
+            return real(*args, **kwargs)
+        return wrapper
 
-    monkeypatch.setattr(samples_module, "_sample_from_row", recording)
+    monkeypatch.setattr(samples_module, "_sample_from_row", recording(samples_module._sample_from_row))
+    monkeypatch.setattr(samples_module, "strokes_to_image", recording(samples_module.strokes_to_image))
     window.finetune_config = FinetuneConfig(steps=2)
     window.start_finetune()
     assert readers == []  # the GUI thread returned without reading a single sample
     qtbot.waitUntil(lambda: window.finetune_worker is None, timeout=120_000)
     result, _ = window.last_finetune
     assert result.train_count + result.holdout_count == 24
-    assert readers and not any(readers)
+    assert len(readers) == 24 and not any(readers)
