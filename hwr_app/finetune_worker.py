@@ -60,7 +60,9 @@ class FinetuneWorker(QThread):
     failed = Signal(str)  # a message for the user
     cancelled = Signal()
 
-    def __init__(self, base, samples: list, registry, mnist: MnistCache, config=None, parent=None) -> None:
+    def __init__(self, base, samples, registry, mnist: MnistCache, config=None, parent=None) -> None:
+        """``samples``: a list of model.samples.Sample, or a function called on the worker thread with a
+        stop test (``is_cancelled``) that returns (pictures, labels, uids): model.samples.read_training_set."""
         super().__init__(parent)
         self.setObjectName("finetune")
         self._base = base
@@ -80,19 +82,23 @@ class FinetuneWorker(QThread):
     def run(self) -> None:
         from model.data import MnistUnavailableError
         from model.finetune import FinetuneConfig, NotEnoughSamplesError, finetune
-        from model.samples import rendered_images
+        from model.samples import SampleStoreError, rendered_images
 
         try:
+            if callable(self._samples):
+                images, labels, keys = self._samples(self.is_cancelled)
+            else:
+                images = rendered_images(self._samples)  # re-rendered: current preprocessing
+                labels = [sample.label for sample in self._samples]
+                keys = [sample.uid for sample in self._samples]
             replay, gate = self._mnist.get()
             if self._cancel.is_set():  # cancelled (or the window closed) while MNIST was loading
                 self.cancelled.emit()
                 return
-            images = rendered_images(self._samples)  # re-rendered: current preprocessing
-            labels = [sample.label for sample in self._samples]
             version = self._base.info.version
             steps = finetune(self._base, images, labels, replay, gate, self._config or FinetuneConfig(),
                              base_mnist_accuracy=self._mnist.base_gate_accuracy.get(version),
-                             sample_keys=[sample.uid for sample in self._samples])
+                             sample_keys=keys)
             while True:
                 if self._cancel.is_set():
                     steps.close()
@@ -108,7 +114,7 @@ class FinetuneWorker(QThread):
                 self.cancelled.emit()
                 return
             entry = self._registry.add(result.checkpoint, accepted=result.accepted)
-        except (MnistUnavailableError, NotEnoughSamplesError) as error:
+        except (MnistUnavailableError, NotEnoughSamplesError, SampleStoreError) as error:
             self.failed.emit(str(error))
             return
         except OSError as error:

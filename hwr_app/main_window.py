@@ -12,6 +12,7 @@ from hwr_app.finetune_worker import FinetuneWorker, MnistCache
 from hwr_app.panel import SidePanel
 from hwr_app.prediction_view import PredictionView
 from hwr_app.recognizer import Recognizer
+from hwr_app.settings import read_choice, read_int, read_size
 from hwr_app.startup import AppPaths, Loaded, StartupLoader
 from hwr_app.widgets import action_button, show_message
 from model.readiness import finetune_readiness
@@ -206,15 +207,16 @@ class MainWindow(QMainWindow):
         help_menu.addAction(self._action("&About hwr", "aboutAction", "About this app", self._about))
 
     def _restore_settings(self) -> None:
-        self.resize(self.settings.value("window/size", QSize(760, 560)))
-        self.pen_width.setValue(int(self.settings.value("canvas/penWidth", int(self.canvas.pen_width()))))
-        every = int(self.settings.value("finetune/autoEvery", 0))
+        self.resize(read_size(self.settings, "window/size", QSize(760, 560), QSize(320, 240), QSize(8192, 8192)))
+        self.pen_width.setValue(read_int(self.settings, "canvas/penWidth", int(self.canvas.pen_width()),
+                                         self.pen_width.minimum(), self.pen_width.maximum()))
+        every = self.auto_finetune_every()
         for action in self.auto_group.actions():
             action.setChecked(action.data() == every)
 
     def auto_finetune_every(self) -> int:
         """Return N of "fine-tune after every N corrections", 0 when off (the default)."""
-        return int(self.settings.value("finetune/autoEvery", 0))
+        return read_choice(self.settings, "finetune/autoEvery", 0, AUTO_FINETUNE_CHOICES)
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -240,6 +242,8 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_load_failed(self, message: str) -> None:
         self.model_label.setText("No model")
+        self.store_problem = "No model could be loaded, so corrections cannot be saved."
+        self._update_actions()
         self._notify("No model", message + "\nReinstall hwr to restore the shipped model.", QMessageBox.Icon.Critical)
 
     @Slot(object)
@@ -305,8 +309,11 @@ class MainWindow(QMainWindow):
         except NothingDrawnError:
             self.statusBar().showMessage("Draw a digit first, then say which one it is.", 4000)
             return
-        except Exception as error:  # sqlite3 or disk errors: the drawing stays on the canvas
-            self._notify("Sample not saved", f"The sample could not be saved ({error}). Your drawing is "
+        except Exception as error:  # sqlite3 or disk errors, a drawing beyond the limits: it stays on the canvas
+            from model.samples import describe_database_error
+
+            self._notify("Sample not saved", f"The sample could not be saved: "
+                         f"{describe_database_error(error, self.paths.samples_db)} Your drawing is "
                          f"still on the canvas.", QMessageBox.Icon.Warning)
             return
         self._take_off(TakenOff(self.canvas.strokes(), sample))
@@ -389,9 +396,14 @@ class MainWindow(QMainWindow):
         if not readiness.ready:
             self.statusBar().showMessage(readiness.missing, 8000)
             return
-        samples = self.store.samples()
+        from functools import partial
+
+        from model.samples import read_training_set
+
+        samples = self.store.answers()  # labels only, for the result's wording: no strokes read here
         self._corrections_since_finetune = 0
-        worker = FinetuneWorker(self.checkpoint, samples, self.registry, self.mnist,
+        # The worker reads the samples itself: tens of thousands take seconds, never the GUI thread's.
+        worker = FinetuneWorker(self.checkpoint, partial(read_training_set, self.paths.samples_db), self.registry, self.mnist,
                                 config=self.finetune_config, parent=self)
         worker.progress.connect(self._on_finetune_progress)
         worker.succeeded.connect(self._on_finetune_succeeded)

@@ -129,11 +129,13 @@ class SamplesDialog(QDialog):
 
     def _change(self, what: str, edit) -> None:
         """Run an edit of the store; a database or disk error is shown, and the view reloaded."""
+        from model.samples import describe_database_error
+
         try:
             edit()
         except (sqlite3.Error, OSError) as error:
-            show_message(self, f"{what} failed", f"{what} failed: {error}. Nothing else was changed.",
-                         QMessageBox.Icon.Warning)
+            show_message(self, f"{what} failed", f"{what} failed: {describe_database_error(error, self._store.path)} "
+                         f"Nothing else was changed.", QMessageBox.Icon.Warning)
         self.refresh()
         self.changed.emit()
 

@@ -58,22 +58,30 @@ class StartupLoader(QThread):
 
 
 def load_models(paths: AppPaths) -> Loaded:
-    """Return the registry and the checkpoint to use, falling back to the shipped model on errors."""
+    """Return the registry and the checkpoint to use, falling back to the shipped model on errors.
+
+    Any model other than the shipped one that cannot be used (``--weights``, the active version)
+    gives a message and the next fallback: ``--weights`` → the active version → the shipped model.
+    Temporary files left by a crash during an earlier save are removed first.
+    """
     import torch
 
     import model.finetune  # noqa: F401  (imported here, not on the fine-tune's first run)
     from model.assets import default_weights_path
     from model.checkpoint import CheckpointError, load_checkpoint
+    from model.files import remove_stale_temporaries
     from model.versions import ModelRegistry
 
     torch.set_num_threads(TORCH_THREADS)
     registry = ModelRegistry(paths.models_dir, default_weights_path())
+    registry.remove_stale_temporaries()
+    remove_stale_temporaries(paths.user_dir)
     messages: list[str] = []
     if paths.weights_override is not None:
         try:
             checkpoint = load_checkpoint(paths.weights_override)
             return Loaded(registry, checkpoint, messages)
-        except CheckpointError as error:
+        except CheckpointError as error:  # the user's own file: reported, never moved
             messages.append(f"{error} Using the active model instead.")
     checkpoint = registry.active().checkpoint
     messages.extend(registry.take_messages())

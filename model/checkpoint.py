@@ -12,6 +12,8 @@ import io
 import os
 import pickle
 import tempfile
+import warnings
+import zipfile
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,8 +21,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from model import limits, validate
 from model.network import NetConfig, build_network
 from model.preprocess import PREPROCESS_VERSION
+from model.validate import describe_os_error
 
 FORMAT = "hwr-checkpoint"
 FORMAT_VERSION = 1
@@ -139,43 +143,80 @@ def _fsync_directory(directory: Path) -> None:
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Return the checkpoint stored at ``path``; raises CheckpointError with the reason otherwise.
 
-    Never executes code from the file. The weights are checked against the architecture the file
-    names, so a file for another network is refused here rather than failing later.
+    Never executes code from the file. Before anything is unpickled the file's size is checked
+    (and, for the zip format, the sizes its entries declare); before any weights are built, the
+    network's size is counted from its config. Every piece of ``info`` is checked for its type and
+    range, and the weights must be exactly the tensors of the architecture the file names, all
+    finite. So a bad file is refused here, with one message, rather than failing later.
     """
     path = Path(path)
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        size = path.stat().st_size
     except FileNotFoundError as error:
         raise CheckpointError(f"Model file {path} does not exist.") from error
+    except OSError as error:
+        raise CheckpointError(f"Model file {path} cannot be read: {describe_os_error(error)}.") from error
+    if not path.is_file():
+        raise CheckpointError(f"Model file {path} is not a regular file.")
+    if size == 0:
+        raise CheckpointError(f"Model file {path} is empty (0 bytes): not a model file.")
+    if size > limits.MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"Model file {path} is {size / 2 ** 20:.0f} MB; the limit for a model file is "
+                              f"{limits.MAX_CHECKPOINT_BYTES / 2 ** 20:.0f} MB.")
+    _check_declared_sizes(path)
+    try:
+        with warnings.catch_warnings():  # torch warns about odd pickle protocols: the message below says it all
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         if "Weights only load failed" not in str(error):  # not a pickle at all: plain damage
-            raise CheckpointError(f"Model file {path} is damaged or not a model file ({error}).") from error
-        raise CheckpointError(
-            f"Model file {path} was refused: it holds objects other than weights "
-            f"(possibly code), which are never loaded."
-        ) from error
+            raise CheckpointError(f"Model file {path} is damaged or not a model file.") from error
+        if "Unsupported global" in str(error) or "allowed global" in str(error):  # a name to import: code
+            raise CheckpointError(
+                f"Model file {path} was refused: it holds objects other than weights "
+                f"(possibly code), which are never loaded.") from error
+        raise CheckpointError(f"Model file {path} is damaged or not a model file.") from error
+    except OSError as error:
+        raise CheckpointError(f"Model file {path} cannot be read: {describe_os_error(error)}.") from error
     except Exception as error:  # an unpickler fed garbage can raise almost anything
-        raise CheckpointError(f"Model file {path} is damaged or not a model file ({error}).") from error
+        raise CheckpointError(f"Model file {path} is damaged or not a model file.") from error
 
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"Model file {path} is not an hwr checkpoint.")
     if payload.get("format_version") != FORMAT_VERSION:
+        version = payload.get("format_version")
         raise CheckpointError(
-            f"Model file {path} has format version {payload.get('format_version')}; "
-            f"this program reads version {FORMAT_VERSION}."
-        )
+            f"Model file {path} has format version {version if isinstance(version, int) else '?'}; "
+            f"this program reads version {FORMAT_VERSION}.")
     try:
-        config = NetConfig.from_dict(payload["config"])
-        info = ModelInfo.from_dict(payload["info"])
-        state_dict = payload["state_dict"]
-        build_network(config).load_state_dict(state_dict)  # strict: every tensor must fit
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
-        raise CheckpointError(
-            f"Model file {path} does not match the architecture it names ({error})."
-        ) from error
-    if info.preprocess_version != PREPROCESS_VERSION:
-        raise CheckpointError(
-            f"Model file {path} expects preprocessing version {info.preprocess_version}; "
-            f"this program has version {PREPROCESS_VERSION}."
-        )
+        config = validate.checkpoint_config(payload.get("config"), path)
+        info = ModelInfo(**validate.checkpoint_info(payload.get("info", {}), path))
+        if info.preprocess_version != PREPROCESS_VERSION:
+            raise CheckpointError(
+                f"Model file {path} expects preprocessing version {info.preprocess_version}; "
+                f"this program has version {PREPROCESS_VERSION}.")
+        state_dict = validate.checkpoint_weights(payload.get("state_dict"), config, path)
+        build_network(config).load_state_dict(state_dict)  # strict; cannot fail after the checks above
+    except validate.InvalidInputError as error:
+        raise CheckpointError(str(error)) from error
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise CheckpointError(f"Model file {path} does not match the architecture it names.") from error
     return Checkpoint(config, state_dict, info)
+
+
+def _check_declared_sizes(path: Path) -> None:
+    """Refuse a zip-format checkpoint whose entries declare more bytes than the size limit.
+
+    torch's zip format stores tensors uncompressed; a compressed entry could expand far beyond the
+    file's own size (a zip bomb), so the declared sizes are checked before torch reads any of them.
+    """
+    try:
+        if not zipfile.is_zipfile(path):
+            return  # the legacy format: plain pickles, no larger than the file itself
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(entry.file_size for entry in archive.infolist())
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        return  # torch will refuse it with the plain damage message
+    if declared > limits.MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"Model file {path} declares {declared / 2 ** 20:.0f} MB of contents; the limit "
+                              f"for a model file is {limits.MAX_CHECKPOINT_BYTES / 2 ** 20:.0f} MB.")

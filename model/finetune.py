@@ -240,11 +240,21 @@ def judge(before: Figures, after: Figures, max_mnist_drop: float) -> tuple[bool,
     if drop > max_mnist_drop:
         return False, (f"MNIST accuracy would fall by {drop:.2%} (allowed: {max_mnist_drop:.2%}); "
                        f"the new model was kept aside.")
-    better = (after.user_accuracy > before.user_accuracy
-              or (after.user_accuracy == before.user_accuracy and after.user_loss < before.user_loss))
+    # Only a higher held-out accuracy counts: lower loss at the same accuracy would be reported as
+    # "better (10 % → 10 %)", and a user cannot see what changed.
+    better = after.user_accuracy > before.user_accuracy
     if not better:
         return False, (f"The new model is not better on your held-out samples ({after.user_accuracy:.0%} "
                        f"against {before.user_accuracy:.0%}); it was kept aside.")
-    return True, (f"Better on your held-out samples ({before.user_accuracy:.0%} → {after.user_accuracy:.0%}) "
+    return True, (f"Better on your held-out samples ({accuracy_change(before.user_accuracy, after.user_accuracy)}) "
                   f"and MNIST accuracy within {max_mnist_drop:.1%} ({before.mnist_accuracy:.2%} → "
                   f"{after.mnist_accuracy:.2%}).")
+
+
+def accuracy_change(before: float, after: float) -> str:
+    """Return "a % → b %" with as many decimals as it takes for a change to show (up to two)."""
+    for decimals in (0, 1, 2):
+        text = f"{before:.{decimals}%} → {after:.{decimals}%}"
+        if before == after or f"{before:.{decimals}%}" != f"{after:.{decimals}%}":
+            return text
+    return text

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
-from PIL import Image
-
+from model import validate
 from model.checkpoint import Checkpoint
 from model.preprocess import image_to_tensor, raster_to_image, strokes_to_image
+
+
+class UnusableOutputError(ValueError):
+    """The network's answer holds NaN or infinite values, so there is no probability to show."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,11 @@ class Predictor:
     def predict_image(self, image: np.ndarray) -> Prediction:
         """Return the prediction for a preprocessed 28×28 image (ink 1.0)."""
         logits = self.network(image_to_tensor(image).unsqueeze(0))  # (1, 10)
-        return Prediction(torch.softmax(logits, 1)[0].numpy().astype(np.float64), image)
+        probabilities = torch.softmax(logits, 1)[0].numpy().astype(np.float64)
+        if not np.isfinite(probabilities).all():  # finite weights can still overflow: never show a NaN
+            raise UnusableOutputError(f"Model {self.version} gave no usable answer (its output is not a number); "
+                                      f"use another model version.")
+        return Prediction(probabilities, image)
 
     def predict_strokes(self, strokes: Sequence[Sequence[Sequence[float]]]) -> Prediction:
         """Return the prediction for strokes; raises NothingDrawnError for no ink."""
@@ -62,12 +68,10 @@ class Predictor:
         """Return the prediction for an image file, or a JSON file of strokes.
 
         A stroke file holds ``{"strokes": [[[x, y], ...], ...]}`` or just the list of strokes;
-        points may carry pressure and time as third and fourth values.
+        points may carry pressure and time as third and fourth values. Raises InvalidInputError
+        (naming the file and the cause) for a file that cannot be used, NothingDrawnError for no ink.
         """
         path = Path(path)
         if path.suffix.lower() == ".json":
-            document = json.loads(path.read_text(encoding="utf-8"))
-            strokes = document["strokes"] if isinstance(document, dict) else document
-            return self.predict_strokes(strokes)
-        with Image.open(path) as picture:
-            return self.predict_image(raster_to_image(picture))
+            return self.predict_strokes(validate.stroke_file(path))
+        return self.predict_image(raster_to_image(validate.picture_file(path)))

@@ -120,7 +120,8 @@ def raster_to_image(raster: np.ndarray | Image.Image, ink_is_dark: bool | None =
     """Return the 28×28 float image (ink 1.0) that MNIST's recipe makes of a grayscale picture.
 
     ``raster`` may be any size, uint8 (0..255) or float (0..1), RGB or gray. The polarity is taken
-    from the picture's border unless ``ink_is_dark`` says it: a light border means dark ink.
+    from the picture unless ``ink_is_dark`` says it: the paper is the tone of most of the border
+    (or, if the border is split evenly, of most of the picture). Ink may touch the edges.
     """
     ink = _ink_map(raster, ink_is_dark)
     rows = np.flatnonzero(ink.max(axis=1) > 0)
@@ -154,18 +155,92 @@ def _ink_map(raster: np.ndarray | Image.Image, ink_is_dark: bool | None) -> np.n
             paper = 1.0 if opaque.size == 0 or opaque.mean() < 0.5 else 0.0
             gray = gray * alpha + paper * (1 - alpha)
         values = gray
-    border = np.concatenate([values[0], values[-1], values[:, 0], values[:, -1]])
+    threshold = _otsu_threshold(values)
     if ink_is_dark is None:
-        ink_is_dark = float(np.median(border)) > 0.5
+        ink_is_dark = _paper_is_light(values, threshold)
     ink = 1.0 - values if ink_is_dark else values
-    border = 1.0 - border if ink_is_dark else border
-    # The paper's own tone and its grain are not ink: subtract the border's level plus a margin
-    # for its noise, so a grey or noisy scan neither reads as ink nor stretches the crop.
-    background = float(np.median(border))
-    noise = 6.0 * float(np.percentile(np.abs(border - background), 90))  # 0 for clean pictures and MNIST
+    threshold = 1.0 - threshold if ink_is_dark else threshold
+    # The paper's own tone and its grain are not ink: subtract the paper's level plus a margin for
+    # its noise, so a grey or noisy scan neither reads as ink nor stretches the crop. Both are
+    # estimated from the whole picture, not its border, because ink may touch every edge.
+    background, noise = _paper_level(ink, threshold)
     ink = np.clip(ink - background - noise, 0.0, None)
     peak = float(ink.max())
     return ink / peak if peak > 0 else ink
+
+
+PAPER_MARGIN = 2  # pixels around the clear ink that may hold its anti-aliased edge: not used to judge the paper
+SURE_PAPER_SHARE = 0.25  # below this share of paper far from the ink, the paper is judged by its tone instead
+
+
+def _otsu_threshold(values: np.ndarray) -> float:
+    """Return the grey level (0..1) that best splits the picture into two tones (Otsu's method)."""
+    counts, edges = np.histogram(values, bins=256, range=(0.0, 1.0))
+    counts = counts.astype(np.float64)
+    centres = (edges[:-1] + edges[1:]) / 2
+    below = np.cumsum(counts)
+    mass_below = np.cumsum(counts * centres)
+    total, mass = below[-1], mass_below[-1]
+    above = total - below
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mass_below * total - mass * below) ** 2 / (below * above)  # ∝ between-class variance
+    between[~np.isfinite(between)] = -1.0
+    if between.max() <= 0:  # one tone only
+        return 1.0
+    return float(edges[int(between.argmax()) + 1])
+
+
+def _paper_is_light(values: np.ndarray, threshold: float) -> bool:
+    """Return True if the paper is the lighter tone: the tone of most of the border, else of most pixels.
+
+    The border is mostly paper even when the ink touches the edges (a digit cropped to its ink has
+    ink in a few border pixels of each side); a picture whose border is split evenly is decided by
+    the whole picture, where the paper is the more common tone.
+    """
+    border = np.concatenate([values[0], values[-1], values[:, 0], values[:, -1]])
+    light_share = float((border > threshold).mean())
+    if abs(light_share - 0.5) < 0.1:
+        light_share = float((values > threshold).mean())
+    return light_share > 0.5
+
+
+def _paper_level(ink: np.ndarray, threshold: float) -> tuple[float, float]:
+    """Return (paper level, noise margin) of an ink-intensity picture (ink high, paper low).
+
+    Both are measured on the pixels that are surely paper: below the two-tone threshold and more
+    than PAPER_MARGIN pixels from any pixel above it, so neither the ink nor its anti-aliased edge
+    counts, wherever the ink lies (touching the edges, or filling the frame). The margin is six
+    times the 90th percentile of the paper's deviation from its level; MNIST's paper gives 0 and 0.
+    """
+    clear_ink = ink > threshold
+    near_ink = clear_ink.copy()
+    for axis in (0, 1):  # a square dilation, done as two separable passes
+        grown = near_ink.copy()
+        for shift in range(1, PAPER_MARGIN + 1):
+            grown[(slice(shift, None),) if axis == 0 else (slice(None), slice(shift, None))] |= \
+                near_ink[(slice(None, -shift),) if axis == 0 else (slice(None), slice(None, -shift))]
+            grown[(slice(None, -shift),) if axis == 0 else (slice(None), slice(None, -shift))] |= \
+                near_ink[(slice(shift, None),) if axis == 0 else (slice(None), slice(shift, None))]
+        near_ink = grown
+    paper = ink[~near_ink]
+    if paper.size >= SURE_PAPER_SHARE * ink.size:
+        background = float(np.median(paper))
+        noise = 6.0 * float(np.percentile(np.abs(paper - background), 90))
+    else:
+        # Little paper far from the ink (a digit filling its frame), or "ink" everywhere (a blank,
+        # grainy scan split in two by the threshold): the paper is the most common tone below the
+        # threshold, and its grain is measured on the pixels darker than it, which ink cannot reach.
+        below = ink[~clear_ink] if (~clear_ink).any() else ink.ravel()
+        counts, edges = np.histogram(below, bins=256, range=(0.0, 1.0))
+        mode = int(counts.argmax())
+        background = float(np.median(below[(below >= edges[mode]) & (below <= edges[mode + 1])]))
+        under = background - below[below <= background]
+        sigma = 1.4826 * float(np.median(under)) if under.size else 0.0
+        noise = 6.0 * 1.645 * sigma  # the same margin as above, for Gaussian grain of this deviation
+    if background + noise >= float(ink.max()):
+        return background, noise  # nothing stands out of the paper's grain: a blank page
+    # Never lift the cut above the two-tone threshold: what is above it is ink, however grainy the paper.
+    return background, min(noise, max(0.0, threshold - background))
 
 
 def _fit_into_box(ink: np.ndarray) -> np.ndarray:

@@ -7,22 +7,28 @@ WAL mode makes atomic and durable: a crash or kill at any moment loses no sample
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from model import limits, validate
 from model.checkpoint import atomic_write_bytes
+from model.files import move_aside, timestamp
 from model.preprocess import PREPROCESS_VERSION, IMAGE_SIZE, strokes_to_image
+from model.validate import EXPORT_FORMAT, EXPORT_VERSION
 
-EXPORT_FORMAT = "hwr-samples"
-EXPORT_VERSION = 1
+SCHEMA_VERSION = 1  # PRAGMA user_version of the database; a newer hwr that changes the table raises it
+_REQUIRED_COLUMNS = ("id", "uid", "created", "label", "predicted", "probabilities", "model_version", "strokes",
+                     "image", "preprocess_version")
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
@@ -62,9 +68,15 @@ class Sample:
 
 def make_sample(label: int, strokes: Sequence[Sequence[Sequence[float]]], predicted: int | None = None,
                 probabilities: Sequence[float] | None = None, model_version: str = "") -> Sample:
-    """Return a Sample for strokes, its picture rendered by the shared preprocessing."""
+    """Return a Sample for strokes, its picture rendered by the shared preprocessing.
+
+    Raises NothingDrawnError for no points, and InvalidInputError (a ValueError) for a drawing
+    beyond the limits of model.limits (too many points, coordinates that are not finite numbers…).
+    """
     _check_label(label)
-    clean = [[_point_tuple(point) for point in stroke] for stroke in strokes if len(stroke)]
+    if not any(len(stroke) for stroke in strokes):
+        strokes_to_image([])  # raises NothingDrawnError
+    clean = validate.drawing([[tuple(point) for point in stroke] for stroke in strokes])
     return Sample(label=int(label), strokes=clean, image=strokes_to_image(clean), predicted=predicted,
                   probabilities=None if probabilities is None else [float(p) for p in probabilities],
                   model_version=model_version)
@@ -75,9 +87,12 @@ def _check_label(label: int) -> None:
         raise ValueError(f"A digit label is 0–9, got {label}.")
 
 
-def _point_tuple(point: Sequence[float]) -> tuple[float, float, float, float]:
-    values = [float(v) for v in point] + [1.0, 0.0][len(point) - 2:]
-    return tuple(values[:4])  # type: ignore[return-value]
+@dataclass(frozen=True)
+class Answer:
+    """A sample's label and the digit the model had read (None if it read nothing)."""
+
+    label: int
+    predicted: int | None
 
 
 class SampleStore:
@@ -86,37 +101,105 @@ class SampleStore:
     def __init__(self, path: str | Path) -> None:
         """Open (or create) the store; a damaged file is moved aside and a new one started.
 
-        After opening, ``recovery_message`` is "" or says what was moved aside and where.
+        After opening, ``recovery_message`` is "" or says what was moved aside and where. Raises
+        SampleStoreError, leaving the file as it is, when it cannot be opened (permissions, a full
+        disk, a lock) or is a database this program cannot use (a newer SQLite's or hwr's format).
+        Opening is serialised between processes, so two copies of hwr that find the same damaged
+        file move it aside once and both go on with the new one.
         """
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.recovery_message = ""
         try:
-            self._connection = self._open()
-        except sqlite3.OperationalError as error:  # locked, unreadable, disk full: not damage
-            raise SampleStoreError(f"Cannot open the sample database {self.path}: {error}") from error
-        except sqlite3.DatabaseError as error:  # not a database, or it failed its integrity check
-            aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-            for suffix in ("", "-wal", "-shm"):
-                part = Path(str(self.path) + suffix)
-                if part.exists():
-                    part.replace(Path(str(aside) + suffix))
-            self.recovery_message = (f"The sample database was damaged ({error}); it was moved to "
-                                     f"{aside} and a new, empty one was started.")
-            self._connection = self._open()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise SampleStoreError(f"Cannot open the sample database {self.path}: the folder cannot be "
+                                   f"created ({validate.describe_os_error(error)}).") from error
+        with _opening_lock(self.path):
+            try:
+                self._connection = self._open()
+            except _Damaged as damage:
+                self._move_damaged_aside(str(damage))
+                try:
+                    self._connection = self._open()
+                except (_Damaged, sqlite3.Error) as error:
+                    raise SampleStoreError(f"Cannot open the sample database {self.path}: "
+                                           f"{describe_database_error(error, self.path)}") from error
+            except sqlite3.Error as error:  # locked, unreadable, disk full: not damage
+                raise SampleStoreError(f"Cannot open the sample database {self.path}: "
+                                       f"{describe_database_error(error, self.path)}") from error
 
     def _open(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, isolation_level=None)
+        """Return a connection to a usable store; raises _Damaged, SampleStoreError or sqlite3.Error."""
+        header = _read_header(self.path)
+        if header and header != SQLITE_HEADER:  # an empty file is a new database; anything else needs the header
+            raise _Damaged("it is not an SQLite database")
+        connection = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
         try:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")  # a committed sample survives power loss
-            if connection.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-                raise sqlite3.DatabaseError("integrity check failed")
+            result = connection.execute("PRAGMA quick_check").fetchone()[0]
+            if result != "ok":
+                raise _Damaged(f"it failed SQLite's integrity check ({str(result)[:80]})")
+            self._check_schema(connection)
             connection.executescript(_SCHEMA)
-        except sqlite3.DatabaseError:
+            if connection.execute("PRAGMA user_version").fetchone()[0] == 0:
+                connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as error:
+            connection.close()
+            if header == SQLITE_HEADER and _is_format_error(error):
+                raise SampleStoreError(
+                    f"The sample database {self.path} cannot be read by this version of SQLite "
+                    f"({sqlite3.sqlite_version}); it may have been written by a newer program. It was left "
+                    f"as it is: open it with a newer hwr, or move it away to start a new one.") from error
+            if isinstance(error, sqlite3.OperationalError) or _errorname(error) in _NOT_DAMAGE:
+                raise
+            raise _Damaged(str(error)) from error
+        except BaseException:
             connection.close()
             raise
         return connection
+
+    def _check_schema(self, connection: sqlite3.Connection) -> None:
+        """Refuse a valid database whose samples table another version of hwr made differently."""
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise SampleStoreError(
+                f"The sample database {self.path} was made by a newer version of hwr (database version "
+                f"{version}; this one reads {SCHEMA_VERSION}). It was left as it is; use that version of hwr.")
+        columns = {row[1]: row for row in connection.execute("PRAGMA table_info(samples)")}
+        if not columns:
+            return  # a new database: the table is created next
+        missing = [name for name in _REQUIRED_COLUMNS if name not in columns]
+        # A column this program does not fill must have a default, or every insert would fail.
+        stuck = [name for name, row in columns.items()
+                 if name not in _REQUIRED_COLUMNS and row[3] and row[4] is None]
+        if missing or stuck:
+            detail = (f"its samples table has no column {missing[0]!r}" if missing
+                      else f"its samples table needs a value for {stuck[0]!r}")
+            raise SampleStoreError(
+                f"The sample database {self.path} was made by another version of hwr ({detail}). It was "
+                f"left as it is; corrections cannot be saved until it is opened with that version or "
+                f"moved away.")
+
+    def _move_damaged_aside(self, cause: str) -> None:
+        """Move the database and its WAL and shared-memory files aside, under one free name."""
+        name = f"{self.path.name}.damaged-{timestamp()}"
+        moved = None
+        for suffix in ("", "-wal", "-shm"):
+            part = Path(str(self.path) + suffix)
+            target_name = name + suffix if moved is None else moved.name + suffix
+            try:
+                target = move_aside(part, self.path.parent, target_name)
+            except OSError as error:
+                raise SampleStoreError(
+                    f"The sample database {self.path} is damaged ({cause}) and could not be moved aside "
+                    f"({validate.describe_os_error(error)}).") from error
+            if suffix == "" and target is not None:
+                moved = target
+        if moved is None:
+            return  # gone already (moved by hand meanwhile): nothing to report, a new one is started
+        self.recovery_message = (f"The sample database was damaged ({cause}); it was moved to "
+                                 f"{moved} and a new, empty one was started.")
 
     def close(self) -> None:
         """Close the database; the store cannot be used afterwards."""
@@ -191,6 +274,11 @@ class SampleStore:
             counts[int(label)] = int(number)
         return counts
 
+    def answers(self) -> list["Answer"]:
+        """Return each sample's label and what the model had said, without reading any strokes."""
+        return [Answer(int(label), None if predicted is None else int(predicted))
+                for label, predicted in self._connection.execute("SELECT label, predicted FROM samples ORDER BY id")]
+
     # -- exchange ------------------------------------------------------------------------------
 
     def export_to(self, path: str | Path) -> int:
@@ -206,25 +294,35 @@ class SampleStore:
     def import_from(self, path: str | Path) -> int:
         """Add the samples of an export file, skipping ones already here; return how many were new.
 
-        The file is checked whole before anything is stored, so a bad file changes nothing.
+        The file is checked whole against the export schema (model.validate.samples_export) before
+        anything is stored, so a bad file changes nothing; the error names the file and its first
+        bad entry.
         """
         try:
-            document = json.loads(Path(path).read_text(encoding="utf-8"))
-            if document.get("format") != EXPORT_FORMAT:
-                raise ValueError("not an hwr samples file")
+            data = validate.read_limited(path, limits.MAX_EXPORT_FILE_BYTES, "Samples file")
+            entries = validate.samples_export(validate.parse_json(data, path, "Samples file"), path)
             incoming = []
-            for entry in document["samples"]:
-                sample = make_sample(entry["label"], entry["strokes"], entry.get("predicted"),
-                                     entry.get("probabilities"), entry.get("model_version", ""))
-                sample.uid, sample.created = str(entry["uid"]), str(entry["created"])
+            for number, entry in enumerate(entries, 1):
+                try:
+                    sample = make_sample(entry["label"], entry["strokes"], entry["predicted"],
+                                         entry["probabilities"], entry["model_version"])
+                except ValueError as error:  # a drawing with no ink
+                    raise validate.InvalidInputError(f"Samples file {path}: sample {number}: {error}") from error
+                sample.uid = entry["uid"]
+                sample.created = entry["created"] or sample.created
                 incoming.append(sample)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-            raise SampleStoreError(f"Cannot import {path}: {error}") from error
-        before = self.count()
-        with self._transaction():
-            for sample in incoming:
-                self._insert(sample)
-        return self.count() - before
+        except validate.InvalidInputError as error:
+            raise SampleStoreError(str(error)) from error
+        try:
+            before = self.count()
+            with self._transaction():
+                for sample in incoming:
+                    self._insert(sample)
+            return self.count() - before
+        except sqlite3.Error as error:
+            raise SampleStoreError(f"Cannot import {path}: the sample database {self.path} could not be "
+                                   f"written ({describe_database_error(error, self.path)}). Nothing was "
+                                   f"imported.") from error
 
 
 class _Transaction:
@@ -238,7 +336,8 @@ class _Transaction:
 
     def __exit__(self, kind, value, traceback) -> None:
         if kind is not None:
-            self._connection.execute("ROLLBACK")
+            if self._connection.in_transaction:
+                self._connection.execute("ROLLBACK")
             return
         try:
             self._connection.execute("COMMIT")
@@ -264,6 +363,116 @@ def _sample_from_row(row: tuple) -> Sample:
                   image=pixels, predicted=predicted,
                   probabilities=None if probabilities is None else json.loads(probabilities),
                   model_version=model_version, created=created, uid=uid, id=int(sample_id))
+
+
+def read_training_set(path: str | Path, stop: Callable[[], bool] = lambda: False,
+                      batch: int = 256) -> tuple[np.ndarray, list[int], list[str]]:
+    """Return (pictures re-rendered from the strokes, labels, uids) of every sample at ``path``.
+
+    ``stop`` is asked between batches; once it says True, what was read so far is returned.
+
+    For the fine-tune's worker thread, and built to leave the GUI thread alone while it runs: rows
+    come in small batches (one long fetch would hold Python's lock for a second with 20,000
+    samples), and each drawing is rendered and dropped at once, so tens of thousands of parsed
+    strokes never pile up for the garbage collector to walk (a pause of every thread). Raises
+    SampleStoreError with the cause in words.
+    """
+    images: list[np.ndarray] = []
+    labels: list[int] = []
+    uids: list[str] = []
+    try:
+        connection = sqlite3.connect(Path(path), isolation_level=None, timeout=10.0)
+        try:
+            cursor = connection.execute("SELECT uid, label, strokes FROM samples ORDER BY id")
+            while not stop() and (rows := cursor.fetchmany(batch)):
+                for uid, label, strokes in rows:
+                    images.append(strokes_to_image(json.loads(strokes)))
+                    labels.append(int(label))
+                    uids.append(uid)
+        finally:
+            connection.close()
+    except sqlite3.Error as error:
+        raise SampleStoreError(f"Cannot read the sample database {path}: "
+                               f"{describe_database_error(error, Path(path))}") from error
+    stacked = np.stack(images) if images else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.float32)
+    return stacked, labels, uids
+
+
+class _Damaged(Exception):
+    """The database file is damaged (not SQLite, or failing its integrity check): move it aside."""
+
+
+# SQLite errors that say the file is fine but cannot be used now (or by this version).
+_NOT_DAMAGE = {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_FULL", "SQLITE_IOERR",
+               "SQLITE_PERM", "SQLITE_AUTH", "SQLITE_NOMEM"}
+
+
+def _errorname(error: sqlite3.Error) -> str:
+    return str(getattr(error, "sqlite_errorname", ""))
+
+
+def _is_format_error(error: sqlite3.Error) -> bool:
+    """Return True for errors of a valid SQLite file written in a format this SQLite does not know."""
+    text = str(error)
+    return "unsupported file format" in text or "malformed database schema" in text
+
+
+def _read_header(path: Path) -> bytes:
+    """Return the first 16 bytes of the file, b"" if it does not exist or is empty."""
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return b""
+    except OSError:
+        return SQLITE_HEADER  # unreadable: let SQLite report why, never call it damage
+
+
+@contextlib.contextmanager
+def _opening_lock(path: Path):
+    """Hold an exclusive lock beside the database while it is opened (checked, maybe moved aside).
+
+    Without it, two processes that find the same damaged file race: one moves it while the other
+    is reading it. Where file locks are not available the open is simply not serialised.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: an open file cannot be moved there anyway
+        yield
+        return
+    try:
+        descriptor = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # a read-only folder: SQLite will say so, with the reason
+        yield
+        return
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def describe_database_error(error: BaseException, path: Path) -> str:
+    """Return what an SQLite error (or any other) means for the user, and what to do about it."""
+    text = str(error).rstrip(".")
+    name = _errorname(error) if isinstance(error, sqlite3.Error) else ""
+    if isinstance(error, _Damaged):
+        return f"it is damaged ({text})."
+    if "unable to open database file" in text or name == "SQLITE_CANTOPEN":
+        folder = path.parent
+        if not os.access(folder, os.W_OK):
+            return f"the folder {folder} cannot be written to. Check its permissions, or choose another data folder."
+        return "the file cannot be opened. Check its permissions."
+    if "readonly" in text or name == "SQLITE_READONLY":
+        return "the file or its folder is read-only. Check their permissions."
+    if "disk is full" in text or name == "SQLITE_FULL":
+        return "the disk is full. Free some space and try again."
+    if "disk I/O error" in text or name == "SQLITE_IOERR":
+        return ("the disk reported an error while writing (it may be full, failing or removed). "
+                "Free some space or check the disk, then try again.")
+    if "locked" in text or name in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+        return "another program is using it (another copy of hwr?). Close it and try again."
+    return f"{text}."
 
 
 def rendered_images(samples: Iterable[Sample]) -> np.ndarray:

@@ -12,13 +12,13 @@ The shipped model is always available as version ``SHIPPED`` and is what everyth
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from model import limits, validate
 from model.checkpoint import Checkpoint, CheckpointError, atomic_write_bytes, load_checkpoint, save_checkpoint
 from model.constants import SHIPPED
-
+from model.files import move_aside, remove_stale_temporaries, timestamp
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,11 @@ class VersionEntry:
     @property
     def is_shipped(self) -> bool:
         return self.version == SHIPPED
+
+
+def is_version_id(text: str) -> bool:
+    """Return True if ``text`` is a version id (10 hex digits) that may name a file in models/."""
+    return bool(validate.VERSION_ID.fullmatch(text))
 
 
 class ModelRegistry:
@@ -59,18 +64,31 @@ class ModelRegistry:
 
     def versions(self) -> list[VersionEntry]:
         """Return the shipped model, then accepted versions oldest first; damaged files are moved aside."""
-        entries = [entry for entry in map(self._load, self.folder.glob("*.pt")) if entry is not None]
+        entries = [entry for entry in map(self._load, self._version_files(self.folder)) if entry is not None]
         return [self.shipped()] + sorted(entries, key=lambda e: e.checkpoint.info.created)
 
     def rejected(self) -> list[VersionEntry]:
         """Return fine-tunes kept aside by the acceptance gate."""
-        entries = [entry for entry in map(self._load, (self.folder / "rejected").glob("*.pt")) if entry]
+        entries = [entry for entry in map(self._load, self._version_files(self.folder / "rejected")) if entry]
         return sorted(entries, key=lambda e: e.checkpoint.info.created)
 
+    @staticmethod
+    def _version_files(folder: Path) -> list[Path]:
+        """Return the files in ``folder`` named <version id>.pt; anything else there is not a version."""
+        try:
+            return [path for path in folder.glob("*.pt") if is_version_id(path.stem) and not path.is_symlink()]
+        except OSError:
+            return []
+
     def entry(self, version: str) -> VersionEntry:
-        """Return one version; raises KeyError if it is not (or no longer) available."""
+        """Return one version; raises KeyError if it is not (or no longer) available.
+
+        ``version`` must be SHIPPED or a version id; anything else (a path, say) is unknown.
+        """
         if version == SHIPPED:
             return self.shipped()
+        if not is_version_id(version):
+            raise KeyError(version)
         entry = self._load(self.folder / f"{version}.pt")
         if entry is None:
             raise KeyError(version)
@@ -82,6 +100,8 @@ class ModelRegistry:
         A file that cannot be read is moved aside, with a message in ``messages``.
         """
         try:
+            if path.is_symlink():  # a version is a file of models/ itself, not a pointer elsewhere
+                return None
             stamp = path.stat().st_mtime_ns
         except OSError:
             return None
@@ -89,23 +109,33 @@ class ModelRegistry:
         if cached is not None and cached[0] == stamp:
             return cached[1]
         try:
-            entry = VersionEntry(path.stem, path, load_checkpoint(path))
+            checkpoint = load_checkpoint(path)
         except CheckpointError as error:
-            self._move_aside(path, error)
+            self._move_aside(path, str(error))
             return None
+        entry = VersionEntry(path.stem, path, checkpoint)
         self._cache[path] = (stamp, entry)
         return entry
 
     # -- the active version ------------------------------------------------------------------
 
     def active_version(self) -> str:
-        """Return the id stored as active, or SHIPPED."""
+        """Return the id stored as active, or SHIPPED.
+
+        ``models/active`` must hold SHIPPED or a version id and nothing else; any other content is
+        moved aside with a message, and the shipped model is active.
+        """
         marker = self.folder / "active"
-        try:
-            version = marker.read_text(encoding="utf-8").strip()
-        except OSError:
+        if not marker.exists() and not marker.is_symlink():
             return SHIPPED
-        return version or SHIPPED
+        try:
+            if marker.is_symlink() or not marker.is_file():
+                raise validate.InvalidInputError(f"The active-model file {marker} is not a regular file.")
+            data = validate.read_limited(marker, limits.MAX_ACTIVE_MARKER_BYTES, "The active-model file")
+            return validate.active_marker(data, marker, SHIPPED)
+        except validate.InvalidInputError as error:
+            self._move_aside(marker, f"{error} The shipped model is used instead.")
+            return SHIPPED
 
     def active(self) -> VersionEntry:
         """Return the active version, falling back to the shipped model if it cannot be read."""
@@ -133,18 +163,31 @@ class ModelRegistry:
     def add(self, checkpoint: Checkpoint, accepted: bool) -> VersionEntry:
         """Store a fine-tuned checkpoint: as a version if accepted, else under rejected/."""
         version = checkpoint.info.version
+        if not is_version_id(version):
+            raise ValueError(f"{version!r} is not a version id; checkpoints get theirs from make_checkpoint.")
         folder = self.folder if accepted else self.folder / "rejected"
         path = save_checkpoint(checkpoint, folder / f"{version}.pt")
         entry = VersionEntry(version, path, checkpoint)
         self._cache[path] = (path.stat().st_mtime_ns, entry)  # activating it needs no second read
         return entry
 
-    def _move_aside(self, path: Path, error: Exception) -> None:
-        damaged = self.folder / "damaged"
-        damaged.mkdir(parents=True, exist_ok=True)
-        target = damaged / f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}"
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Delete temporary files a crash left in models/ and models/rejected/; return them."""
+        return [path for folder in (self.folder, self.folder / "rejected")
+                for path in remove_stale_temporaries(folder)]
+
+    def _move_aside(self, path: Path, message: str) -> None:
+        """Move a bad file of models/ (only ever one of this folder's own) to models/damaged/."""
+        if path.parent not in (self.folder, self.folder / "rejected"):  # never reach outside models/
+            self.messages.append(message)
+            return
+        prefix = "rejected-" if path.parent != self.folder else ""
         try:
-            path.replace(target)
-        except OSError:
-            target = path
-        self.messages.append(f"{error} It was moved to {target}.")
+            target = move_aside(path, self.folder / "damaged", f"{prefix}{path.name}.{timestamp()}")
+        except OSError as error:
+            self.messages.append(f"{message} It could not be moved aside ({validate.describe_os_error(error)}).")
+            return
+        if target is None:  # another copy of hwr moved it first
+            self.messages.append(message)
+            return
+        self.messages.append(f"{message} It was moved to {target}.")

@@ -85,3 +85,8 @@ def shipped_network(shipped_checkpoint: Checkpoint) -> torch.nn.Module:
 def shipped_evaluation(shipped_network: torch.nn.Module, mnist_test: DigitSet) -> Evaluation:
     """Return the shipped network's evaluation on all of MNIST's test set, measured once per run."""
     return evaluate(shipped_network, mnist_test)
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption("--fuzz-cases", type=int, default=None,
+                     help="how many cases tests/test_fuzz.py runs (default: $HWR_FUZZ_CASES or 300)")

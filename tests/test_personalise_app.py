@@ -193,13 +193,13 @@ def test_a_corrupt_database_is_moved_aside_and_the_app_starts(qtbot, tmp_path, m
 def test_a_corrupt_active_model_is_moved_aside_and_the_shipped_model_used(qtbot, tmp_path, mnist_dir):
     user = tmp_path / "user"
     (user / "models").mkdir(parents=True)
-    (user / "models" / "abc123.pt").write_bytes(b"\x00" * 100)
-    (user / "models" / "active").write_text("abc123")
+    (user / "models" / "abc1234567.pt").write_bytes(b"\x00" * 100)
+    (user / "models" / "active").write_text("abc1234567")
     window = open_window(qtbot, user, mnist_dir)
     qtbot.waitUntil(lambda: window.findChild(QMessageBox, "notice") is not None, timeout=5000)
     assert "shipped" in window.findChild(QMessageBox, "notice").text()
     assert "shipped" in window.model_label.text()
-    assert list((user / "models" / "damaged").iterdir())
+    assert [p.name.split(".")[0] for p in (user / "models" / "damaged").iterdir()] == ["abc1234567"]
     draw_strokes(window.canvas, standard_digit(6))
     wait_for_prediction(qtbot, window, "6")
 

@@ -96,7 +96,15 @@ def test_judge_accepts_only_better_models_within_the_mnist_allowance():
     assert not worse_mnist[0] and "MNIST" in worse_mnist[1]
     not_better = judge(base, Figures(0.2, 2.5, 0.995), 0.003)
     assert not not_better[0] and "not better" in not_better[1]
-    assert judge(base, Figures(0.2, 1.0, 0.995), 0.003)[0]  # same accuracy, more confident: better
+    # Same accuracy, lower loss: not called better, since the accuracy it reports has not moved.
+    same_accuracy = judge(base, Figures(0.2, 1.0, 0.995), 0.003)
+    assert not same_accuracy[0] and "not better" in same_accuracy[1]
+
+
+def test_an_accepted_finetune_reports_an_accuracy_that_visibly_moved():
+    # 1 more right out of 250 held out: 80.0 % → 80.4 %, which whole percents would show as 80 % → 80 %.
+    accepted, reason = judge(Figures(0.8, 1.0, 0.99), Figures(0.804, 1.0, 0.99), 0.003)
+    assert accepted and "80.0% → 80.4%" in reason
 
 
 def test_too_few_samples_are_refused_with_the_number_needed(registry, mnist_train, mnist_test):

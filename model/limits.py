@@ -1,0 +1,39 @@
+"""Every size limit on what hwr reads from files, in one place.
+
+Each limit is far above anything the app writes itself or a person draws, and far below what would
+take the machine down: a file beyond one is refused with a message naming the file and the limit,
+before the memory it would take is allocated. The README's "Nothing is lost" section lists them.
+"""
+
+from __future__ import annotations
+
+# -- drawings (stroke files, samples, imported samples) -----------------------------------------
+MAX_POINTS_PER_DRAWING = 10_000  # a digit drawn slowly with a 200 Hz pen has a few hundred
+MAX_STROKES_PER_DRAWING = 500
+MAX_COORDINATE = 1e6  # |x|, |y|: screen pixels; a 400-digit integer is not a position
+MIN_DRAWING_EXTENT = 1e-6  # a drawing is a dot (extent 0) or at least this wide: 5e-324 is neither
+MAX_PRESSURE = 1e3  # tablets report 0..1; a little slack for other scales
+MAX_TIME = 1e7  # seconds since the stroke began (about four months)
+MAX_JSON_DEPTH = 32  # nesting of any JSON file hwr reads; its formats need 6
+
+# -- files --------------------------------------------------------------------------------------
+MAX_STROKE_FILE_BYTES = 4 * 1024 * 1024  # one drawing as JSON: 10,000 points take under 1 MB
+MAX_EXPORT_FILE_BYTES = 64 * 1024 * 1024  # a samples export: about 20,000 typical drawings
+MAX_SAMPLES_PER_EXPORT = 100_000
+MAX_PICTURE_FILE_BYTES = 32 * 1024 * 1024
+MAX_PICTURE_PIXELS = 4096 * 4096  # width × height, read from the header before decoding
+MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024  # the shipped model is 0.7 MB; the seed net 2.8 MB
+MAX_ACTIVE_MARKER_BYTES = 256  # models/active holds one version id
+
+# -- networks (checked from the checkpoint's config, before any weights are allocated) ----------
+MAX_CHANNELS = 512  # per layer of the compact network (the shipped one has at most 96)
+MAX_HIDDEN_UNITS = 4096  # the seed network's fully connected layer (128 in the article)
+MAX_NETWORK_PARAMETERS = 10_000_000  # the shipped network has 160,874; the seed net 693,962
+
+# -- checkpoint metadata (``info``) -------------------------------------------------------------
+MAX_INFO_TEXT = 10_000  # characters of any one text field
+MAX_INFO_ITEMS = 10_000  # values in all of info's nested notes together
+MAX_COUNT = 100_000_000  # digits or samples a figure may be measured on
+
+# -- housekeeping -------------------------------------------------------------------------------
+STALE_TEMPORARY_SECONDS = 600  # a .tmp file older than this is left over from a crash, not a save in progress

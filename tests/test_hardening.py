@@ -1,0 +1,608 @@
+"""Bad files, as an attacker or a crash would leave them: refused with one clear message, never obeyed.
+
+Each test here failed before the hardening of issue 12 (the item number is in its docstring).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import os
+import sqlite3
+import struct
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from model import limits
+from model.assets import default_weights_path
+from model.checkpoint import (FORMAT, FORMAT_VERSION, CheckpointError, ModelInfo, load_checkpoint, make_checkpoint,
+                              save_checkpoint)
+from model.cli import main
+from model.constants import SHIPPED
+from model.files import move_aside, remove_stale_temporaries
+from model.network import NetConfig, build_network
+from model.predict import Predictor, UnusableOutputError
+from model.preprocess import NothingDrawnError, raster_to_image
+from model.samples import SampleStore, SampleStoreError, describe_database_error, make_sample
+from model.validate import InvalidInputError, stroke_file
+from model.versions import ModelRegistry
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+def write_payload(path: Path, **changes) -> Path:
+    """Write a checkpoint payload by hand (as a crafted file would be), with some entries changed."""
+    config = NetConfig()
+    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": config.to_dict(), "info": {},
+               "state_dict": build_network(config).state_dict()}
+    payload.update(changes)
+    torch.save(payload, path)
+    return path
+
+
+def png_declaring(path: Path, width: int, height: int) -> Path:
+    """Write a small PNG whose header declares width × height pixels (a decompression bomb's shape)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 4096))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def registry(tmp_path) -> ModelRegistry:
+    return ModelRegistry(tmp_path / "data" / "models", default_weights_path())
+
+
+def fine_tuned(registry: ModelRegistry, accepted: bool = True):
+    shipped = registry.shipped().checkpoint
+    network = shipped.build()
+    with torch.no_grad():
+        next(network.parameters()).mul_(1.0001)
+    return registry.add(make_checkpoint(network, shipped.config, ModelInfo(parent_version=shipped.info.version)),
+                        accepted=accepted)
+
+
+SEVEN = {"strokes": [[[100, 100], [230, 100], [150, 330]]]}
+
+
+def run_predict(capsys, *args: str) -> tuple[int, str, str]:
+    status = main(["predict", *args])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+# -- 1. models/active is a version id, never a path -----------------------------------------------
+
+@pytest.mark.parametrize("pointing", ["relative", "absolute"])
+def test_the_active_marker_cannot_reach_outside_the_models_folder(registry, tmp_path, pointing):
+    """Item 1: a marker holding a path neither moves that file nor loads it."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    victim = save_checkpoint(fine_tuned(registry).checkpoint, outside / "0123456789.pt")
+    before = snapshot(outside)
+    marker = registry.folder / "active"
+    marker.write_text(str(victim.with_suffix("")) if pointing == "absolute" else "../../elsewhere/0123456789")
+
+    assert registry.active().version == SHIPPED
+    assert snapshot(outside) == before  # the outside file is neither moved nor changed
+    assert not marker.exists()  # the bad marker itself was moved aside…
+    assert any("not a version id" in message and "moved" in message for message in registry.take_messages())
+    assert [p.name.split(".")[0] for p in (registry.folder / "damaged").iterdir()] == ["active"]
+
+
+def test_a_version_id_that_names_no_file_falls_back_with_a_message(registry):
+    """Item 1: entry() refuses anything but SHIPPED or a 10-hex-digit id."""
+    for bad in ("../x", "/etc/passwd", "ABCDEF0123", "0123456789.pt", ""):
+        with pytest.raises(KeyError):
+            registry.entry(bad)
+
+
+def test_a_symlinked_version_is_not_a_version(registry, tmp_path):
+    entry = fine_tuned(registry)
+    outside = tmp_path / "outside.pt"
+    entry.path.replace(outside)
+    (registry.folder / f"{entry.version}.pt").symlink_to(outside)
+    registry._cache.clear()
+    assert [e.version for e in registry.versions()] == [SHIPPED]
+    assert outside.exists()
+
+
+# -- 2. files moved aside never overwrite each other ----------------------------------------------
+
+def test_damaged_files_moved_in_the_same_second_are_all_kept(registry):
+    """Item 2: abc.pt and rejected/abc.pt, both damaged, both moved aside, both kept."""
+    accepted, rejected = fine_tuned(registry), fine_tuned(registry, accepted=False)
+    assert accepted.version == rejected.version  # same weights, so the same name in both folders
+    accepted.path.write_bytes(b"first damaged file")
+    rejected.path.write_bytes(b"second damaged file")
+    registry._cache.clear()
+
+    registry.versions()
+    registry.rejected()
+    kept = sorted(p.read_bytes() for p in (registry.folder / "damaged").iterdir())
+    assert kept == [b"first damaged file", b"second damaged file"]
+    targets = [message.rsplit("moved to ", 1)[1] for message in registry.take_messages()]
+    assert len(set(targets)) == 2
+
+
+def test_move_aside_picks_a_free_name(tmp_path):
+    folder = tmp_path / "aside"
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.write_text("one")
+    second.write_text("two")
+    assert move_aside(first, folder, "x").name == "x"
+    assert move_aside(second, folder, "x").name == "x-2"
+    assert (folder / "x").read_text() == "one" and (folder / "x-2").read_text() == "two"
+    assert move_aside(tmp_path / "gone", folder, "x") is None
+
+
+# -- 3. databases: damaged, unreadable by this version, another hwr's schema, two processes -------
+
+def _newer_format(path: Path) -> None:
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE samples (x)")
+    connection.commit()
+    connection.close()
+    data = bytearray(path.read_bytes())
+    data[44:48] = (5).to_bytes(4, "big")  # schema format 5: no SQLite so far reads it
+    path.write_bytes(bytes(data))
+
+
+def _future_syntax(path: Path) -> None:
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE samples (x)")
+    connection.execute("PRAGMA writable_schema=ON")
+    connection.execute("UPDATE sqlite_master SET sql = 'CREATE TABLE samples (x) WITH FUTURE OPTIONS'")
+    connection.commit()
+    connection.close()
+
+
+@pytest.mark.parametrize("make", [_newer_format, _future_syntax], ids=["file format", "schema syntax"])
+def test_a_database_this_sqlite_cannot_read_is_left_alone(tmp_path, make):
+    """Item 3: a valid SQLite file this version cannot parse is not 'damaged': nothing is moved."""
+    path = tmp_path / "samples.db"
+    make(path)
+    before = path.read_bytes()
+    with pytest.raises(SampleStoreError, match="cannot be read by this version of SQLite.*left as it is"):
+        SampleStore(path)
+    assert path.read_bytes() == before
+    assert not list(tmp_path.glob("*damaged*"))
+
+
+def test_a_database_from_another_hwr_says_so_at_start(tmp_path):
+    """Item 3: a valid database with another schema is refused when opened, not at every correction."""
+    path = tmp_path / "samples.db"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE samples (id INTEGER PRIMARY KEY, label INTEGER, strokes TEXT)")
+    connection.commit()
+    connection.close()
+    with pytest.raises(SampleStoreError, match="another version of hwr.*'uid'"):
+        SampleStore(path)
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA user_version=7")
+    connection.close()
+
+
+def test_a_database_from_a_newer_hwr_is_left_alone(tmp_path):
+    path = tmp_path / "samples.db"
+    SampleStore(path).close()
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA user_version=9")
+    connection.close()
+    with pytest.raises(SampleStoreError, match="newer version of hwr"):
+        SampleStore(path)
+
+
+def _open_store(path: str, barrier, results) -> None:
+    barrier.wait()
+    try:
+        store = SampleStore(path)
+        store.add(make_sample(1, [[(0, 0), (0, 10)]]))
+        results.put(("ok", store.recovery_message))
+        store.close()
+    except BaseException as error:  # reported to the parent, which fails the test with it
+        results.put(("error", f"{type(error).__name__}: {error}"))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork to start both processes at once")
+def test_two_processes_opening_one_damaged_database_both_go_on(tmp_path):
+    """Item 3: both processes open it; it is moved aside once; neither sees a raw error."""
+    context = multiprocessing.get_context("fork")
+    for attempt in range(3):
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        path = folder / "samples.db"
+        path.write_bytes(b"this is not a database " * 200)
+        barrier, results = context.Barrier(2), context.Queue()
+        workers = [context.Process(target=_open_store, args=(str(path), barrier, results)) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        outcomes = [results.get(timeout=60) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=60)
+        assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
+        assert sum("moved to" in message for _, message in outcomes) == 1
+        assert len(list(folder.glob("samples.db.damaged-*"))) == 1
+        assert SampleStore(path).count() == 2
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (sqlite3.OperationalError("database or disk is full"), "disk is full. Free some space"),
+    (sqlite3.OperationalError("disk I/O error"), "Free some space or check the disk"),
+    (sqlite3.OperationalError("database is locked"), "another program is using it"),
+])
+def test_database_errors_are_told_in_words(tmp_path, raw, expected):
+    """Item 12."""
+    assert expected in describe_database_error(raw, tmp_path / "samples.db")
+
+
+def test_an_unwritable_folder_is_named_whoever_runs_the_test(tmp_path, monkeypatch):
+    """Item 12 (also where the tests run as root, who may write anywhere)."""
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    message = describe_database_error(sqlite3.OperationalError("unable to open database file"),
+                                      tmp_path / "samples.db")
+    assert f"the folder {tmp_path} cannot be written to" in message
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores permissions")
+def test_a_read_only_folder_is_named_in_the_message(tmp_path):
+    """Item 12: not "unable to open database file"."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(SampleStoreError, match="cannot be written to. Check its permissions"):
+            SampleStore(folder / "samples.db")
+    finally:
+        folder.chmod(0o700)
+
+
+# -- 5. a bad non-shipped model falls back to the shipped one ------------------------------------
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00bad", b"01234\x0056789", b"x" * 10_000], ids=["non-UTF-8", "NUL", "long"])
+def test_a_garbled_active_marker_falls_back_to_the_shipped_model(registry, content):
+    """Item 5."""
+    registry.folder.mkdir(parents=True)
+    (registry.folder / "active").write_bytes(content)
+    assert registry.active().version == SHIPPED
+    assert any("active-model file" in message for message in registry.take_messages())
+    assert not (registry.folder / "active").exists()
+
+
+def test_an_active_version_whose_info_is_a_list_falls_back_and_is_moved_aside(registry):
+    """Item 5: the registry uses the shipped model instead of failing to load anything."""
+    entry = fine_tuned(registry)
+    registry.activate(entry.version)
+    write_payload(entry.path, info=["not", "a", "dict"])
+    registry._cache.clear()
+    assert registry.active().version == SHIPPED
+    messages = " ".join(registry.take_messages())
+    assert "info is a list" in messages and "moved to" in messages
+    assert not entry.path.exists()
+
+
+def test_weights_option_with_a_bad_file_falls_back_to_the_active_model(tmp_path):
+    """Item 5: --weights with an unusable file gives a message and the active model; the file stays."""
+    from hwr_app.startup import AppPaths, load_models
+
+    bad = write_payload(tmp_path / "mine.pt", info=[1, 2])
+    before = bad.read_bytes()
+    loaded = load_models(AppPaths(user_dir=tmp_path / "data", mnist_dir=tmp_path, weights_override=bad))
+    assert loaded.checkpoint.info.version == loaded.registry.shipped().checkpoint.info.version
+    assert any("mine.pt" in message and "active model instead" in message for message in loaded.messages)
+    assert bad.read_bytes() == before
+
+
+# -- 6. the whole info is validated ---------------------------------------------------------------
+
+@pytest.mark.parametrize("info, field", [
+    ({"created": 12345}, "info.created"),
+    ({"created": "yesterday"}, "info.created"),
+    ({"mnist_test_accuracy": "99%"}, "info.mnist_test_accuracy"),
+    ({"mnist_test_accuracy": 1.5}, "info.mnist_test_accuracy"),
+    ({"mnist_test_accuracy": float("nan")}, "info.mnist_test_accuracy"),
+    ({"sample_count": -1}, "info.sample_count"),
+    ({"seed": "one"}, "info.seed"),
+    ({"version": "../../x"}, "info.version"),
+    ({"parent_version": 7}, "info.parent_version"),
+    ({"notes": []}, "info.notes"),
+    ({"notes": {"holdout_accuracy": "high"}}, "info.notes.holdout_accuracy"),
+    ({"notes": {"gate_size": 2.5}}, "info.notes.gate_size"),
+    ({"notes": {"figure": float("inf")}}, "info.notes.figure"),
+    ({"from_the_future": torch.zeros(3)}, "info.from_the_future"),
+])
+def test_bad_metadata_is_refused_naming_the_field(tmp_path, info, field):
+    """Item 6: a bad info is refused on load, with one message naming the field."""
+    path = write_payload(tmp_path / "meta.pt", info=info)
+    with pytest.raises(CheckpointError, match=f"meta.pt has unusable metadata: {field}"):
+        load_checkpoint(path)
+
+
+def test_extra_info_of_plain_types_from_a_newer_program_is_accepted(tmp_path):
+    """Item 6: strict on known fields, tolerant of new ones (e.g. pen-domain figures)."""
+    config = NetConfig()
+    info = ModelInfo(mnist_test_accuracy=0.99, mnist_test_size=10_000, training_command="train",
+                     notes={"pen_accuracy": 0.93, "pen_writers": 12, "pen": {"per_digit": [0.9] * 10, "set": "unipen"}})
+    checkpoint = make_checkpoint(build_network(config), config, info)
+    path = save_checkpoint(checkpoint, tmp_path / "new.pt")
+    assert load_checkpoint(path).info.notes["pen"]["set"] == "unipen"
+    write_payload(path, info={"mnist_test_accuracy": 0.5, "pen_domain_accuracy": 0.91, "pen_domain": {"n": 3}})
+    assert load_checkpoint(path).info.mnist_test_accuracy == 0.5
+
+
+# -- 7. non-finite weights ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_weights_are_refused(tmp_path, value):
+    """Item 7."""
+    config = NetConfig()
+    weights = build_network(config).state_dict()
+    weights["head.1.weight"][0, 0] = value
+    path = write_payload(tmp_path / "nan.pt", state_dict=weights)
+    with pytest.raises(CheckpointError, match="head.1.weight.*NaN or infinite"):
+        load_checkpoint(path)
+
+
+def test_a_model_whose_output_overflows_never_shows_nan(tmp_path, capsys):
+    """Item 7: finite weights that overflow give a message, not '9 (nan%)' with exit 0."""
+    config = NetConfig()
+    network = build_network(config).eval()
+    with torch.no_grad():
+        network.head[1].weight.fill_(3e38)
+        network.head[1].bias.fill_(3e38)
+    path = save_checkpoint(make_checkpoint(network, config, ModelInfo()), tmp_path / "huge.pt")
+    with pytest.raises(UnusableOutputError, match="no usable answer"):
+        Predictor(load_checkpoint(path)).predict_strokes(SEVEN["strokes"])
+    strokes = tmp_path / "seven.json"
+    strokes.write_text(json.dumps(SEVEN))
+    status, out, err = run_predict(capsys, "--weights", str(path), str(strokes))
+    assert status == 1 and "nan" not in out.lower() and "no usable answer" in err
+
+
+# -- 8, 10, 12. the command line: one clear line each, limits before allocating ------------------
+
+def test_cli_refuses_bad_inputs_with_one_line_each(tmp_path, capsys):
+    """Items 8, 10 and 12: each bad input gives one line naming the file and the cause, exit 1."""
+    cases = {
+        "huge-int.json": (json.dumps({"strokes": [[[10 ** 400, 0], [1, 1]]]}), "integer of 401 digits"),
+        "subnormal.json": (json.dumps({"strokes": [[[0, 0], [5e-324, 0]]]}), "too close together"),
+        "deep.json": ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        "nan.json": ('{"strokes": [[[NaN, 1], [2, 3]]]}', "NaN is not a number JSON allows"),
+        "no-strokes.json": ('{"stroke": [[[1, 2]]]}', 'no "strokes" entry'),
+        "text-coordinate.json": ('{"strokes": [[["1", 2]]]}', 'stroke 1, point 1: x is "1", not a number'),
+        "too-many-points.json": (json.dumps({"strokes": [[[i % 50, i // 50] for i in range(10_001)]]}),
+                                 "more than 10,000 points"),
+        "not-a-picture.png": ("hello", "not a picture format"),
+    }
+    for name, (content, _) in cases.items():
+        (tmp_path / name).write_text(content)
+    png_declaring(tmp_path / "bomb.png", 30_000, 30_000)
+    png_declaring(tmp_path / "big.png", 12_000, 12_000)
+    cases["bomb.png"] = ("", "900,000,000 pixels; the limit is")
+    cases["big.png"] = ("", "144,000,000 pixels; the limit is 16,777,216")
+    for name, (_, expected) in cases.items():
+        status, out, err = run_predict(capsys, str(tmp_path / name))
+        assert status == 1, name
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and name in lines[0] and expected in lines[0], (name, err)
+        assert "Traceback" not in err and "unexpectedly" not in err
+
+
+def test_cli_refuses_a_checkpoint_whose_info_is_a_list(tmp_path, capsys):
+    """Item 8."""
+    path = write_payload(tmp_path / "list-info.pt", info=[1])
+    picture = tmp_path / "x.png"
+    from PIL import Image
+    Image.new("L", (28, 28), 0).save(picture)
+    status, _, err = run_predict(capsys, "--weights", str(path), str(picture))
+    assert status == 2 and "list-info.pt has unusable metadata: its info is a list" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"", "is empty"),
+    (bytes(np.random.default_rng(0).integers(0, 256, 50_000, dtype=np.uint8)), "damaged or not a model file"),
+])
+def test_an_empty_or_random_model_file_is_called_what_it_is(tmp_path, content, expected):
+    """Item 12: random bytes are damage, not "possibly code"; an empty file is not "()"."""
+    path = tmp_path / "model.pt"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(path)
+    assert expected in str(caught.value) and "code" not in str(caught.value)
+
+
+@pytest.mark.parametrize("top", ["0", "-1", "11", "two"])
+def test_top_must_be_from_1_to_10(tmp_path, capsys, top):
+    """Item 13: --top 0 printed nothing and --top -1 printed nine candidates."""
+    strokes = tmp_path / "seven.json"
+    strokes.write_text(json.dumps(SEVEN))
+    with pytest.raises(SystemExit) as caught:
+        main(["predict", str(strokes), "--top", top])
+    assert caught.value.code == 2
+    assert "--top" in capsys.readouterr().err
+
+
+def test_top_ten_lists_every_digit(tmp_path, capsys):
+    strokes = tmp_path / "seven.json"
+    strokes.write_text(json.dumps(SEVEN))
+    status, out, _ = run_predict(capsys, str(strokes), "--top", "10")
+    assert status == 0 and out.count("%") == 10
+
+
+def test_a_wide_network_is_refused_from_its_config_before_any_allocation(tmp_path):
+    """Item 10: the size is counted from the config; the weights in the file do not matter."""
+    import resource
+
+    wide = NetConfig(arch="seed", hidden_units=4096)  # 5408 × 4096: 22 million parameters
+    path = write_payload(tmp_path / "wide.pt", config=wide.to_dict())
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(CheckpointError, match="declares a network of 22,.* parameters; the limit is 10,000,000"):
+        load_checkpoint(path)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before < 50_000  # KiB: < 50 MB more
+    write_payload(path, config={**NetConfig().to_dict(), "stem_channels": 6000})
+    with pytest.raises(CheckpointError, match="stem_channels is 6000"):
+        load_checkpoint(path)
+
+
+def test_files_beyond_the_size_limits_are_refused_before_reading(tmp_path, monkeypatch):
+    """Item 10: the byte count is checked first (a sparse file: huge, but costs nothing to make)."""
+    big = tmp_path / "big.json"
+    with open(big, "wb") as stream:
+        stream.truncate(limits.MAX_STROKE_FILE_BYTES + 1)
+    with pytest.raises(InvalidInputError, match="big.json is 4.0 MB; the limit is 4.0 MB"):
+        stroke_file(big)
+    model = tmp_path / "big.pt"
+    with open(model, "wb") as stream:
+        stream.truncate(limits.MAX_CHECKPOINT_BYTES + 1)
+    with pytest.raises(CheckpointError, match="big.pt is 64 MB; the limit"):
+        load_checkpoint(model)
+
+
+# -- 9. sample import: a strict, documented schema ------------------------------------------------
+
+def export_document(**sample_changes) -> dict:
+    sample = {"uid": "a1", "created": "2026-01-01T00:00:00+00:00", "label": 7, "predicted": 1,
+              "probabilities": [0.1] * 10, "model_version": "", "strokes": SEVEN["strokes"]}
+    sample.update(sample_changes)
+    return {"format": "hwr-samples", "version": 1, "samples": [sample]}
+
+
+@pytest.mark.parametrize("document, expected", [
+    (export_document(label="7"), 'sample 1: "label" is "7", not a whole number from 0 to 9'),
+    (export_document(label=3.9), '"label" is 3.9'),
+    (export_document(label=True), '"label" is true'),
+    ({**export_document(), "version": 99}, "format version 99"),
+    (export_document(strokes=[[[1], [2]]]), "stroke 1, point 1 is a list; a point is [x, y]"),
+    (export_document(strokes=[[[10 ** 30, 1]]]), "x is an integer of 31 digits"),
+    (export_document(strokes=[[[0, 0], [1e-320, 0]]]), "too close together"),
+    (export_document(model_version={"a": 1}), '"model_version" is a JSON object'),
+    (export_document(predicted=12), '"predicted" is 12'),
+    (export_document(uid="../x"), '"uid" is "../x"'),
+    (export_document(colour="red"), "unknown entry 'colour'"),
+    (export_document(probabilities=[0.5]), '"probabilities" is a list, not a list of ten'),
+])
+def test_a_bad_import_names_the_file_and_the_first_bad_entry(tmp_path, document, expected):
+    """Item 9: lenient import accepted "7", 3.9, true, version 99 and one-coordinate points."""
+    store = SampleStore(tmp_path / "data" / "samples.db")
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(SampleStoreError) as caught:
+        store.import_from(path)
+    assert "export.json" in str(caught.value) and expected in str(caught.value), str(caught.value)
+    assert store.count() == 0
+
+
+def test_deeply_nested_or_huge_import_files_are_refused_cleanly(tmp_path, monkeypatch):
+    """Items 9 and 10."""
+    store = SampleStore(tmp_path / "data" / "samples.db")
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(SampleStoreError, match="deep.json is nested too deeply"):
+        store.import_from(deep)
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps(export_document(strokes=[[[i % 100, i // 100] for i in range(10_001)]])))
+    with pytest.raises(SampleStoreError, match="more than 10,000 points"):
+        store.import_from(big)
+    monkeypatch.setattr(limits, "MAX_SAMPLES_PER_EXPORT", 2)
+    many = export_document()
+    many["samples"] = many["samples"] * 3
+    big.write_text(json.dumps(many))
+    with pytest.raises(SampleStoreError, match="holds 3 samples; the limit is 2"):
+        store.import_from(big)
+    assert store.count() == 0
+
+
+def test_a_good_export_still_imports(tmp_path):
+    store = SampleStore(tmp_path / "data" / "samples.db")
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(export_document(created="", predicted=None, probabilities=None)))
+    assert store.import_from(path) == 1
+    assert store.samples()[0].label == 7
+
+
+# -- 11. pictures whose ink touches the edges ------------------------------------------------------
+
+def crop_to_ink(image: np.ndarray) -> np.ndarray:
+    rows, cols = np.flatnonzero(image.max(axis=1)), np.flatnonzero(image.max(axis=0))
+    return image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def test_mnist_digits_cropped_to_their_ink_are_read_like_the_originals(mnist_test, shipped_checkpoint):
+    """Item 11: before, 470 of 500 were refused as "nothing drawn"."""
+    predictor = Predictor(shipped_checkpoint)
+    rng = np.random.default_rng(0)
+    chosen = rng.choice(len(mnist_test.labels), 300, replace=False)
+    right = {"cropped": 0, "cropped, dark ink on grey noisy paper": 0}
+    for index in chosen:
+        cropped = crop_to_ink(mnist_test.images[int(index)].numpy())
+        scanned = np.clip(220 - cropped * 0.8 + rng.normal(0, 3, cropped.shape), 0, 255).astype(np.uint8)
+        for kind, picture in (("cropped", cropped), ("cropped, dark ink on grey noisy paper", scanned)):
+            right[kind] += predictor.predict_image(raster_to_image(picture)).digit == int(mnist_test.labels[int(index)])
+    for kind, count in right.items():
+        assert count >= 0.97 * len(chosen), f"{kind}: {count} of {len(chosen)} read right"
+
+
+def test_a_digit_filling_the_whole_frame_is_read(shipped_checkpoint, mnist_test):
+    """Item 11: ink on all four edges (a 16×16 scan of a zip-code digit looks like this)."""
+    predictor = Predictor(shipped_checkpoint)
+    right = 0
+    indices = range(100)
+    for index in indices:
+        cropped = crop_to_ink(mnist_test.images[index].numpy())
+        from PIL import Image
+        frame = np.asarray(Image.fromarray(cropped).resize((16, 16), Image.Resampling.BILINEAR))
+        assert (frame[0].max(), frame[-1].max(), frame[:, 0].max(), frame[:, -1].max()) != (0, 0, 0, 0)
+        right += predictor.predict_image(raster_to_image(255 - frame)).digit == int(mnist_test.labels[index])
+    assert right >= 90
+
+
+def test_a_blank_noisy_scan_is_still_nothing_drawn():
+    paper = np.clip(np.random.default_rng(1).normal(200, 4, (120, 90)), 0, 255).astype(np.uint8)
+    with pytest.raises(NothingDrawnError):
+        raster_to_image(paper)
+
+
+# -- 13. stale temporary files ---------------------------------------------------------------------
+
+def test_stale_temporary_files_are_removed_and_fresh_ones_kept(registry):
+    """Item 13: a kill during a save left .tmp files that nothing ever removed."""
+    fine_tuned(registry)
+    stale = registry.folder / ".0123456789.pt.abc.tmp"
+    fresh = registry.folder / ".0123456789.pt.def.tmp"
+    stale.write_bytes(b"half a model")
+    fresh.write_bytes(b"a save in progress")
+    old = time.time() - limits.STALE_TEMPORARY_SECONDS - 60
+    os.utime(stale, (old, old))
+    assert registry.remove_stale_temporaries() == [stale]
+    assert not stale.exists() and fresh.exists()
+    assert remove_stale_temporaries(registry.folder / "missing") == []
+
+
+def test_startup_sweeps_stale_temporaries(tmp_path):
+    from hwr_app.startup import AppPaths, load_models
+
+    models = tmp_path / "data" / "models"
+    models.mkdir(parents=True)
+    stale = models / ".abc.pt.x.tmp"
+    stale.write_bytes(b"x")
+    os.utime(stale, (0, 0))
+    load_models(AppPaths(user_dir=tmp_path / "data", mnist_dir=tmp_path))
+    assert not stale.exists()
+
+
+def test_limits_are_finite_and_positive():
+    values = [value for name, value in vars(limits).items() if name.isupper()]
+    assert values and all(isinstance(v, (int, float)) and math.isfinite(v) and v > 0 for v in values)

@@ -1,0 +1,127 @@
+"""Bad files in the real window: settings, imports, metadata, and a large sample store (issue 12)."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from hwr_app.samples_view import SamplesDialog
+from model import samples as samples_module
+from model.checkpoint import save_checkpoint
+from model.finetune import FinetuneConfig
+from model.samples import SampleStore, make_sample
+from model.synthetic import STANDARD, jitter
+from model.versions import SHIPPED
+from tests.qt_helpers import draw_strokes, open_window, standard_digit, wait_for_prediction
+
+
+def test_settings_of_the_wrong_type_give_defaults_instead_of_aborting(qtbot, tmp_path, mnist_dir):
+    """Item 4: penWidth=abc or size=garbage aborted the app at every start."""
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "settings.ini").write_text("[canvas]\npenWidth=abc\n[window]\nsize=garbage\n"
+                                       "[finetune]\nautoEvery=7\n")
+    window = open_window(qtbot, user, mnist_dir)
+    assert window.pen_width.value() == int(window.canvas.pen_width())
+    assert window.auto_finetune_every() == 0
+    assert 320 <= window.width() and 240 <= window.height()
+    draw_strokes(window.canvas, standard_digit(3))
+    wait_for_prediction(qtbot, window, "3")
+
+
+@pytest.mark.parametrize("text", ["[canvas]\npenWidth=100000\n", "[canvas]\npenWidth=true\n",
+                                  "[window]\nsize=@Size(-5 99999999)\n"])
+def test_out_of_range_settings_are_clamped_or_ignored(qtbot, tmp_path, mnist_dir, text):
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "settings.ini").write_text(text)
+    window = open_window(qtbot, user, mnist_dir)
+    assert window.pen_width.minimum() <= window.pen_width.value() <= window.pen_width.maximum()
+    assert window.width() <= 8192 and window.height() <= 8192
+
+
+def test_an_active_model_with_bad_metadata_leaves_the_window_working(qtbot, tmp_path, mnist_dir):
+    """Item 6: a string mnist_test_accuracy left "Loading model…" forever; a number-typed created broke Models."""
+    from model.assets import default_weights_path
+    from model.versions import ModelRegistry
+
+    user = tmp_path / "user"
+    registry = ModelRegistry(user / "models", default_weights_path())
+    shipped = registry.shipped().checkpoint
+    network = shipped.build()
+    next(network.parameters()).data.mul_(1.001)
+    from model.checkpoint import ModelInfo, make_checkpoint
+    checkpoint = make_checkpoint(network, shipped.config, ModelInfo())
+    checkpoint.info.mnist_test_accuracy = "99.5%"  # as a hand-edited or crafted file would have it
+    path = save_checkpoint(checkpoint, user / "models" / f"{checkpoint.info.version}.pt")
+    (user / "models" / "active").write_text(checkpoint.info.version)
+
+    window = open_window(qtbot, user, mnist_dir)
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "notice") is not None, timeout=5000)
+    assert "info.mnist_test_accuracy" in window.findChild(QMessageBox, "notice").text()
+    assert "shipped" in window.model_label.text()
+    assert not path.exists() and list((user / "models" / "damaged").iterdir())
+    assert window.registry.active_version() == SHIPPED
+    window.show_models()
+    assert window.models_dialog.isVisible()
+
+
+@pytest.fixture
+def store(tmp_path):
+    opened = SampleStore(tmp_path / "samples.db")
+    opened.add(make_sample(1, jitter(STANDARD[1], np.random.default_rng(0))))
+    yield opened
+    opened.close()
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    (json.dumps({"format": "hwr-samples", "version": 1, "samples": [
+        {"uid": "x", "label": 1, "strokes": [[[10 ** 400, 0], [0, 1]]]}]}), "integer of 401 digits"),
+    (json.dumps({"format": "hwr-samples", "version": 1, "samples": [
+        {"uid": "x", "label": 1, "strokes": [[[0, 0], [5e-324, 0]]]}]}), "too close together"),
+    (json.dumps({"format": "hwr-samples", "version": 1, "samples": [
+        {"uid": "x", "label": "7", "strokes": [[[0, 0], [1, 1]]]}]}), "sample 1: \"label\""),
+])
+def test_the_samples_dialog_says_why_an_import_failed(qtbot, store, tmp_path, content, expected):
+    """Item 9: these raised past the import handler and the user saw nothing."""
+    dialog = SamplesDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    path = tmp_path / "import.json"
+    path.write_text(content)
+    dialog.import_from(str(path))
+    qtbot.waitUntil(lambda: dialog.findChild(QMessageBox) is not None, timeout=2000)
+    text = dialog.findChild(QMessageBox).text()
+    assert "import.json" in text and expected in text
+    assert store.count() == 1
+
+
+def test_a_finetune_reads_the_samples_off_the_gui_thread(qtbot, tmp_path, mnist_dir, monkeypatch):
+    """Item 13: with 20,000 samples, reading them on the GUI thread stalled the window for 579 ms."""
+    window = open_window(qtbot, tmp_path / "user", mnist_dir)
+    rng = np.random.default_rng(0)
+    for index in range(24):
+        window.store.add(make_sample(index % 3, jitter(STANDARD[index % 3], rng)))
+    window._update_actions()
+    readers = []  # for each sample read or rendered: was it on the GUI thread?
+
+    def recording(real):
+        def wrapper(*args, **kwargs):
+            readers.append(threading.current_thread() is threading.main_thread())
+            return real(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(samples_module, "_sample_from_row", recording(samples_module._sample_from_row))
+    monkeypatch.setattr(samples_module, "strokes_to_image", recording(samples_module.strokes_to_image))
+    window.finetune_config = FinetuneConfig(steps=2)
+    window.start_finetune()
+    assert readers == []  # the GUI thread returned without reading a single sample
+    qtbot.waitUntil(lambda: window.finetune_worker is None, timeout=120_000)
+    result, _ = window.last_finetune
+    assert result.train_count + result.holdout_count == 24
+    assert len(readers) == 24 and not any(readers)
