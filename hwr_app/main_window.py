@@ -39,7 +39,6 @@ class MainWindow(QMainWindow):
         self.last_finetune = None  # (FinetuneResult, VersionEntry) of the latest finished fine-tune
         self.mnist = MnistCache(paths.mnist_dir, download=download_mnist)
         self.finetune_config = None  # model.finetune.FinetuneConfig; None = its defaults
-        self._corrections_since_finetune = 0
 
         self.canvas = Canvas()
         self.prediction_view = PredictionView()
@@ -220,6 +219,18 @@ class MainWindow(QMainWindow):
         every = int(self.settings.value("finetune/autoEvery", 0))
         for action in self.auto_group.actions():
             action.setChecked(action.data() == every)
+
+    @property
+    def _corrections_since_finetune(self) -> int:
+        """Corrections since the last fine-tune started, kept in the settings so a restart keeps counting."""
+        try:
+            return max(0, int(self.settings.value("finetune/correctionsSince", 0)))
+        except (TypeError, ValueError):  # a hand-edited settings file: start counting again
+            return 0
+
+    @_corrections_since_finetune.setter
+    def _corrections_since_finetune(self, count: int) -> None:
+        self.settings.setValue("finetune/correctionsSince", count)
 
     def auto_finetune_every(self) -> int:
         """Return N of "fine-tune after every N corrections", 0 when off (the default)."""
