@@ -193,6 +193,11 @@ class FeatureCache:
         self._replay_logits: dict[str, torch.Tensor] = {}  # base version → its logits on the replay digits
         self._gate_accuracy: dict[tuple[str, str], float] = {}  # (version, gate digest) → accuracy
 
+    @property
+    def has_features(self) -> bool:
+        """True once the trunk features have been computed (later fine-tunes of the lineage reuse them)."""
+        return self._key is not None
+
     def features(self, trunk: nn.Module) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Return (replay features, gate name → features) for this trunk."""
         key = _trunk_key(trunk)
@@ -216,13 +221,18 @@ class FeatureCache:
         """Return the checkpoint's accuracy on a gate: stored in it, measured earlier, or measured now."""
         stored = checkpoint.info.notes.get("gates", {})
         figure = stored.get(gate.name) if isinstance(stored, dict) else None
-        if isinstance(figure, dict) and figure.get("digest") == gate.digest and _TRUNK_NOTE in figure \
-                and figure[_TRUNK_NOTE] == self._key and isinstance(figure.get("accuracy"), float):
+        if (isinstance(figure, dict) and figure.get("digest") == gate.digest and figure.get(_TRUNK_NOTE) == self._key
+                and isinstance(figure.get("accuracy"), float)):
             return figure["accuracy"]
         key = (checkpoint.info.version, gate.digest)
         if key not in self._gate_accuracy:
             self._gate_accuracy[key] = _accuracy(top, features, gate.digits.labels)
         return self._gate_accuracy[key]
+
+    def gate_notes(self, accuracies: dict[str, float]) -> dict:
+        """Return the ``notes["gates"]`` entry recording gate accuracies, so later fine-tunes reuse them."""
+        return {gate.name: {"accuracy": accuracies[gate.name], "size": len(gate), "digest": gate.digest,
+                            _TRUNK_NOTE: self._key} for gate in self.reference.gates}
 
 
 _TRUNK_NOTE = "trunk"  # gate figures are measured through a trunk; a figure stored for another is not reused
@@ -230,12 +240,6 @@ _TRUNK_NOTE = "trunk"  # gate figures are measured through a trunk; a figure sto
 
 def _accuracy(top: nn.Module, features: torch.Tensor, labels: torch.Tensor) -> float:
     return float((top_logits(top, features).argmax(1) == labels).float().mean())
-
-
-def gate_notes(cache: FeatureCache, accuracies: dict[str, float]) -> dict:
-    """Return the ``notes["gates"]`` entry recording gate accuracies, so later fine-tunes reuse them."""
-    return {gate.name: {"accuracy": accuracies[gate.name], "size": len(gate), "digest": gate.digest,
-                        _TRUNK_NOTE: cache._key} for gate in cache.reference.gates}
 
 
 def stamp_gate_figures(checkpoint: Checkpoint, reference: Reference) -> Checkpoint:
@@ -248,7 +252,7 @@ def stamp_gate_figures(checkpoint: Checkpoint, reference: Reference) -> Checkpoi
     trunk, top = split_network(checkpoint.build(), checkpoint.config.arch)
     _, gate_features = cache.features(trunk)
     accuracies = {g.name: _accuracy(top, gate_features[g.name], g.digits.labels) for g in reference.gates}
-    info = replace(checkpoint.info, notes={**checkpoint.info.notes, "gates": gate_notes(cache, accuracies),
+    info = replace(checkpoint.info, notes={**checkpoint.info.notes, "gates": cache.gate_notes(accuracies),
                                            "gate_mnist_accuracy": accuracies["MNIST"],
                                            "gate_size": len(reference.gates[0])})
     return Checkpoint(checkpoint.config, checkpoint.state_dict, info)
@@ -348,7 +352,7 @@ def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], refere
                      mnist_test_size=base.info.mnist_test_size,
                      training_command=f"fine-tune of {base.info.version} on {len(labels)} samples",
                      seed=config.seed, sample_count=len(labels),
-                     notes={"gates": gate_notes(cache, after_acc),
+                     notes={"gates": cache.gate_notes(after_acc),
                             "gate_mnist_accuracy": after.mnist_accuracy, "gate_size": len(cache.reference.gates[0]),
                             "base_gate_mnist_accuracy": before.mnist_accuracy,
                             "pen_gate_accuracy": after.pen_accuracy, "base_pen_gate_accuracy": before.pen_accuracy,
