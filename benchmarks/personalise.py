@@ -196,14 +196,20 @@ def main(argv: list[str] | None = None) -> int:
     from model.finetune import FeatureCache
     from model.preprocess import NothingDrawnError, strokes_to_image
     from model.reference import ReferenceError, load_reference
-    from model.unipen import default_unipen_dir, pen_digits
+    from model.constants import UNIPEN_DIR_ENV
+    from model.unipen import UnipenUnavailableError, default_unipen_dir, pen_digits
 
     torch.set_num_threads(args.threads or TORCH_THREADS)
-    unipen_dir = args.unipen_dir or default_unipen_dir()
+    if args.unipen_dir is not None:
+        unipen_dir = args.unipen_dir
+    elif os.environ.get(UNIPEN_DIR_ENV):
+        unipen_dir = default_unipen_dir()
+    else:
+        unipen_dir = REPO_ROOT.parent / "shared" / "data" / "unipen"  # beside the repository, as MNIST
     try:
         digits = pen_digits(unipen_dir, "test")
         cache = FeatureCache(load_reference(args.assets, args.data_dir))
-    except (OSError, ValueError, MnistUnavailableError, ReferenceError) as error:
+    except (OSError, ValueError, MnistUnavailableError, ReferenceError, UnipenUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     base = load_checkpoint(args.weights)
