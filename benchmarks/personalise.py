@@ -1,7 +1,7 @@
 """Personalisation on real writers: each UNIPEN test writer plays the user, corrects digits, fine-tunes.
 
     .venv/bin/python -m benchmarks.personalise                  # every test writer, three protocols
-    .venv/bin/python -m benchmarks.personalise --quick --no-write   # five writers: checks that it runs
+    .venv/bin/python -m benchmarks.personalise --quick --no-write   # the five largest writers only
 
 The writers are the UNIPEN *test* writers of the project's writer split (model.unipen.writer_split):
 never trained on, never used to pick a setting. Each writer's digits, in the order they were written,
@@ -71,6 +71,7 @@ class WriterRun:
     mnist_drop: float  # points, base − fine-tuned on the MNIST gate
     pen_drop: float | None  # points, on the pen gate
     seconds: float
+    evidence: str = ""  # the gate's paired comparison: fixed/broken samples, loss gain ± its standard error
 
     @property
     def rejection_right(self) -> bool:
@@ -138,7 +139,9 @@ def run_writer(base: Checkpoint, cache, writer: str, images: np.ndarray, labels:
     pen_drop = None if after.pen_accuracy is None else (before.pen_accuracy - after.pen_accuracy) * 100
     return WriterRun(writer, protocol, len(corrections), len(new), errors_before,
                      errors_trained if result.accepted else errors_before, errors_trained, result.accepted,
-                     result.reason, (before.mnist_accuracy - after.mnist_accuracy) * 100, pen_drop, seconds)
+                     result.reason, (before.mnist_accuracy - after.mnist_accuracy) * 100, pen_drop, seconds,
+                     f"+{result.evidence.fixed}/−{result.evidence.broken}, {result.evidence.loss_gain:+.2f} ± "
+                     f"{result.evidence.loss_gain_se:.2f}")
 
 
 def summary_rows(runs: list[WriterRun], skipped: dict[str, int]) -> list[list[object]]:
@@ -184,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--min-new", type=int, default=10, help="fewest new drawings a writer must leave")
     parser.add_argument("--writers", type=int, default=0, help="only the first N test writers (0 = all)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = the app's TORCH_THREADS)")
-    parser.add_argument("--quick", action="store_true", help="five writers: checks that it runs")
+    parser.add_argument("--quick", action="store_true", help="only the five writers with the most digits")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     return parser
 
@@ -217,8 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     for digit in digits:
         by_writer.setdefault(digit.writer, []).append(digit)
     writers = sorted(by_writer)
-    limit = 5 if args.quick else args.writers
-    writers = writers[:limit] if limit else writers
+    if args.quick:  # the five writers with the most digits: every protocol has something to measure
+        writers = sorted(sorted(writers, key=lambda w: -len(by_writer[w]))[:5])
+    elif args.writers:
+        writers = writers[:args.writers]
 
     runs: list[WriterRun] = []
     skipped: dict[str, int] = {}
@@ -241,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(run)
             print(f"  {writer} {protocol}: {run.corrections} corrections, errors {run.errors_before} → "
                   f"{run.errors_kept} of {run.new} ({'accepted' if run.accepted else 'rejected'}, "
-                  f"trained model {run.errors_trained}), {run.seconds:.1f} s", flush=True)
+                  f"trained model {run.errors_trained}; {run.evidence}), {run.seconds:.1f} s", flush=True)
 
     gates = ", ".join(f"{g.name} gate {len(g):,} digits" for g in cache.reference.gates)
     lines = [f"Base model {base.info.version} (`{args.weights.name}`); {len(writers)} UNIPEN test writers "
@@ -274,10 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["", "### Every writer", ""]
     rows = [[r.writer, r.protocol, r.corrections, r.new, f"{r.errors_before} → {r.errors_kept}",
              "yes" if r.accepted else ("no (right)" if r.rejection_right else "no (wrong)"), r.errors_trained,
-             f"{r.mnist_drop:+.2f}", "–" if r.pen_drop is None else f"{r.pen_drop:+.2f}", f"{r.seconds:.1f}"]
-            for r in runs]
+             r.evidence, f"{r.mnist_drop:+.2f}", "–" if r.pen_drop is None else f"{r.pen_drop:+.2f}",
+             f"{r.seconds:.1f}"] for r in runs]
     lines += markdown_table(["writer", "protocol", "corrections", "new", "errors before → after", "accepted",
-                             "errors of the fine-tuned model", "MNIST drop", "pen drop", "s"], rows)
+                             "errors of the fine-tuned model", "gate evidence: fixed/broken, loss gain ± se",
+                             "MNIST drop", "pen drop", "s"], rows)
     publish("personalise", "Personalisation on real writers (UNIPEN test writers)", lines, write=not args.no_write)
     return 0
 
