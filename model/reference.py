@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import os
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -245,11 +244,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{path}: {path.stat().st_size:,} bytes; "
                       + ", ".join(f"{name} {len(d):,} digits" for name, d in sets.items()))
             return 0
-        from model.checkpoint import load_checkpoint, save_checkpoint
+        from model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
         from model.finetune import stamp_gate_figures
 
         reference = load_reference(args.assets, args.mnist_dir or default_mnist_dir())
-        stamped = stamp_gate_figures(load_checkpoint(args.weights), reference)
+        try:
+            checkpoint = load_checkpoint(args.weights)
+        except CheckpointError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        stamped = stamp_gate_figures(checkpoint, reference)
         save_checkpoint(stamped, args.weights)
         for name, figure in stamped.info.notes["gates"].items():
             print(f"{args.weights}: {name} gate {figure['accuracy']:.2%} on {figure['size']:,} digits "
