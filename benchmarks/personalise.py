@@ -4,7 +4,8 @@
     .venv/bin/python -m benchmarks.personalise --quick --no-write   # the five largest writers only
 
 The writers are the UNIPEN *test* writers of the project's writer split (model.unipen.writer_split):
-never trained on, never used to pick a setting. Each writer's digits, in the order they were written,
+never trained on, never used to pick a setting (``--split val`` runs the same on the validation
+writers, which is where a setting of model.finetune may be tuned). Each writer's digits, in the order they were written,
 are rendered through the canvas pipeline (model.preprocess.strokes_to_image) and split by a protocol
 into *corrections* (the samples the user saves) and *new drawings* (what the user draws afterwards):
 
@@ -184,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the folder with the reference digits (mnist_reference.npz, pen_gate.npz)")
     parser.add_argument("--weights", type=Path, default=default_weights_path(), help="the base checkpoint")
     parser.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS)
+    parser.add_argument("--split", default="test", choices=("test", "val"),
+                        help="whose digits: the test writers (the figure), or the validation writers (for tuning "
+                             "a setting: test writers must never be used for that); val writes its own section")
     parser.add_argument("--min-new", type=int, default=10, help="fewest new drawings a writer must leave")
     parser.add_argument("--writers", type=int, default=0, help="only the first N test writers (0 = all)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = the app's TORCH_THREADS)")
@@ -210,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         unipen_dir = REPO_ROOT.parent / "shared" / "data" / "unipen"  # beside the repository, as MNIST
     try:
-        digits = pen_digits(unipen_dir, "test")
+        digits = pen_digits(unipen_dir, args.split)
         cache = FeatureCache(load_reference(args.assets, args.data_dir))
     except (OSError, ValueError, MnistUnavailableError, ReferenceError, UnipenUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -249,8 +253,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"trained model {run.errors_trained}; {run.evidence}), {run.seconds:.1f} s", flush=True)
 
     gates = ", ".join(f"{g.name} gate {len(g):,} digits" for g in cache.reference.gates)
-    lines = [f"Base model {base.info.version} (`{args.weights.name}`); {len(writers)} UNIPEN test writers "
-             f"({len(digits):,} digits in the test split); model.finetune defaults; {gates}; torch threads "
+    lines = [f"Base model {base.info.version} (`{args.weights.name}`); {len(writers)} UNIPEN {args.split} writers "
+             f"({len(digits):,} digits in the {args.split} split); model.finetune defaults; {gates}; torch threads "
              f"{torch.get_num_threads()}; {time.perf_counter() - started:.0f} s in all.", "",
              "Errors are on each writer's new drawings, pooled over writers; after = the model in charge after the "
              "fine-tune (the base model when the gate rejected it). Drops are in points, base − fine-tuned, over "
@@ -284,7 +288,11 @@ def main(argv: list[str] | None = None) -> int:
     lines += markdown_table(["writer", "protocol", "corrections", "new", "errors before → after", "accepted",
                              "errors of the fine-tuned model", "gate evidence: fixed/broken, loss gain ± se",
                              "MNIST drop", "pen drop", "s"], rows)
-    publish("personalise", "Personalisation on real writers (UNIPEN test writers)", lines, write=not args.no_write)
+    if args.split == "test":
+        publish("personalise", "Personalisation on real writers (UNIPEN test writers)", lines, write=not args.no_write)
+    else:
+        publish("personalise-val", "Personalisation on UNIPEN validation writers (for tuning settings)", lines,
+                write=not args.no_write)
     return 0
 
 
