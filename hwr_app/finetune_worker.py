@@ -2,7 +2,7 @@
 
 The worker drives :func:`model.finetune.finetune`, a generator, and checks its cancel flag at every
 yield (once per training step), so Cancel and closing the window take effect within one step. It
-also loads MNIST (once, then cached) and saves the new checkpoint, so the GUI thread does no
+also loads the reference digits (once, then cached) and saves the new checkpoint, so the GUI thread does no
 disk-heavy work. Only plain data and model objects cross back; no widget is touched here.
 """
 
@@ -15,9 +15,6 @@ from pathlib import Path
 from PySide6.QtCore import QThread, Signal
 
 
-REPLAY_PER_CLASS = 1000  # MNIST training digits of each class kept in memory for replay
-
-
 def release_free_memory() -> None:
     """Hand memory that training freed back to the system (glibc keeps it per thread otherwise)."""
     try:
@@ -27,29 +24,30 @@ def release_free_memory() -> None:
 
 
 class MnistCache:
-    """MNIST's training digits and the gate subset, loaded once per run of the app."""
+    """The digits a fine-tune replays and is checked against, with their trunk features, kept per run.
 
-    def __init__(self, mnist_dir: Path, download: bool) -> None:
+    They come from the files shipped in the package (no download); only when those are missing is
+    MNIST read from ``mnist_dir`` (downloaded if ``download``). Loaded on the first fine-tune.
+    """
+
+    def __init__(self, mnist_dir: Path, download: bool, assets: Path | None = None) -> None:
         self.mnist_dir = mnist_dir
         self.download = download
+        self.assets = assets
         self._lock = threading.Lock()
-        self._replay = None
-        self._gate = None
-        self.base_gate_accuracy: dict[str, float] = {}  # model version → its gate accuracy
+        self._features = None
 
     def get(self):
-        """Return (replay digits, gate digits); raises MnistUnavailableError with a clear message."""
-        from model.data import balanced_subset, read_mnist
-        from model.finetune import gate_subset
+        """Return the model.finetune.FeatureCache; raises MnistUnavailableError or ReferenceFileError clearly."""
+        from model.assets import assets_dir
+        from model.finetune import FeatureCache
+        from model.reference import load_reference
 
         with self._lock:
-            if self._replay is None:  # both parts or neither: a failed load is retried next time
-                # 1,000 digits of each class are plenty to replay from, at a sixth of the memory.
-                replay = balanced_subset(read_mnist(self.mnist_dir, train=True, download=self.download),
-                                         REPLAY_PER_CLASS, seed=0)
-                gate = gate_subset(read_mnist(self.mnist_dir, train=False, download=self.download))
-                self._replay, self._gate = replay, gate
-            return self._replay, self._gate
+            if self._features is None:  # a failed load is retried next time
+                reference = load_reference(self.assets or assets_dir(), self.mnist_dir, self.download)
+                self._features = FeatureCache(reference)
+            return self._features
 
 
 class FinetuneWorker(QThread):
@@ -82,6 +80,7 @@ class FinetuneWorker(QThread):
     def run(self) -> None:
         from model.data import MnistUnavailableError
         from model.finetune import FinetuneConfig, NotEnoughSamplesError, finetune
+        from model.reference import ReferenceFileError
         from model.samples import SampleStoreError, rendered_images
 
         try:
@@ -91,13 +90,11 @@ class FinetuneWorker(QThread):
                 images = rendered_images(self._samples)  # re-rendered: current preprocessing
                 labels = [sample.label for sample in self._samples]
                 keys = [sample.uid for sample in self._samples]
-            replay, gate = self._mnist.get()
-            if self._cancel.is_set():  # cancelled (or the window closed) while MNIST was loading
+            reference = self._mnist.get()
+            if self._cancel.is_set():  # cancelled (or the window closed) while the reference digits loaded
                 self.cancelled.emit()
                 return
-            version = self._base.info.version
-            steps = finetune(self._base, images, labels, replay, gate, self._config or FinetuneConfig(),
-                             base_mnist_accuracy=self._mnist.base_gate_accuracy.get(version),
+            steps = finetune(self._base, images, labels, reference, self._config or FinetuneConfig(),
                              sample_keys=keys)
             while True:
                 if self._cancel.is_set():
@@ -109,12 +106,11 @@ class FinetuneWorker(QThread):
                 except StopIteration as finished:
                     result = finished.value
                     break
-            self._mnist.base_gate_accuracy[version] = result.before.mnist_accuracy
             if self._cancel.is_set():  # cancelled while checking: nothing is kept
                 self.cancelled.emit()
                 return
             entry = self._registry.add(result.checkpoint, accepted=result.accepted)
-        except (MnistUnavailableError, NotEnoughSamplesError, SampleStoreError) as error:
+        except (MnistUnavailableError, ReferenceFileError, NotEnoughSamplesError, SampleStoreError) as error:
             self.failed.emit(str(error))
             return
         except OSError as error:

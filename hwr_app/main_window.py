@@ -53,7 +53,6 @@ class MainWindow(QMainWindow):
         self.last_finetune = None  # (FinetuneResult, VersionEntry) of the latest finished fine-tune
         self.mnist = MnistCache(paths.mnist_dir, download=download_mnist)
         self.finetune_config = None  # model.finetune.FinetuneConfig; None = its defaults
-        self._corrections_since_finetune = 0
         self.history = DrawingHistory()  # drawings saved or cleared, for Undo once the canvas has no strokes
 
         self.canvas = Canvas()
@@ -213,6 +212,18 @@ class MainWindow(QMainWindow):
         every = self.auto_finetune_every()
         for action in self.auto_group.actions():
             action.setChecked(action.data() == every)
+
+    @property
+    def _corrections_since_finetune(self) -> int:
+        """Corrections since the last fine-tune started, kept in the settings so a restart keeps counting."""
+        try:
+            return max(0, int(self.settings.value("finetune/correctionsSince", 0)))
+        except (TypeError, ValueError):  # a hand-edited settings file: start counting again
+            return 0
+
+    @_corrections_since_finetune.setter
+    def _corrections_since_finetune(self, count: int) -> None:
+        self.settings.setValue("finetune/correctionsSince", count)
 
     def auto_finetune_every(self) -> int:
         """Return N of "fine-tune after every N corrections", 0 when off (the default)."""
@@ -401,7 +412,6 @@ class MainWindow(QMainWindow):
         from model.samples import read_training_set
 
         samples = self.store.answers()  # labels only, for the result's wording: no strokes read here
-        self._corrections_since_finetune = 0
         # The worker reads the samples itself: tens of thousands take seconds, never the GUI thread's.
         worker = FinetuneWorker(self.checkpoint, partial(read_training_set, self.paths.samples_db), self.registry, self.mnist,
                                 config=self.finetune_config, parent=self)

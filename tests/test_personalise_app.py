@@ -220,3 +220,17 @@ def test_automatic_finetune_after_every_n_corrections(qtbot, window):
     correct_with_key(qtbot, window, strokes, digit)
     assert window.finetune_worker is not None
     qtbot.waitUntil(lambda: window.finetune_worker is None, timeout=120_000)
+
+
+def test_the_automatic_finetune_counter_survives_a_restart(qtbot, tmp_path, mnist_dir):
+    first = open_window(qtbot, tmp_path / "user", mnist_dir)
+    first.findChild(type(first.finetune_action), "autoFinetune10").setChecked(True)
+    teach_style(qtbot, first, 9)
+    first.close()
+    again = open_window(qtbot, tmp_path / "user", mnist_dir)
+    again.finetune_config = FinetuneConfig(steps=5)
+    digit, strokes = style_digit(STYLE, 99)
+    correct_with_key(qtbot, again, strokes, digit)  # the tenth correction, counted across the restart
+    assert again.finetune_worker is not None
+    qtbot.waitUntil(lambda: again.finetune_worker is None, timeout=120_000)
+    assert again.last_finetune is not None

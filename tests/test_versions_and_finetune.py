@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from model.assets import default_weights_path
-from model.checkpoint import make_checkpoint
-from model.data import balanced_subset
-from model.finetune import (MIN_SAMPLES, Figures, FinetuneConfig, NotEnoughSamplesError, finetune, gate_subset,
-                            judge, split_holdout)
+from model.checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
+from model.data import DigitSet, balanced_subset
+from model.finetune import (MIN_SAMPLES, Evidence, Figures, FinetuneConfig, NotEnoughSamplesError, assign_folds,
+                            finetune, judge, stamp_gate_figures)
 from model.predict import Predictor
 from model.preprocess import strokes_to_image
-from model.synthetic import STYLES, draw_many
+from model.reference import MNIST_GATE_PER_CLASS, REPLAY_PER_CLASS, Reference, gate_set
+from model.synthetic import STANDARD, STYLES, draw_many
 from model.versions import SHIPPED, ModelRegistry
 
 
@@ -65,87 +67,146 @@ def test_a_damaged_version_file_is_moved_aside_with_a_message(registry):
     assert list((registry.folder / "damaged").iterdir())
 
 
-def test_split_holdout_keeps_part_of_every_digit_and_never_overlaps():
-    labels = [1] * 40 + [7] * 2 + [3]
+@pytest.fixture(scope="module")
+def reference(mnist_train, mnist_test):
+    """The reference digits as the app uses them when no shipped files are present (read from MNIST)."""
+    return Reference(balanced_subset(mnist_train, REPLAY_PER_CLASS, seed=0),
+                     (gate_set("MNIST", balanced_subset(mnist_test, MNIST_GATE_PER_CLASS, seed=2024)),))
+
+
+@pytest.fixture(scope="module")
+def with_pen_gate(reference):
+    """The reference plus a pen gate of canvas-rendered drawings (the shipped one comes from UNIPEN)."""
+    images, labels = [], []
+    for digit, template in STANDARD.items():
+        for strokes in draw_many(template, 30, seed=digit):
+            images.append(np.rint(strokes_to_image(strokes) * 255).astype(np.uint8))
+            labels.append(digit)
+    pen = DigitSet(torch.from_numpy(np.stack(images)), torch.tensor(labels))
+    return Reference(reference.replay, reference.gates + (gate_set("pen", pen),))
+
+
+def run_to_end(steps):
+    progress = []
+    while True:
+        try:
+            progress.append(next(steps))
+        except StopIteration as done:
+            return progress, done.value
+
+
+def style_images(style: str, count: int, seed: int) -> np.ndarray:
+    return np.stack([strokes_to_image(d) for d in draw_many(STYLES[style][1], count, seed=seed)])
+
+
+def test_folds_spread_every_digit_and_do_not_depend_on_order():
+    labels = [1] * 40 + [7] * 3 + [3]
     keys = [f"sample-{i}" for i in range(len(labels))]
-    training, held_out = split_holdout(labels, 0.25, keys)
-    assert set(training).isdisjoint(held_out)
-    assert sorted(np.concatenate([training, held_out]).tolist()) == list(range(len(labels)))
-    held_labels = [labels[i] for i in held_out]
-    assert 4 <= held_labels.count(1) <= 18  # about a quarter of 40
-    assert held_labels.count(7) == 1 and 3 not in held_labels  # one of two held out; a lone 3 trains
+    folds = assign_folds(labels, 4, keys)
+    assert np.bincount(folds[:40], minlength=4).tolist() == [10] * 4  # the 1s evenly over 4 folds
+    assert len(set(folds[40:43].tolist())) == 3  # three 7s in three different folds
+    order = np.random.default_rng(0).permutation(len(labels))
+    shuffled = assign_folds([labels[i] for i in order], 4, [keys[i] for i in order])
+    assert (shuffled == folds[order]).all()
 
 
-def test_held_out_samples_stay_held_out_as_samples_are_added():
-    labels = [2] * 40
-    keys = [f"sample-{i}" for i in range(40)]
-    _, first = split_holdout(labels, 0.25, keys)
-    _, later = split_holdout(labels + [2] * 20, 0.25, keys + [f"new-{i}" for i in range(20)])
-    assert set(first) <= set(later)
-
-
-def test_one_sample_of_each_digit_is_refused_clearly():
-    with pytest.raises(NotEnoughSamplesError, match="two samples of some digit"):
-        split_holdout(list(range(10)), 0.25, [str(i) for i in range(10)])
-
-
-def test_judge_accepts_only_better_models_within_the_mnist_allowance():
-    base = Figures(user_accuracy=0.2, user_loss=2.0, mnist_accuracy=0.995)
-    assert judge(base, Figures(1.0, 0.1, 0.993), 0.003)[0]
-    worse_mnist = judge(base, Figures(1.0, 0.1, 0.990), 0.003)
-    assert not worse_mnist[0] and "MNIST" in worse_mnist[1]
-    not_better = judge(base, Figures(0.2, 2.5, 0.995), 0.003)
-    assert not not_better[0] and "not better" in not_better[1]
-    # Same accuracy, lower loss: not called better, since the accuracy it reports has not moved.
-    same_accuracy = judge(base, Figures(0.2, 1.0, 0.995), 0.003)
-    assert not same_accuracy[0] and "not better" in same_accuracy[1]
-
-
-def test_an_accepted_finetune_reports_an_accuracy_that_visibly_moved():
-    # 1 more right out of 250 held out: 80.0 % → 80.4 %, which whole percents would show as 80 % → 80 %.
-    accepted, reason = judge(Figures(0.8, 1.0, 0.99), Figures(0.804, 1.0, 0.99), 0.003)
-    assert accepted and "80.0% → 80.4%" in reason
-
-
-def test_too_few_samples_are_refused_with_the_number_needed(registry, mnist_train, mnist_test):
+def test_too_few_samples_are_refused_with_the_number_needed(registry, reference):
     images = np.zeros((MIN_SAMPLES - 1, 28, 28), np.float32)
     with pytest.raises(NotEnoughSamplesError, match=str(MIN_SAMPLES)):
-        next(finetune(registry.shipped().checkpoint, images, [1] * len(images), mnist_train, mnist_test))
+        next(finetune(registry.shipped().checkpoint, images, [1] * len(images), reference))
 
 
-def test_finetune_learns_a_personal_style_keeps_mnist_and_reports_progress(registry, mnist_train, mnist_test):
-    digit, template = STYLES["z-two"]
-    taught = [strokes_to_image(d) for d in draw_many(template, 20, seed=1)]
-    fresh = [strokes_to_image(d) for d in draw_many(template, 40, seed=2)]
+def test_finetune_learns_a_personal_style_keeps_mnist_and_reports_progress(registry, reference):
+    digit, _ = STYLES["z-two"]
     base = registry.shipped().checkpoint
-    gate = gate_subset(mnist_test)
-    steps = finetune(base, np.stack(taught), [digit] * len(taught), mnist_train, gate, FinetuneConfig())
-    progress = []
-    try:
-        while True:
-            progress.append(next(steps))
-    except StopIteration as done:
-        result = done.value
-    training_steps = [p for p in progress if p.phase == "training"]
-    assert [p.step for p in training_steps] == list(range(1, FinetuneConfig().steps + 1))
-    assert training_steps[-1].loss < training_steps[0].loss
+    config = FinetuneConfig()
+    progress, result = run_to_end(finetune(base, style_images("z-two", 20, 1), [digit] * 20, reference, config))
+    training = [p for p in progress if p.phase == "training"]
+    total = (config.folds + 1) * config.steps  # a model per fold, then the final one
+    assert [p.step for p in training] == list(range(1, total + 1)) and progress[-1].phase == "checking"
+    assert np.mean([p.loss for p in training[-config.steps:][-5:]]) < np.mean([p.loss for p in training[:5]])
 
     assert result.accepted, result.reason
+    assert result.before.user_correct <= 5 and result.after.user_correct >= 18  # out of fold, of 20
+    assert result.after.user_count == result.holdout_count == result.train_count == 20
     assert result.before.mnist_accuracy - result.after.mnist_accuracy <= 0.003
+    fresh = style_images("z-two", 40, 2)
     before = np.mean([Predictor(base).predict_image(i).digit == digit for i in fresh])
     after = np.mean([Predictor(result.checkpoint).predict_image(i).digit == digit for i in fresh])
     assert before <= 0.5 and after >= 0.9
     assert result.checkpoint.info.parent_version == base.info.version
     assert result.checkpoint.info.sample_count == 20
+    # Only the top learnt: the first layers are the base model's, so cached features stay valid.
+    trunk_names = [n for n in base.state_dict if n.startswith(tuple(f"features.{i}." for i in range(5)))]
+    assert trunk_names and all(torch.equal(base.state_dict[n], result.checkpoint.state_dict[n]) for n in trunk_names)
 
 
-def test_gate_subset_is_fixed_balanced_and_large_enough(mnist_test):
-    gate = gate_subset(mnist_test)
-    assert len(gate) == 5000
-    assert np.bincount(gate.labels.numpy()).tolist() == [500] * 10
-    again = gate_subset(mnist_test)
-    assert (gate.labels == again.labels).all() and (gate.images == again.images).all()
-    assert balanced_subset(mnist_test, 3, seed=1).labels.tolist() == sorted([d for d in range(10)] * 3)
+def test_the_gate_rejects_a_finetune_on_contradictory_labels(registry, reference):
+    # Twelve drawings of one style with random labels: nothing can be learnt, and a couple of lucky
+    # readings must not make the new model look better.
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 10, 12).tolist()
+    _, result = run_to_end(finetune(registry.shipped().checkpoint, style_images("z-two", 12, 5), labels, reference))
+    assert not result.accepted
+    assert "kept aside" in result.reason
+
+
+def test_the_gate_rejects_when_accuracy_did_not_move(registry, reference):
+    # Digits the shipped model already reads right: the loss may fall, the accuracy cannot rise.
+    images = np.stack([strokes_to_image(d) for digit in range(10) for d in draw_many(STANDARD[digit], 2, seed=digit)])
+    labels = [digit for digit in range(10) for _ in range(2)]
+    _, result = run_to_end(finetune(registry.shipped().checkpoint, images, labels, reference))
+    assert result.before.user_correct == 20
+    assert not result.accepted and "not better" in result.reason
+
+
+def test_a_finetune_that_would_lose_pen_digits_is_rejected(registry, with_pen_gate):
+    digit, _ = STYLES["z-two"]
+    config = FinetuneConfig(max_pen_drop=-0.01)  # any fine-tune "loses" more than -1 point
+    _, result = run_to_end(finetune(registry.shipped().checkpoint, style_images("z-two", 12, 1), [digit] * 12,
+                                    with_pen_gate, config))
+    assert result.before.pen_accuracy is not None and result.after.pen_accuracy is not None
+    assert not result.accepted and "pen-drawn" in result.reason
+    assert result.gate_sizes == {"MNIST": 5000, "pen": 300}
+
+
+def figures(correct, loss, mnist=0.995, pen=0.98, count=20):
+    return Figures(correct / count, loss, mnist, pen, correct, count)
+
+
+def test_judge_needs_more_samples_right_with_evidence_and_both_gates_kept():
+    base = figures(4, 2.0)
+    strong = Evidence(fixed=14, broken=0, loss_gain=1.5, loss_gain_se=0.3)
+    assert judge(base, figures(18, 0.5, 0.993, 0.978), strong)[0]
+    mnist = judge(base, figures(18, 0.5, 0.990), strong)
+    assert not mnist[0] and "MNIST" in mnist[1]
+    pen = judge(base, figures(18, 0.5, 0.995, 0.975), strong)
+    assert not pen[0] and "pen-drawn" in pen[1]
+    same = judge(base, figures(4, 1.0), Evidence(0, 0, 1.0, 0.1))  # more confident, no more right: not better
+    assert not same[0] and "not better" in same[1]
+    lucky = judge(base, figures(6, 1.8), Evidence(fixed=3, broken=1, loss_gain=0.2, loss_gain_se=0.4))
+    assert not lucky[0] and "evidence" in lucky[1]
+
+
+def test_stamped_gate_figures_are_used_instead_of_measuring_the_base(registry, reference, tmp_path):
+    shipped = registry.shipped().checkpoint
+    stamped = stamp_gate_figures(shipped, reference)
+    figure = stamped.info.notes["gates"]["MNIST"]
+    assert stamped.info.version == shipped.info.version  # same weights, same version
+    assert figure["size"] == 5000 and 0.99 <= figure["accuracy"] <= 1.0
+    save_checkpoint(stamped, tmp_path / "stamped.pt")
+    reloaded = load_checkpoint(tmp_path / "stamped.pt")
+    assert reloaded.info.notes["gates"] == stamped.info.notes["gates"]
+    # A planted figure shows the fine-tune reads the stored one rather than measuring again.
+    reloaded.info.notes["gates"]["MNIST"]["accuracy"] = 0.5
+    digit, _ = STYLES["z-two"]
+    config = FinetuneConfig(steps=2)
+    _, result = run_to_end(finetune(reloaded, style_images("z-two", 10, 1), [digit] * 10, reference, config))
+    assert result.before.mnist_accuracy == 0.5
+    # A figure stored for another set of gate digits is not trusted.
+    reloaded.info.notes["gates"]["MNIST"]["digest"] = "0000000000"
+    _, result = run_to_end(finetune(reloaded, style_images("z-two", 10, 1), [digit] * 10, reference, config))
+    assert result.before.mnist_accuracy == figure["accuracy"]
 
 
 def test_the_written_out_adam_matches_torchs_and_imports_no_compiler():

@@ -1,0 +1,300 @@
+"""Personalisation on real writers: each UNIPEN test writer plays the user, corrects digits, fine-tunes.
+
+    .venv/bin/python -m benchmarks.personalise                  # every test writer, three protocols
+    .venv/bin/python -m benchmarks.personalise --quick --no-write   # the five largest writers only
+
+The writers are the UNIPEN *test* writers of the project's writer split (model.unipen.writer_split):
+never trained on, never used to pick a setting (``--split val`` runs the same on the validation
+writers, which is where a setting of model.finetune may be tuned). Each writer's digits, in the order they were written,
+are rendered through the canvas pipeline (model.preprocess.strokes_to_image) and split by a protocol
+into *corrections* (the samples the user saves) and *new drawings* (what the user draws afterwards):
+
+* ``k2``, ``k5`` (k per class): the writer's first k digits of each class are the corrections; the
+  writer's remaining digits are the new drawings;
+* ``corrections`` (corrections only): the model reads the writer's first half; every digit it reads
+  wrong is corrected and every fifth one it reads right is confirmed; the second half is the new
+  drawings.
+
+A writer is skipped for a protocol when it gives fewer than model.constants.MIN_SAMPLES corrections
+(the app cannot fine-tune on fewer) or fewer than ``--min-new`` new drawings. For every other writer the
+base model is fine-tuned exactly as the app does it (model.finetune.finetune with its defaults, the
+reference digits the app uses) and the new drawings are read before and after. A rejected fine-tune
+leaves the base model in charge, so it counts as no change; whether the rejection was right is
+judged by what the kept-aside model would have done on the new drawings (right if it would not have
+made fewer errors, or if it broke a gate by more than 0.3 points).
+
+Reported per protocol: errors on the new drawings before → after (pooled over writers) and the
+relative error reduction, accepted and rejected fine-tunes and how many rejections were right, the
+average and worst MNIST and pen gate drops of accepted models, and the wall time of a fine-tune.
+Every writer's row is kept, so the spread is visible, not only the mean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as `python benchmarks/personalise.py`: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+import torch
+
+from benchmarks.common import REPO_ROOT, default_data_dir, markdown_table, percentiles, publish, verdict
+from model.assets import default_weights_path
+from model.checkpoint import Checkpoint, load_checkpoint
+from model.constants import MIN_SAMPLES
+
+PROTOCOLS = ("k2", "k5", "corrections")
+TARGET_REDUCTION = {"k2": 0.50, "k5": 0.70, "corrections": 0.70}  # relative error reduction on new drawings
+TARGET_AVERAGE_DROP = 0.1  # points, MNIST and pen gates, average over accepted fine-tunes
+TARGET_WORST_DROP = 0.3  # points, always
+CONFIRM_EVERY = 5  # corrections-only protocol: every fifth digit read right is confirmed
+
+
+@dataclass
+class WriterRun:
+    """One writer under one protocol."""
+
+    writer: str
+    protocol: str
+    corrections: int
+    new: int
+    errors_before: int  # base model's errors on the new drawings
+    errors_kept: int  # errors of the model in charge afterwards (the base model if rejected)
+    errors_trained: int  # errors the fine-tuned model makes, accepted or not
+    accepted: bool
+    reason: str
+    mnist_drop: float  # points, base − fine-tuned on the MNIST gate
+    pen_drop: float | None  # points, on the pen gate
+    seconds: float
+    evidence: str = ""  # the gate's paired comparison: fixed/broken samples, loss gain ± its standard error
+
+    @property
+    def rejection_right(self) -> bool:
+        """A rejection is right when the kept-aside model would not have helped or broke a gate."""
+        broke_gate = self.mnist_drop > TARGET_WORST_DROP or (self.pen_drop or 0.0) > TARGET_WORST_DROP
+        return self.errors_trained >= self.errors_before or broke_gate
+
+
+def split_by_protocol(protocol: str, labels: np.ndarray, base_right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (indices of the corrections, indices of the new drawings) of one writer's digits, in order."""
+    order = np.arange(len(labels))
+    if protocol.startswith("k"):
+        k = int(protocol[1:])
+        seen: dict[int, int] = {}
+        corrections = []
+        for index in order:
+            label = int(labels[index])
+            if seen.get(label, 0) < k:
+                corrections.append(index)
+                seen[label] = seen.get(label, 0) + 1
+        corrections = np.asarray(corrections, dtype=np.int64)
+        return corrections, np.setdiff1d(order, corrections)
+    half = len(labels) // 2
+    corrections, right_seen = [], 0
+    for index in order[:half]:
+        if not base_right[index]:
+            corrections.append(index)
+        else:
+            right_seen += 1
+            if right_seen % CONFIRM_EVERY == 0:
+                corrections.append(index)
+    return np.asarray(corrections, dtype=np.int64), order[half:]
+
+
+@torch.inference_mode()
+def read_digits(checkpoint: Checkpoint, images: np.ndarray) -> np.ndarray:
+    """Return the checkpoint's digit for each (N, 28, 28) picture (ink 1.0), in batch."""
+    from model.data import normalise
+
+    network = checkpoint.build()
+    return network(normalise(torch.as_tensor(images, dtype=torch.float32).unsqueeze(1))).argmax(1).numpy()
+
+
+def run_writer(base: Checkpoint, cache, writer: str, images: np.ndarray, labels: np.ndarray, protocol: str,
+               min_new: int, base_answers: np.ndarray) -> WriterRun | None:
+    """Return one writer's figures under one protocol, or None when the writer gives too few digits."""
+    from model.finetune import FinetuneConfig, finetune
+
+    corrections, new = split_by_protocol(protocol, labels, base_answers == labels)
+    if len(corrections) < MIN_SAMPLES or len(new) < min_new:
+        return None
+    started = time.perf_counter()
+    steps = finetune(base, images[corrections], labels[corrections].tolist(), cache, FinetuneConfig(),
+                     sample_keys=[f"{writer}-{i}" for i in corrections])
+    while True:
+        try:
+            next(steps)
+        except StopIteration as finished:
+            result = finished.value
+            break
+    seconds = time.perf_counter() - started
+    errors_before = int((base_answers[new] != labels[new]).sum())
+    errors_trained = int((read_digits(result.checkpoint, images[new]) != labels[new]).sum())
+    before, after = result.before, result.after
+    pen_drop = None if after.pen_accuracy is None else (before.pen_accuracy - after.pen_accuracy) * 100
+    return WriterRun(writer, protocol, len(corrections), len(new), errors_before,
+                     errors_trained if result.accepted else errors_before, errors_trained, result.accepted,
+                     result.reason, (before.mnist_accuracy - after.mnist_accuracy) * 100, pen_drop, seconds,
+                     f"+{result.evidence.fixed}/−{result.evidence.broken}, {result.evidence.loss_gain:+.2f} ± "
+                     f"{result.evidence.loss_gain_se:.2f}")
+
+
+def summary_rows(runs: list[WriterRun], skipped: dict[str, int]) -> list[list[object]]:
+    rows = []
+    for protocol in PROTOCOLS:
+        mine = [r for r in runs if r.protocol == protocol]
+        if not mine:
+            continue
+        before, after = sum(r.errors_before for r in mine), sum(r.errors_kept for r in mine)
+        new = sum(r.new for r in mine)
+        accepted = [r for r in mine if r.accepted]
+        rejected = [r for r in mine if not r.accepted]
+        mnist = [r.mnist_drop for r in accepted] or [float("nan")]
+        pen = [r.pen_drop for r in accepted if r.pen_drop is not None] or [float("nan")]
+        times = percentiles(r.seconds for r in mine)
+        rows.append([protocol, f"{len(mine)} ({skipped.get(protocol, 0)} skipped)",
+                     f"{np.mean([r.corrections for r in mine]):.0f}", f"{new:,}",
+                     f"{before / new:.2%} → {after / new:.2%} ({before} → {after})",
+                     f"**{reduction(before, after):.0%}**",
+                     f"{len(accepted)} / {len(rejected)}",
+                     f"{sum(r.rejection_right for r in rejected)} of {len(rejected)}",
+                     f"{np.mean(mnist):.2f} / {np.max(mnist):.2f}", f"{np.mean(pen):.2f} / {np.max(pen):.2f}",
+                     f"{times['p50']:.2f} / {times['max']:.2f}"])
+    return rows
+
+
+def reduction(before: int, after: int) -> float:
+    """Return the relative error reduction (1 − after / before); 0 when there were no errors."""
+    return 1 - after / before if before else 0.0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.personalise", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--unipen-dir", type=Path, default=None, help="UNIPEN folder ($HWR_UNIPEN_DIR, else "
+                        "../shared/data/unipen)")
+    parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
+                        help="folder holding MNIST/raw, used only when the assets hold no reference digits")
+    parser.add_argument("--assets", type=Path, default=REPO_ROOT / "assets",
+                        help="the folder with the reference digits (mnist_reference.npz, pen_gate.npz)")
+    parser.add_argument("--weights", type=Path, default=default_weights_path(), help="the base checkpoint")
+    parser.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS)
+    parser.add_argument("--split", default="test", choices=("test", "val"),
+                        help="whose digits: the test writers (the figure), or the validation writers (for tuning "
+                             "a setting: test writers must never be used for that); val writes its own section")
+    parser.add_argument("--min-new", type=int, default=10, help="fewest new drawings a writer must leave")
+    parser.add_argument("--writers", type=int, default=0, help="only the first N test writers (0 = all)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = the app's TORCH_THREADS)")
+    parser.add_argument("--quick", action="store_true", help="only the five writers with the most digits")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from hwr_app.startup import TORCH_THREADS
+    from model.data import MnistUnavailableError
+    from model.finetune import FeatureCache
+    from model.preprocess import NothingDrawnError, strokes_to_image
+    from model.reference import ReferenceFileError, load_reference
+    from model.constants import UNIPEN_DIR_ENV
+    from model.unipen import UnipenUnavailableError, default_unipen_dir, pen_digits
+
+    torch.set_num_threads(args.threads or TORCH_THREADS)
+    if args.unipen_dir is not None:
+        unipen_dir = args.unipen_dir
+    elif os.environ.get(UNIPEN_DIR_ENV):
+        unipen_dir = default_unipen_dir()
+    else:
+        unipen_dir = REPO_ROOT.parent / "shared" / "data" / "unipen"  # beside the repository, as MNIST
+    try:
+        digits = pen_digits(unipen_dir, args.split)
+        cache = FeatureCache(load_reference(args.assets, args.data_dir))
+    except (OSError, ValueError, MnistUnavailableError, ReferenceFileError, UnipenUnavailableError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    base = load_checkpoint(args.weights)
+    by_writer: dict[str, list] = {}
+    for digit in digits:
+        by_writer.setdefault(digit.writer, []).append(digit)
+    writers = sorted(by_writer)
+    if args.quick:  # the five writers with the most digits: every protocol has something to measure
+        writers = sorted(sorted(writers, key=lambda w: -len(by_writer[w]))[:5])
+    elif args.writers:
+        writers = writers[:args.writers]
+
+    runs: list[WriterRun] = []
+    skipped: dict[str, int] = {}
+    started = time.perf_counter()
+    for writer in writers:
+        images, labels = [], []
+        for digit in by_writer[writer]:
+            try:
+                images.append(strokes_to_image(digit.strokes))
+            except NothingDrawnError:
+                continue
+            labels.append(digit.label)
+        images, labels = np.stack(images), np.asarray(labels, dtype=np.int64)
+        base_answers = read_digits(base, images)
+        for protocol in args.protocols:
+            run = run_writer(base, cache, writer, images, labels, protocol, args.min_new, base_answers)
+            if run is None:
+                skipped[protocol] = skipped.get(protocol, 0) + 1
+                continue
+            runs.append(run)
+            print(f"  {writer} {protocol}: {run.corrections} corrections, errors {run.errors_before} → "
+                  f"{run.errors_kept} of {run.new} ({'accepted' if run.accepted else 'rejected'}, "
+                  f"trained model {run.errors_trained}; {run.evidence}), {run.seconds:.1f} s", flush=True)
+
+    gates = ", ".join(f"{g.name} gate {len(g):,} digits" for g in cache.reference.gates)
+    lines = [f"Base model {base.info.version} (`{args.weights.name}`); {len(writers)} UNIPEN {args.split} writers "
+             f"({len(digits):,} digits in the {args.split} split); model.finetune defaults; {gates}; torch threads "
+             f"{torch.get_num_threads()}; {time.perf_counter() - started:.0f} s in all.", "",
+             "Errors are on each writer's new drawings, pooled over writers; after = the model in charge after the "
+             "fine-tune (the base model when the gate rejected it). Drops are in points, base − fine-tuned, over "
+             "accepted fine-tunes (average / worst).", ""]
+    lines += markdown_table(["protocol", "writers", "corrections per writer (mean)", "new drawings",
+                             "error before → after", "relative error reduction", "accepted / rejected",
+                             "rejections right", "MNIST drop avg / worst", "pen drop avg / worst",
+                             "fine-tune s p50 / max"], summary_rows(runs, skipped))
+    lines += ["", "### Targets", ""]
+    for protocol in args.protocols:
+        mine = [r for r in runs if r.protocol == protocol]
+        if not mine:
+            lines.append(f"- {protocol}: no writer had enough digits")
+            continue
+        value = reduction(sum(r.errors_before for r in mine), sum(r.errors_kept for r in mine)) * 100
+        lines.append(verdict(f"{protocol}: relative error reduction on new drawings", value,
+                             TARGET_REDUCTION[protocol] * 100, "%", higher_is_better=True, digits=0))
+    accepted = [r for r in runs if r.accepted]
+    for name, drops in (("MNIST", [r.mnist_drop for r in accepted]),
+                        ("pen", [r.pen_drop for r in accepted if r.pen_drop is not None])):
+        if drops:
+            lines.append(verdict(f"{name} gate drop, average over accepted fine-tunes", float(np.mean(drops)),
+                                 TARGET_AVERAGE_DROP, "points"))
+            lines.append(verdict(f"{name} gate drop, worst accepted fine-tune", float(np.max(drops)),
+                                 TARGET_WORST_DROP, "points"))
+    lines += ["", "### Every writer", ""]
+    rows = [[r.writer, r.protocol, r.corrections, r.new, f"{r.errors_before} → {r.errors_kept}",
+             "yes" if r.accepted else ("no (right)" if r.rejection_right else "no (wrong)"), r.errors_trained,
+             r.evidence, f"{r.mnist_drop:+.2f}", "–" if r.pen_drop is None else f"{r.pen_drop:+.2f}",
+             f"{r.seconds:.1f}"] for r in runs]
+    lines += markdown_table(["writer", "protocol", "corrections", "new", "errors before → after", "accepted",
+                             "errors of the fine-tuned model", "gate evidence: fixed/broken, loss gain ± se",
+                             "MNIST drop", "pen drop", "s"], rows)
+    if args.split == "test":
+        publish("personalise", "Personalisation on real writers (UNIPEN test writers)", lines, write=not args.no_write)
+    else:
+        publish("personalise-val", "Personalisation on UNIPEN validation writers (for tuning settings)", lines,
+                write=not args.no_write)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
