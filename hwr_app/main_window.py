@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QMai
 
 from hwr_app.canvas import Canvas
 from hwr_app.finetune_worker import FinetuneWorker, MnistCache
+from hwr_app.number_overlay import NumberController
 from hwr_app.prediction_view import PredictionView
 from hwr_app.recognizer import Recognizer
 from hwr_app.startup import AppPaths, Loaded, StartupLoader
@@ -44,8 +45,9 @@ class MainWindow(QMainWindow):
         self.canvas = Canvas()
         self.prediction_view = PredictionView()
         self.recognizer = Recognizer(self)
-        self.recognizer.prediction_ready.connect(self._show_prediction)
-        self.recognizer.cleared.connect(lambda: self._show_prediction(None))
+        self.numbers = NumberController(self)  # digit outlines, the whole number, typed corrections
+        self.recognizer.prediction_ready.connect(self.numbers.show_reading)
+        self.recognizer.cleared.connect(lambda: self.numbers.show_reading(None))
         self.recognizer.model_changed.connect(self._on_model_changed)
         self.recognizer.failed.connect(lambda message: self.statusBar().showMessage(message, 8000))
         self._live_timer = QTimer(self, singleShot=True, interval=LIVE_INTERVAL_MS)
@@ -99,6 +101,12 @@ class MainWindow(QMainWindow):
             action = self._action(f"It is {digit}", f"labelAction{digit}", f"Save the drawing as {digit} ({digit})",
                                   lambda checked=False, d=digit: self.correct(d), [str(digit)])
             self.digit_actions.append(action)
+        self.save_number_action = self._action("Save the &number", "saveNumberAction",
+                                               "Save the number as shown or as typed (Enter)",
+                                               lambda: self.numbers.commit(), ["Return", "Enter"])
+        self.backspace_action = self._action("Take back a typed digit", "backspaceAction",
+                                             "Take back the last typed digit (Backspace)",
+                                             lambda: self.numbers.backspace(), ["Backspace"])
 
     def _build_layout(self) -> None:
         self.clear_button = self._tool_button("Clear", "clearButton", self.clear_action)
@@ -293,6 +301,8 @@ class MainWindow(QMainWindow):
         if self.canvas.is_empty():
             self.statusBar().showMessage("Draw a digit first, then say which one it is.", 4000)
             return
+        if self.numbers.take_key(digit):  # a digit of a number: typed, saved with Enter
+            return
         from model.preprocess import NothingDrawnError
         from model.samples import make_sample
 
@@ -313,7 +323,11 @@ class MainWindow(QMainWindow):
         verdict = "confirmed" if prediction is not None and prediction.digit == digit else "corrected"
         self.statusBar().showMessage(f"Saved as {digit} ({verdict}).", 3000)
         self.canvas.clear()
-        self._corrections_since_finetune += 1
+        self._saved(1)
+
+    def _saved(self, count: int) -> None:
+        """Count ``count`` new samples toward automatic fine-tuning and start one when it is due."""
+        self._corrections_since_finetune += count
         self._update_actions()
         every = self.auto_finetune_every()
         if every and self._corrections_since_finetune >= every and self.finetune_action.isEnabled():

@@ -1,0 +1,64 @@
+"""Numbers composed from single handwritten digits, for measuring the number reader.
+
+A number is laid out as a person writes one: left to right, each digit scaled to a common height
+with some variation, its bottom near a common baseline, and the space before it drawn at random —
+sometimes negative, so that neighbouring boxes overlap as they do in real writing. The strokes of
+each digit keep their own order, and the digits follow each other in time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How the digits of a composed number vary; lengths are in digit heights."""
+
+    gap_mean: float = 0.22  # mean space between neighbouring boxes
+    gap_sd: float = 0.18  # its spread; about one gap in ten is negative (the boxes overlap)
+    size_sd: float = 0.08  # relative spread of the digits' heights
+    baseline_sd: float = 0.05  # spread of the digits' bottoms around the baseline
+    slope_sd: float = 0.03  # spread of the baseline's slope (digit heights per digit)
+
+
+@dataclass(frozen=True)
+class ComposedNumber:
+    """A composed number: its strokes in writing order, and which strokes belong to which digit."""
+
+    text: str
+    strokes: list[list[tuple[float, ...]]]
+    digit_strokes: list[list[int]]  # for each digit, the indices of its strokes
+    overlaps: int  # how many neighbouring pairs of boxes overlap
+
+
+def compose_number(digits: Sequence[Sequence[Sequence[Sequence[float]]]], labels: Sequence[int],
+                   rng: np.random.Generator, height: float = 100.0, layout: Layout = Layout()) -> ComposedNumber:
+    """Return the digits (each a list of strokes of (x, y, ...) points, y down) written as one number."""
+    strokes: list[list[tuple[float, ...]]] = []
+    digit_strokes: list[list[int]] = []
+    cursor, previous_right, overlaps = 0.0, None, 0
+    slope = rng.normal(0, layout.slope_sd)
+    for position, drawing in enumerate(digits):
+        xy = np.array([(p[0], p[1]) for stroke in drawing for p in stroke if len(stroke)], dtype=np.float64)
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        own_height = max(float(hi[1] - lo[1]), 1e-6)
+        scale = height * max(0.5, 1.0 + rng.normal(0, layout.size_sd)) / own_height
+        width = float(hi[0] - lo[0]) * scale
+        left = cursor if previous_right is None else previous_right + height * rng.normal(layout.gap_mean, layout.gap_sd)
+        bottom = height * (1.0 + slope * position + rng.normal(0, layout.baseline_sd))
+        top = bottom - own_height * scale
+        if previous_right is not None and left < previous_right:
+            overlaps += 1
+        indices = []
+        for stroke in drawing:
+            if not len(stroke):
+                continue
+            indices.append(len(strokes))
+            strokes.append([(left + (p[0] - lo[0]) * scale, top + (p[1] - lo[1]) * scale, *p[2:]) for p in stroke])
+        digit_strokes.append(indices)
+        previous_right = left + width
+    return ComposedNumber("".join(str(int(d)) for d in labels), strokes, digit_strokes, overlaps)
