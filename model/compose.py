@@ -62,3 +62,56 @@ def compose_number(digits: Sequence[Sequence[Sequence[Sequence[float]]]], labels
         digit_strokes.append(indices)
         previous_right = left + width
     return ComposedNumber("".join(str(int(d)) for d in labels), strokes, digit_strokes, overlaps)
+
+
+def compose_picture(images: Sequence[np.ndarray], labels: Sequence[int], rng: np.random.Generator,
+                    touching: int = 0, layout: Layout = Layout()) -> tuple[np.ndarray, str]:
+    """Return (picture, number): digit pictures (ink high, e.g. MNIST's) laid side by side as one number.
+
+    Each picture is cropped to its ink; ``touching`` neighbouring pairs (chosen at random) are
+    pushed together until their ink touches, the others are spaced as ``layout`` says. The result
+    is a float picture, ink 1.0 on 0.0, with a margin around the ink.
+    """
+    crops = []
+    for image in images:
+        values = np.asarray(image, dtype=np.float32)
+        values = values / 255.0 if values.max() > 1.0 else values
+        rows, cols = np.flatnonzero(values.max(axis=1) > 0.1), np.flatnonzero(values.max(axis=0) > 0.1)
+        crops.append(values[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
+    height = max(crop.shape[0] for crop in crops)
+    pairs = rng.choice(max(len(crops) - 1, 1), size=min(touching, max(len(crops) - 1, 0)), replace=False)
+    lefts, x = [], 0
+    for index, crop in enumerate(crops):
+        if index:
+            if index - 1 in pairs:
+                x = _touching_left(crops[index - 1], lefts[-1], crop, x_previous_end=x)
+            else:
+                x = x + int(round(height * max(0.05, rng.normal(layout.gap_mean, layout.gap_sd))))
+        lefts.append(x)
+        x += crop.shape[1]
+    margin = 4
+    tops = [margin + int(round((height - crop.shape[0]) + rng.normal(0, layout.baseline_sd * height)))
+            for crop in crops]
+    top_shift = -min(0, min(tops) - margin)
+    picture = np.zeros((max(t + top_shift + c.shape[0] for t, c in zip(tops, crops)) + margin,
+                        max(left + c.shape[1] for left, c in zip(lefts, crops)) + 2 * margin), np.float32)
+    for left, top, crop in zip(lefts, tops, crops):
+        window = picture[top + top_shift:top + top_shift + crop.shape[0], margin + left:margin + left + crop.shape[1]]
+        np.maximum(window, crop, out=window)
+    return picture, "".join(str(int(label)) for label in labels)
+
+
+def _touching_left(previous: np.ndarray, previous_left: int, crop: np.ndarray, x_previous_end: int) -> int:
+    """Return the left edge that brings ``crop`` against ``previous`` until some ink touches (bottoms aligned)."""
+    left = x_previous_end
+    for shift in range(0, min(previous.shape[1], crop.shape[1]) // 2):
+        candidate = x_previous_end - shift
+        overlap = x_previous_end - candidate
+        if overlap <= 0:
+            continue
+        a = previous[-min(previous.shape[0], crop.shape[0]):, previous.shape[1] - overlap - 1:]
+        b = crop[-a.shape[0]:, :overlap + 1]
+        if ((a > 0.3) & (b > 0.3)).any():
+            return candidate
+        left = candidate
+    return left

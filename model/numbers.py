@@ -264,8 +264,12 @@ def candidates_for(pieces: Sequence[Piece], height: float, config: SegmenterConf
 
 
 def best_path(candidates: Sequence[_Candidate], piece_count: int, height: float, config: SegmenterConfig,
-              expected_count: int | None = None) -> tuple[float, list[_Candidate]]:
+              expected_count: int | None = None, cut_costs: Sequence[float] | None = None
+              ) -> tuple[float, list[_Candidate]]:
     """Return (score, candidates left to right) of the best reading covering every piece once.
+
+    ``cut_costs[i]`` (≥ 0) is charged when a digit ends right before piece i: the price of cutting
+    through ink there (pieces of one stroke or one ink component); 0 between separate strokes.
 
     Viterbi over states (last candidate, digits so far); the neighbour term needs the previous
     candidate, which is why the state is a candidate rather than a position.
@@ -284,6 +288,8 @@ def best_path(candidates: Sequence[_Candidate], piece_count: int, height: float,
             continue
         for previous in ending_at.get(candidate.first, ()):
             link = local[index] + neighbour_penalty(candidates[previous].box, candidate.box, height, config)
+            if cut_costs is not None:
+                link -= cut_costs[candidate.first]
             for count, (score, _) in best[previous].items():
                 total = score + link
                 if expected_count is not None and count + 1 > expected_count:
@@ -341,10 +347,16 @@ class NumberReader:
         def render(candidate: _Candidate) -> np.ndarray:
             return strokes_to_image([strokes[p.stroke][p.first:p.end] for p in pieces[candidate.first:candidate.end]])
 
-        return self._search(pieces, keys, render, expected_count)
+        return self.read_pieces(pieces, keys, render, expected_count)
 
-    def _search(self, pieces: Sequence[Piece], keys: Sequence[tuple], render: Callable[[_Candidate], np.ndarray],
-                expected_count: int | None) -> NumberReading:
+    def read_pieces(self, pieces: Sequence[Piece], keys: Sequence[tuple], render: Callable[[_Candidate], np.ndarray],
+                    expected_count: int | None = None, cut_costs: Sequence[float] | None = None) -> NumberReading:
+        """Return the best reading of pieces (ordered left to right) of any kind of ink.
+
+        ``keys[i]`` identifies piece i's content for the cache; ``render`` returns the 28×28 image of
+        a candidate (its pieces are ``pieces[candidate.first:candidate.end]``); ``cut_costs`` as in
+        :func:`best_path`.
+        """
         config = self.config
         height = number_height([p.box for p in pieces])
         if expected_count is not None and expected_count > len(pieces):
@@ -353,7 +365,7 @@ class NumberReader:
         candidates = candidates_for(pieces, height, config)
         rendered = self._read_candidates(candidates, keys, render)
         try:
-            score, path = best_path(candidates, len(pieces), height, config, expected_count)
+            score, path = best_path(candidates, len(pieces), height, config, expected_count, cut_costs)
         except SegmentationError:
             if expected_count is None:
                 raise
@@ -361,7 +373,7 @@ class NumberReader:
             # one wide blob, say): lift the limits and search again.
             candidates = candidates_for(pieces, height, config, relaxed=True)
             rendered += self._read_candidates(candidates, keys, render)
-            score, path = best_path(candidates, len(pieces), height, config, expected_count)
+            score, path = best_path(candidates, len(pieces), height, config, expected_count, cut_costs)
         digits = []
         for candidate in path:
             group = pieces[candidate.first:candidate.end]

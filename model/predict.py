@@ -43,6 +43,7 @@ class Predictor:
         self.checkpoint = checkpoint
         # channels_last weights take the faster convolution path on the CPU (benchmarks/latency.py).
         self.network = checkpoint.build().to(memory_format=torch.channels_last)
+        self._number_reader = None  # model.numbers.NumberReader, made on first use
 
     @property
     def version(self) -> str:
@@ -66,8 +67,33 @@ class Predictor:
         """
         path = Path(path)
         if path.suffix.lower() == ".json":
-            document = json.loads(path.read_text(encoding="utf-8"))
-            strokes = document["strokes"] if isinstance(document, dict) else document
-            return self.predict_strokes(strokes)
+            return self.predict_strokes(read_stroke_file(path))
         with Image.open(path) as picture:
             return self.predict_image(raster_to_image(picture))
+
+    def read_number(self, strokes: Sequence[Sequence[Sequence[float]]], expected_count: int | None = None):
+        """Return the model.numbers.NumberReading of strokes holding one digit or several."""
+        from model.numbers import NumberReader
+
+        if self._number_reader is None:
+            self._number_reader = NumberReader(self.network)
+        return self._number_reader.read(strokes, expected_count)
+
+    def read_number_file(self, path: str | Path, expected_count: int | None = None):
+        """Return the model.numbers.NumberReading of a picture or a stroke file of one digit or several.
+
+        A file holding one digit reads exactly as :meth:`predict_file` reads it.
+        """
+        from model.picture_numbers import read_picture_number
+
+        path = Path(path)
+        if path.suffix.lower() == ".json":
+            return self.read_number(read_stroke_file(path), expected_count)
+        with Image.open(path) as picture:
+            return read_picture_number(picture, self.network, expected_count)
+
+
+def read_stroke_file(path: Path) -> list:
+    """Return the strokes of a JSON stroke file: ``{"strokes": [...]}`` or just the list of strokes."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return document["strokes"] if isinstance(document, dict) else document
