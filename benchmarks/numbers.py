@@ -227,6 +227,33 @@ def picture_outcomes(mnist_test, network, length: int, touching: int, count: int
     return outcomes
 
 
+# -- joined writing ------------------------------------------------------------------------------
+
+
+def joined_figures(writers: dict[str, list], network, count: int, rng: np.random.Generator) -> list[list[str]]:
+    """Return table rows: 5-digit numbers read with and without stroke splitting, plain and joined.
+
+    Joined: for half of the neighbouring pairs the pen stays down from one digit to the next
+    (model.compose.join_neighbours), so one stroke runs through two digits.
+    """
+    from dataclasses import replace
+
+    from model.compose import join_neighbours
+    from model.numbers import DEFAULT_CONFIG, NumberReader
+
+    numbers = [number for _, number in compose_written(writers, 5, count, rng)]
+    joined = [join_neighbours(number, rng, 0.5) for number in numbers]
+    rows = []
+    for name, config in (("off (the default)", DEFAULT_CONFIG),
+                         ("on: strokes wider than 1 digit height cut, up to 6 pieces a digit",
+                          replace(DEFAULT_CONFIG, split_strokes=True, max_group=6))):
+        reader = NumberReader(network, config)
+        plain_right = np.mean([reader.read(n.strokes).text == n.text for n in numbers])
+        joined_right = np.mean([reader.read(strokes).text == n.text for strokes, n in zip(joined, numbers)])
+        rows.append([name, f"{plain_right:.1%}", f"{joined_right:.1%}"])
+    return rows
+
+
 # -- reading time ---------------------------------------------------------------------------------
 
 
@@ -327,6 +354,11 @@ def main(argv: list[str] | None = None) -> int:
               *markdown_table(picture_header, [[r[0], r[1], r[0].split(", ")[1].split(" ")[0] if ", " in r[0] else "0",
                                                 *r[3:]] for r in picture_rows]), "",
               f"Reading time per picture: p50 {pictures['p50']:.0f} ms, p99 {pictures['p99']:.0f} ms.", ""]
+
+    rows = joined_figures(writers, predictor.network, args.timing_numbers, rng)
+    lines += ["### Strokes that run through two digits (headless, 5-digit written numbers)", "",
+              *markdown_table(["stroke splitting", "number accuracy, pen lifted between digits",
+                               "number accuracy, pen kept down between half the neighbours"], rows), ""]
 
     times = reading_times(writers, predictor.network, args.timing_numbers, rng)
     lift, cold = percentiles(times["pen lift"]), percentiles(times["cold"])

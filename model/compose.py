@@ -115,3 +115,24 @@ def _touching_left(previous: np.ndarray, previous_left: int, crop: np.ndarray, x
             return candidate
         left = candidate
     return left
+
+
+def join_neighbours(number: ComposedNumber, rng: np.random.Generator, share: float) -> list[list[tuple[float, ...]]]:
+    """Return the number's strokes with the pen kept down between some neighbouring digits.
+
+    For a ``share`` of the neighbouring pairs, the last stroke of a digit and the first stroke of
+    the next become one stroke, as in joined (cursive) writing.
+    """
+    strokes = [list(stroke) for stroke in number.strokes]
+    joined: list[list[tuple[float, ...]]] = []
+    skip = set()
+    for position in range(len(number.digit_strokes) - 1):
+        if rng.random() < share:
+            last, first = number.digit_strokes[position][-1], number.digit_strokes[position + 1][0]
+            if last + 1 == first:  # digits written one after the other
+                strokes[first] = strokes[last] + strokes[first]
+                skip.add(last)
+    for index, stroke in enumerate(strokes):
+        if index not in skip:
+            joined.append(stroke)
+    return joined

@@ -53,8 +53,11 @@ class SegmenterConfig:
     wide_from: float = 0.95
     gap_penalty: float = 8.0  # per number-height of horizontal gap inside a candidate
     overlap_penalty: float = 3.0  # times the share of the narrower box that a neighbour overlaps
-    split_strokes: bool = False  # cut strokes wider than split_from number-heights at candidate points
-    split_from: float = 1.15
+    # Cut strokes wider than split_from number-heights at candidate points. Off: benchmarks/numbers.py
+    # measures what it gains on numbers written without lifting the pen (little, so far).
+    split_strokes: bool = False
+    split_from: float = 1.0
+    split_cost: float = 1.0  # charged for a digit boundary inside a stroke
 
 
 DEFAULT_CONFIG = SegmenterConfig()
@@ -209,19 +212,21 @@ def split_stroke(points: Sequence[Sequence[float]], index: int, height: float,
 
     A stroke wider than ``split_from`` digit heights is cut at the lowest points of its valleys and
     the highest of its hills (the ligatures of joined writing run along the top or the bottom),
-    kept at least a third of a digit height apart; the search may glue the pieces back together.
+    at least 0.3 digit heights of pen travel apart; the search may glue the pieces back together.
     """
     box = stroke_box(points)
     if (box[2] - box[0]) < config.split_from * height or len(points) < 8:
         return [Piece(index, 0, len(points), box)]
-    y = np.asarray([p[1] for p in points], dtype=np.float64)
-    x = np.asarray([p[0] for p in points], dtype=np.float64)
+    xy = np.asarray([(p[0], p[1]) for p in points], dtype=np.float64)
+    y = xy[:, 1]
+    along = np.r_[0.0, np.cumsum(np.hypot(*np.diff(xy, axis=0).T))]  # arc length at each point
+    spacing = 0.3 * height
     cuts: list[int] = []
     for k in range(2, len(points) - 2):
         extreme = (y[k] >= y[k - 2:k + 3].max()) or (y[k] <= y[k - 2:k + 3].min())
-        if not extreme or x[k] - box[0] < 0.3 * height or box[2] - x[k] < 0.3 * height:
+        if not extreme or along[k] < spacing or along[-1] - along[k] < spacing:
             continue
-        if cuts and abs(x[k] - x[cuts[-1]]) < 0.33 * height:
+        if cuts and along[k] - along[cuts[-1]] < spacing:
             continue
         cuts.append(k)
     bounds = [0] + cuts + [len(points)]
@@ -259,8 +264,22 @@ def candidates_for(pieces: Sequence[Piece], height: float, config: SegmenterConf
             if end - first > 1 and not relaxed and (box[2] - box[0] > config.max_width * height
                                                     or gap > config.max_gap * height):
                 break  # adding more pieces on the right only widens it
+            if end - first > 1 and not _contiguous(pieces[first:end]):
+                continue  # parts of one stroke in one digit must follow each other along the stroke
             found.append(_Candidate(first, end, box, candidate_penalty(box, gap, height, config)))
     return found
+
+
+def _contiguous(pieces: Sequence[Piece]) -> bool:
+    """Return True if the pieces cut from each stroke (or component) join up end to start."""
+    by_stroke: dict[int, list[tuple[int, int]]] = {}
+    for piece in pieces:
+        by_stroke.setdefault(piece.stroke, []).append((piece.first, piece.end))
+    for ranges in by_stroke.values():
+        ranges.sort()
+        if any(later[0] > earlier[1] for earlier, later in zip(ranges, ranges[1:])):
+            return False
+    return True
 
 
 def best_path(candidates: Sequence[_Candidate], piece_count: int, height: float, config: SegmenterConfig,
@@ -347,7 +366,9 @@ class NumberReader:
         def render(candidate: _Candidate) -> np.ndarray:
             return strokes_to_image([strokes[p.stroke][p.first:p.end] for p in pieces[candidate.first:candidate.end]])
 
-        return self.read_pieces(pieces, keys, render, expected_count)
+        costs = [0.0] + [self.config.split_cost if (a.stroke, a.end - 1) == (b.stroke, b.first) else 0.0
+                         for a, b in zip(pieces, pieces[1:])]
+        return self.read_pieces(pieces, keys, render, expected_count, costs)
 
     def read_pieces(self, pieces: Sequence[Piece], keys: Sequence[tuple], render: Callable[[_Candidate], np.ndarray],
                     expected_count: int | None = None, cut_costs: Sequence[float] | None = None) -> NumberReading:

@@ -197,3 +197,24 @@ def test_predict_prints_a_number_with_each_digits_confidence_and_json(tmp_path, 
 
     assert main(["predict", "--digits", "2", str(strokes_path)]) == 0
     assert capsys.readouterr().out.split(": ")[1].split(" ")[0].isdigit()
+
+
+def test_stroke_splitting_returns_point_ranges_that_cover_the_stroke(predictor):
+    from dataclasses import replace
+
+    from model.compose import join_neighbours
+    from model.numbers import DEFAULT_CONFIG
+
+    composed = written("2345", seed=5)
+    joined = join_neighbours(composed, np.random.default_rng(0), share=1.0)  # the pen never lifts
+    assert len(joined) < len(composed.strokes)
+    reading = read_number(joined, predictor.network, config=replace(DEFAULT_CONFIG, split_strokes=True))
+    assert len(reading) >= 2  # without splitting, a single stroke can only ever be one digit
+    covered = {index: [] for index in range(len(joined))}
+    for digit in reading.digits:
+        for stroke, first, end in digit.parts:
+            covered[stroke].append((first, end))
+    for stroke, ranges in covered.items():
+        ranges.sort()
+        assert ranges[0][0] == 0 and ranges[-1][1] == len(joined[stroke])
+        assert all(later[0] <= earlier[1] for earlier, later in zip(ranges, ranges[1:]))  # no points lost
