@@ -8,9 +8,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from hwr_app.widgets import digit_pixmap
-
-# Below this probability the view says it is unsure instead of naming a digit.
-CONFIDENCE_THRESHOLD = 0.6
+from model.constants import CONFIDENCE_THRESHOLD  # below it the view says it is unsure
 
 
 class ProbabilityView(QWidget):

@@ -10,6 +10,9 @@ import os
 from pathlib import Path
 
 MNIST_DIR_ENV = "HWR_MNIST_DIR"  # environment variable naming the folder that holds MNIST/raw
+UNIPEN_DIR_ENV = "HWR_UNIPEN_DIR"  # environment variable naming the folder that holds train_r01_v07
+# Below this probability an answer is shown as unsure (the window names candidates instead).
+CONFIDENCE_THRESHOLD = 0.6
 MIN_SAMPLES = 10  # fewer samples than this are too few to fine-tune on and judge the result
 SHIPPED = "shipped"  # the version name of the model that ships in assets/
 
@@ -21,3 +24,12 @@ def default_mnist_dir() -> Path:
         return Path(configured).expanduser()
     cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return cache_home / "hwr" / "mnist"
+
+
+def default_unipen_dir() -> Path:
+    """Return the UNIPEN folder from $HWR_UNIPEN_DIR, else a per-user cache folder."""
+    configured = os.environ.get(UNIPEN_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache_home / "hwr" / "unipen"

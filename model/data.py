@@ -93,6 +93,11 @@ def _read_idx(path: Path, magic: int) -> np.ndarray:
     return body.reshape(shape).copy()
 
 
+def concat_digit_sets(parts: list[DigitSet]) -> DigitSet:
+    """Return the digits of all parts, in order, as one set."""
+    return DigitSet(torch.cat([part.images for part in parts]), torch.cat([part.labels for part in parts]))
+
+
 def split_validation(digits: DigitSet, validation_size: int, seed: int) -> tuple[DigitSet, DigitSet]:
     """Return (training, validation) parts, the validation part drawn at random from ``seed``."""
     order = torch.randperm(len(digits), generator=torch.Generator().manual_seed(seed))

@@ -1,6 +1,11 @@
-"""Train a digit classifier from scratch on MNIST.
+"""Train a digit classifier from scratch on MNIST and, where given, UNIPEN's pen-drawn digits.
 
-    python -m model.train --data-dir ../shared/data --output assets/default.pt
+    python -m model.train --mnist-dir ../shared/data --unipen-dir ../shared/data/unipen --output model.pt
+
+With a UNIPEN folder, every epoch mixes MNIST's training digits with the pen digits of UNIPEN's
+*training writers* (model.unipen.writer_split), rendered through the canvas path with stroke-level
+augmentation (model.pen_data). Validation writers are reported each epoch; test writers only at
+the end, by model.evaluate.
 
 Every dependency of the loop is passed in, as in pytorch/examples' ``mnist/main.py``, so the same
 functions serve the CLI, the tests and the benchmarks.
@@ -9,6 +14,7 @@ functions serve the CLI, the tests and the benchmarks.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import time
@@ -21,10 +27,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from model.checkpoint import ModelInfo, make_checkpoint, save_checkpoint
-from model.data import (MNIST_DIR_ENV, AugmentConfig, DigitSet, MnistUnavailableError, augment, default_mnist_dir,
-                        load_mnist, normalise, split_validation, to_unit_ink)
+from model.constants import UNIPEN_DIR_ENV, default_unipen_dir
+from model.data import (MNIST_DIR_ENV, AugmentConfig, DigitSet, MnistUnavailableError, augment, concat_digit_sets,
+                        default_mnist_dir, load_mnist, normalise, split_validation, to_unit_ink)
 from model.evaluate import accuracy_of
 from model.network import ARCHITECTURES, NetConfig, build_network, count_parameters
+from model.pen_data import PenTrainingSet, StrokeAugment, pen_digit_set, render_variants
+from model.unipen import UnipenFormatError, UnipenUnavailableError, load_suspects, pen_digits
+
+STROKE_AUGMENT_PARTS = ("affine", "jitter", "resample", "pen_lift")
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,9 @@ class TrainConfig:
     seed: int = 1  # seeds weights, shuffling, augmentation and the validation split
     augment: bool = True  # imitate screen drawing: stroke width, slant, rotation, size, position
     limit: int = 0  # use only this many training digits (0: all); for quick checks
+    pen_repeat: int = 2  # how many times each pen training digit appears per epoch (one variant each)
+    pen_variants: int = 8  # rendered variants per pen digit (variant 0 unaugmented)
+    stroke_augment: str = "all"  # stroke augmentation: all, none, or all without one part (no-affine…)
 
 
 ProgressCallback = Callable[[int, int, float, float], None]  # (step, steps, loss, accuracy)
@@ -89,30 +103,55 @@ def train_epoch(network: nn.Module, device: torch.device, digits: DigitSet, opti
 def train_model(config: TrainConfig, training: DigitSet, validation: DigitSet, device: torch.device,
                 log: Callable[[str], None] = lambda line: print(line, flush=True),
                 progress_for_epoch: Callable[[int], ProgressCallback | None] = lambda epoch: None,
+                pen_training: PenTrainingSet | None = None, pen_validation: DigitSet | None = None,
                 ) -> tuple[nn.Module, NetConfig, list[dict]]:
-    """Return (trained network, its config, per-epoch history) for the given data and settings."""
+    """Return (trained network, its config, per-epoch history) for the given data and settings.
+
+    With ``pen_training``, each epoch adds ``config.pen_repeat`` pictures of every pen digit (each
+    from a randomly chosen rendered variant) to the MNIST digits; ``pen_validation`` is reported
+    beside MNIST's validation part.
+    """
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     net_config = NetConfig(arch=config.arch)
     network = build_network(net_config).to(device)
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.max_lr, weight_decay=config.weight_decay)
-    steps_per_epoch = (len(training) + config.batch_size - 1) // config.batch_size
+    pen_count = config.pen_repeat * len(pen_training.labels) if pen_training is not None else 0
+    steps_per_epoch = (len(training) + pen_count + config.batch_size - 1) // config.batch_size
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.max_lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch)
-    log(f"{config.arch}: {count_parameters(network):,} parameters; {len(training):,} training and "
-        f"{len(validation):,} validation digits on {device}")
+    log(f"{config.arch}: {count_parameters(network):,} parameters; {len(training):,} MNIST + {pen_count:,} pen "
+        f"training digits per epoch, {len(validation):,} + {len(pen_validation or ())} validation digits on {device}")
     history = []
     started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
-        loss, train_accuracy = train_epoch(network, device, training, optimizer, scheduler, config,
+        epoch_digits = training
+        if pen_training is not None:
+            epoch_digits = concat_digit_sets([training] + [pen_training.epoch(generator)
+                                                           for _ in range(config.pen_repeat)])
+        loss, train_accuracy = train_epoch(network, device, epoch_digits, optimizer, scheduler, config,
                                            generator, progress_for_epoch(epoch))
         validation_accuracy = accuracy_of(network, validation, device) if len(validation) else float("nan")
+        pen_accuracy = accuracy_of(network, pen_validation, device) if pen_validation else float("nan")
         elapsed = time.perf_counter() - started
         history.append({"epoch": epoch, "loss": loss, "train_accuracy": train_accuracy,
-                        "validation_accuracy": validation_accuracy, "seconds": elapsed})
+                        "validation_accuracy": validation_accuracy, "pen_validation_accuracy": pen_accuracy,
+                        "seconds": elapsed})
         log(f"epoch {epoch}/{config.epochs}: loss {loss:.4f}, train {train_accuracy:.2%}, "
-            f"validation {validation_accuracy:.2%}, {elapsed:.0f} s")
+            f"validation MNIST {validation_accuracy:.2%}"
+            + (f", pen {pen_accuracy:.2%}" if pen_validation else "") + f", {elapsed:.0f} s")
     return network.eval(), net_config, history
+
+
+def stroke_augment_config(name: str) -> StrokeAugment | None:
+    """Return the stroke augmentation named on the command line ('all', 'none', 'no-jitter', …)."""
+    if name == "none":
+        return None
+    if name == "all":
+        return StrokeAugment()
+    if name.startswith("no-") and name[3:].replace("-", "_") in STROKE_AUGMENT_PARTS:
+        return StrokeAugment().without(name[3:].replace("-", "_"))
+    raise ValueError(f"unknown stroke augmentation {name!r}")
 
 
 def progress_bar(epoch: int, epochs: int) -> ProgressCallback:
@@ -133,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the CLI parser; every default is shown in --help."""
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(
-        prog="python -m model.train", description="Train a digit classifier from scratch on MNIST.",
+        prog="python -m model.train", description="Train a digit classifier from scratch on MNIST (and UNIPEN's pen digits).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--arch", choices=ARCHITECTURES, default=defaults.arch, help="network architecture")
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help="passes over the training digits")
@@ -148,14 +187,55 @@ def build_parser() -> argparse.ArgumentParser:
                         help="use only this many training digits (0 = all)")
     parser.add_argument("--dry-run", action="store_true",
                         help="one epoch on 512 digits, nothing saved: checks that everything runs")
-    parser.add_argument("--data-dir", "--mnist-dir", dest="data_dir", type=Path, default=None,
-                        help=f"folder holding MNIST/raw (default: ${MNIST_DIR_ENV} or {default_mnist_dir()})")
+    add_mnist_dir_option(parser)
     parser.add_argument("--download", action="store_true", help="download MNIST if it is missing")
+    parser.add_argument("--unipen-dir", type=Path, default=None,
+                        help=f"folder holding UNIPEN's train_r01_v07, to train on its training writers' pen "
+                             f"digits too (default: ${UNIPEN_DIR_ENV} if set, else MNIST only)")
+    parser.add_argument("--pen-repeat", type=int, default=defaults.pen_repeat,
+                        help="pictures of each pen training digit per epoch")
+    parser.add_argument("--pen-variants", type=int, default=defaults.pen_variants,
+                        help="augmented renderings made of each pen digit before training")
+    parser.add_argument("--stroke-augment", default=defaults.stroke_augment,
+                        choices=["all", "none"] + [f"no-{part.replace('_', '-')}" for part in STROKE_AUGMENT_PARTS],
+                        help="stroke-level augmentation of pen digits (all, none, or all but one part)")
+    parser.add_argument("--keep-suspects", action="store_true",
+                        help="train on the pen segments listed as probably mislabelled too "
+                             "(model/unipen_suspects.txt; see the README)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
                         help="where to train; auto picks cuda, then mps, then cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     parser.add_argument("--output", type=Path, default=Path("model.pt"), help="checkpoint to write")
     return parser
+
+
+def add_mnist_dir_option(parser: argparse.ArgumentParser) -> None:
+    """Add --mnist-dir (and its old spelling --data-dir, still accepted) to a parser."""
+    parser.add_argument("--mnist-dir", dest="data_dir", type=Path, default=None,
+                        help=f"folder holding MNIST/raw (default: ${MNIST_DIR_ENV} or {default_mnist_dir()})")
+    parser.add_argument("--data-dir", dest="data_dir", type=Path, help=argparse.SUPPRESS)
+
+
+def load_pen_training(unipen_dir: Path, config: TrainConfig, keep_suspects: bool, dry_run: bool,
+                      log: Callable[[str], None]) -> tuple[PenTrainingSet, DigitSet]:
+    """Return the training writers' rendered variants and the validation writers' digits."""
+    train_writers = pen_digits(unipen_dir, "train")
+    if not keep_suspects:
+        suspects = load_suspects()
+        kept = [digit for digit in train_writers if (digit.file, digit.line) not in suspects]
+        log(f"pen training digits: {len(kept):,} of {len(train_writers):,} "
+            f"({len(train_writers) - len(kept)} listed as probably mislabelled left out)")
+        train_writers = kept
+    validation_writers = pen_digits(unipen_dir, "val")
+    if dry_run:
+        train_writers, validation_writers = train_writers[:256], validation_writers[:256]
+    started = time.perf_counter()
+    variants = render_variants(train_writers, config.pen_variants, stroke_augment_config(config.stroke_augment),
+                               seed=config.seed, log=log)
+    log(f"rendered {variants.shape[0]} variants of {variants.shape[1]:,} pen digits in "
+        f"{time.perf_counter() - started:.0f} s")
+    labels = torch.tensor([digit.label for digit in train_writers], dtype=torch.long)
+    return PenTrainingSet(variants, labels), pen_digit_set(validation_writers)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     config = TrainConfig(arch=args.arch, epochs=1 if args.dry_run else args.epochs, batch_size=args.batch_size,
                          max_lr=args.lr, weight_decay=args.weight_decay,
                          validation_size=min(args.validation_size, 512) if args.dry_run else args.validation_size,
-                         seed=args.seed, augment=not args.no_augment, limit=512 if args.dry_run else args.limit)
+                         seed=args.seed, augment=not args.no_augment, limit=512 if args.dry_run else args.limit,
+                         pen_repeat=args.pen_repeat, pen_variants=2 if args.dry_run else args.pen_variants,
+                         stroke_augment=args.stroke_augment)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = select_device(args.device)
@@ -177,18 +259,35 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
+    unipen_dir = args.unipen_dir or (default_unipen_dir() if os.environ.get(UNIPEN_DIR_ENV) else None)
+    started = time.perf_counter()
+    pen_training = pen_validation = None
+    if unipen_dir is not None:
+        try:
+            pen_training, pen_validation = load_pen_training(unipen_dir, config, args.keep_suspects, args.dry_run,
+                                                             log=lambda line: print(line, flush=True))
+        except (UnipenUnavailableError, UnipenFormatError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+
     training, validation = split_validation(train_digits, config.validation_size, config.seed)
     if config.limit:
         training = training.subset(slice(0, config.limit))
-    started = time.perf_counter()
     network, net_config, history = train_model(config, training, validation, device,
-                                               progress_for_epoch=lambda e: progress_bar(e, config.epochs))
+                                               progress_for_epoch=lambda e: progress_bar(e, config.epochs),
+                                               pen_training=pen_training, pen_validation=pen_validation)
     wall_seconds = time.perf_counter() - started
     if args.dry_run:
         test_digits = test_digits.subset(slice(0, 512))
     test_accuracy = accuracy_of(network, test_digits, device)
     print(f"MNIST test accuracy: {test_accuracy:.2%} on {len(test_digits):,} digits; "
-          f"trained in {wall_seconds:.0f} s")
+          f"trained in {wall_seconds:.0f} s (pen rendering included)")
+    notes = {}
+    if unipen_dir is not None:
+        pen_test = pen_digit_set(pen_digits(unipen_dir, "test")[:512 if args.dry_run else None])
+        pen_accuracy = accuracy_of(network, pen_test, device)
+        print(f"UNIPEN test writers: {pen_accuracy:.2%} on {len(pen_test):,} digits")
+        notes = {"pen_test_accuracy": pen_accuracy, "pen_test_size": len(pen_test)}
     if args.dry_run:
         print("dry run: nothing saved")
         return 0
@@ -196,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         mnist_test_accuracy=test_accuracy, mnist_test_size=len(test_digits),
         training_command="python -m model.train " + shlex.join(argv), seed=config.seed,
         notes={"train_seconds": round(wall_seconds, 1), "device": str(device),
-               "threads": torch.get_num_threads(), "history": history},
+               "threads": torch.get_num_threads(), "history": history, **notes},
     )
     path = save_checkpoint(make_checkpoint(network.cpu(), net_config, info), args.output)
     print(f"saved {path}")

@@ -15,6 +15,7 @@ import torch  # noqa: E402
 
 from model import assets  # noqa: E402
 from model.checkpoint import Checkpoint, CheckpointError, load_checkpoint  # noqa: E402
+from model.constants import UNIPEN_DIR_ENV  # noqa: E402
 from model.data import MNIST_DIR_ENV, DigitSet, load_mnist  # noqa: E402
 from model.evaluate import Evaluation, evaluate  # noqa: E402
 
@@ -32,6 +33,19 @@ def mnist_dir() -> Path:
     if not (folder / "MNIST" / "raw").is_dir():
         reason = (f"MNIST not found in {folder / 'MNIST' / 'raw'}; set {MNIST_DIR_ENV} to the folder "
                   f"that holds MNIST/raw")
+        if os.environ.get("CI"):
+            pytest.fail(reason + " (CI must provide it)")
+        pytest.skip(reason)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def unipen_dir() -> Path:
+    """Return the folder holding UNIPEN's train_r01_v07: $HWR_UNIPEN_DIR, else ../shared/data/unipen."""
+    folder = Path(os.environ.get(UNIPEN_DIR_ENV, REPO_ROOT.parent / "shared" / "data" / "unipen")).expanduser()
+    if not (folder / "train_r01_v07" / "data" / "1a").is_dir():
+        reason = (f"UNIPEN not found in {folder / 'train_r01_v07'}; set {UNIPEN_DIR_ENV} to the folder "
+                  f"that holds train_r01_v07")
         if os.environ.get("CI"):
             pytest.fail(reason + " (CI must provide it)")
         pytest.skip(reason)

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from model.data import DigitSet
-from model.evaluate import Evaluation, accuracy_of, evaluate, format_report, predict_labels
+from model.evaluate import Evaluation, accuracy_of, evaluate, format_report, format_side_by_side, predict_labels
 from model.preprocess import MNIST_MEAN, MNIST_STD
 
 # Planned mistakes: (index of a digit, label the stub will give it instead of the true one).
@@ -24,7 +24,8 @@ class ScriptedNetwork(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 1, 28, 28), normalised
         index = torch.round((x[:, 0, 0, 0] * MNIST_STD + MNIST_MEAN) * 255).long()
-        return nn.functional.one_hot(self.answers[index], 10).float()  # (B, 10)
+        sure = nn.functional.one_hot(self.answers[index], 10).float() * 10  # (B, 10): p ≈ 0.9995
+        return torch.where((index % 50 == 49).view(-1, 1), sure / 20, sure)  # every 50th digit unsure
 
 
 def scripted_case(count: int = 200) -> tuple[DigitSet, ScriptedNetwork]:
@@ -67,7 +68,33 @@ def test_confused_pairs_come_most_frequent_first():
 
 def test_confused_pairs_of_a_perfect_model_are_empty():
     perfect = np.diag(np.full(10, 100))
-    assert Evaluation(1.0, [1.0] * 10, perfect, np.array([], dtype=np.int64)).confused_pairs() == []
+    labels = np.repeat(np.arange(10), 100)
+    evaluation = Evaluation(1.0, [1.0] * 10, perfect, np.array([], dtype=np.int64), labels, np.ones(1000))
+    assert evaluation.confused_pairs() == []
+
+
+def test_sure_but_wrong_and_unsure_shares_are_what_the_window_would_show():
+    digits, network = scripted_case()  # 200 digits, 6 wrong and sure; digits 49, 99, 149, 199 unsure
+    evaluation = evaluate(network, digits)
+    assert evaluation.confident_wrong_rate() == pytest.approx(6 / 200)
+    assert evaluation.unsure_rate() == pytest.approx(4 / 200)
+    assert evaluation.confidence[49] < 0.6 <= evaluation.confidence[48]
+
+
+def test_accuracy_is_broken_down_by_group():
+    digits, network = scripted_case()
+    groups = ["a" if n < 100 else "b" for n in range(200)]  # mistakes at 3, 14, 17, 24, 27, 34: all in a
+    assert evaluate(network, digits).accuracy_by_group(groups) == {"a": (0.94, 100), "b": (1.0, 100)}
+
+
+def test_side_by_side_table_has_a_column_per_domain():
+    digits, network = scripted_case()
+    table = format_side_by_side({"MNIST test": evaluate(network, digits),
+                                 "pen": evaluate(network, digits.subset(slice(100, 200)))})
+    header, *rows = table.splitlines()
+    assert "MNIST test" in header and header.rstrip().endswith("pen")
+    accuracy_row = next(row for row in rows if row.startswith("accuracy"))
+    assert accuracy_row.split()[1:] == ["97.00%", "100.00%"]
 
 
 def test_report_names_the_worst_mix_up():
