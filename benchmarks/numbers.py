@@ -42,10 +42,18 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np
 import torch
 
-from benchmarks.common import default_data_dir, markdown_table, percentiles, publish, verdict
+from benchmarks.common import REPO_ROOT, default_data_dir, markdown_table, percentiles, publish, verdict
 from model.compose import Layout, compose_number, compose_picture
 
 LENGTHS = (3, 5, 8)
+
+
+def default_unipen_dir() -> Path:
+    """Return $HWR_UNIPEN_DIR if set, else ../shared/data/unipen beside the repository."""
+    configured = os.environ.get("HWR_UNIPEN_DIR")
+    return Path(configured).expanduser() if configured else REPO_ROOT.parent / "shared" / "data" / "unipen"
+
+
 TARGET_GAP_POINTS = 2.0  # 5-digit numbers: number accuracy within this many points of the bound
 TARGET_PEN_LIFT_P50_MS = 30.0  # reading a 10-digit number at pen lift
 MIN_DIGITS_PER_WRITER = 20  # writers with fewer digits give too little variety for a number
@@ -121,9 +129,9 @@ def pen_writers(source: str, unipen_dir: Path | None, split: str) -> dict[str, l
                 label = index % 10
                 writers[f"synthetic-{writer}"].append((jitter(STANDARD[label], rng, 1.0), label))
         return dict(writers)
-    from model.unipen import default_unipen_dir, pen_digits
+    from model.unipen import pen_digits
 
-    for digit in pen_digits(unipen_dir or default_unipen_dir(), split):
+    for digit in pen_digits(unipen_dir, split):
         writers[digit.writer].append(([list(stroke) for stroke in digit.strokes], int(digit.label)))
     return {w: digits for w, digits in writers.items() if len(digits) >= MIN_DIGITS_PER_WRITER}
 
@@ -283,14 +291,16 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
                         help="folder holding MNIST/raw ($HWR_MNIST_DIR if set, else ../shared/data)")
-    parser.add_argument("--unipen-dir", type=Path, default=None,
-                        help="UNIPEN's folder (default: $HWR_UNIPEN_DIR, else ../shared/data/unipen)")
+    parser.add_argument("--unipen-dir", type=Path, default=default_unipen_dir(),
+                        help="folder holding UNIPEN's train_r01_v07 ($HWR_UNIPEN_DIR if set, else ../shared/data/unipen)")
     parser.add_argument("--source", choices=("unipen", "synthetic"), default="unipen",
                         help="written digits from UNIPEN writers, or model.synthetic's (no data set needed)")
     parser.add_argument("--split", choices=("train", "val", "test"), default="test",
                         help="UNIPEN writers to compose numbers from; tune on val, report on test")
     parser.add_argument("--numbers", type=int, default=200, help="numbers per length (written and pictures)")
-    parser.add_argument("--timing-numbers", type=int, default=100, help="10-digit numbers timed headless")
+    parser.add_argument("--picture-numbers", type=int, default=100, help="pictures per row of the picture table")
+    parser.add_argument("--timing-numbers", type=int, default=100,
+                        help="10-digit numbers timed headless (and 5-digit numbers read with and without splitting)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads for the timing (default: the app's, hwr_app.startup.TORCH_THREADS)")
     parser.add_argument("--seed", type=int, default=0)
@@ -343,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     picture_rows = []
     picture_times = []
     for length, touching in ((3, 0), (5, 0), (5, 1), (8, 0), (8, 2)):
-        outcomes = picture_outcomes(mnist_test, predictor.network, length, touching, args.numbers, rng)
+        outcomes = picture_outcomes(mnist_test, predictor.network, length, touching, args.picture_numbers, rng)
         picture_times += [o.seconds * 1e3 for o in outcomes]
         label = f"{length} digits" + (f", {touching} touching pair{'s' if touching > 1 else ''}" if touching else "")
         picture_rows.append(Summary(label, outcomes).row())

@@ -25,7 +25,8 @@ def writer_digits(number: str, seed: int) -> list:
     """Return one drawing per digit of ``number``: a UNIPEN test writer's if possible."""
     rng = np.random.default_rng(seed)
     try:
-        from model.unipen import default_unipen_dir, pen_digits
+        from benchmarks.numbers import default_unipen_dir
+        from model.unipen import pen_digits
 
         by_writer: dict[str, dict[int, list]] = {}
         for digit in pen_digits(default_unipen_dir(), "test"):
@@ -33,7 +34,7 @@ def writer_digits(number: str, seed: int) -> list:
         writers = sorted(w for w, digits in by_writer.items() if all(int(c) in digits for c in number))
         digits = by_writer[writers[int(rng.integers(len(writers)))]]
         return [[list(s) for s in digits[int(c)][int(rng.integers(len(digits[int(c)])))]] for c in number]
-    except (ImportError, OSError, ValueError, IndexError):
+    except (ImportError, OSError, ValueError, IndexError, RuntimeError):
         from model.synthetic import STANDARD, jitter
 
         return [jitter(STANDARD[int(c)], rng, 0.6) for c in number]

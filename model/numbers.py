@@ -46,13 +46,19 @@ class SegmenterConfig:
     max_group: int = 4  # the most pieces one digit may be made of
     max_width: float = 1.6  # candidates wider than this many number-heights are not considered
     max_gap: float = 0.45  # nor candidates with a horizontal gap wider than this (number-heights)
-    digit_bonus: float = 1.0  # added per digit: balances the sum of log-probabilities, which favours few digits
+    digit_bonus: float = 0.5  # added per digit: balances the sum of log-probabilities, which favours few digits
     short_penalty: float = 6.0  # per number-height a candidate falls short of min_height
     min_height: float = 0.5  # a digit is at least this tall relative to the number
-    wide_penalty: float = 6.0  # per number-height a candidate is wider than wide_from
-    wide_from: float = 0.95
+    wide_penalty: float = 6.0  # per number-height a candidate is wider than the widest of its digit
+    # The widest each digit is written, in heights: the 95th percentile of width/height of UNIPEN's
+    # training writers' digits (0s, 2s and 5s are often wider than tall; 9s and 1s seldom).
+    widest: tuple[float, ...] = (1.47, 0.94, 1.42, 1.11, 1.09, 1.46, 1.00, 1.31, 1.10, 0.94)
     gap_penalty: float = 8.0  # per number-height of horizontal gap inside a candidate
-    overlap_penalty: float = 3.0  # times the share of the narrower box that a neighbour overlaps
+    overlap_penalty: float = 1.5  # times (share of the narrower box that a neighbour overlaps) ** overlap_power
+    # Overlaps are measured against the narrower box, but at least half a height wide: a thin 1
+    # that overlaps its neighbour's edge is not taken for the bar inside a 4.
+    overlap_floor: float = 0.5
+    overlap_power: float = 1.0
     # Cut strokes wider than split_from number-heights at candidate points. Off: benchmarks/numbers.py
     # measures what it gains on numbers written without lifting the pen (little, so far).
     split_strokes: bool = False
@@ -173,11 +179,14 @@ def horizontal_gap(boxes: Sequence[Box]) -> float:
 
 
 def candidate_penalty(box: Box, gap: float, height: float, config: SegmenterConfig) -> float:
-    """Return the geometric evidence (≤ 0) against one candidate being a digit."""
-    w, h = (box[2] - box[0]) / height, (box[3] - box[1]) / height
-    return -(config.short_penalty * max(0.0, config.min_height - h)
-             + config.wide_penalty * max(0.0, w - config.wide_from)
-             + config.gap_penalty * gap / height)
+    """Return the geometric evidence (≤ 0) against one candidate being a digit, whichever digit."""
+    h = (box[3] - box[1]) / height
+    return -(config.short_penalty * max(0.0, config.min_height - h) + config.gap_penalty * gap / height)
+
+
+def width_penalty(box: Box, digit: int, height: float, config: SegmenterConfig) -> float:
+    """Return the evidence (≤ 0) against a candidate read as ``digit`` being that wide."""
+    return -config.wide_penalty * max(0.0, (box[2] - box[0]) / height - config.widest[digit])
 
 
 def neighbour_penalty(left: Box, right: Box, height: float, config: SegmenterConfig) -> float:
@@ -185,8 +194,8 @@ def neighbour_penalty(left: Box, right: Box, height: float, config: SegmenterCon
     overlap = left[2] - right[0]
     if overlap <= 0:
         return 0.0
-    narrower = max(min(left[2] - left[0], right[2] - right[0]), 0.15 * height)
-    return -config.overlap_penalty * min(1.0, overlap / narrower)
+    narrower = max(min(left[2] - left[0], right[2] - right[0]), config.overlap_floor * height)
+    return -config.overlap_penalty * min(1.0, overlap / narrower) ** config.overlap_power
 
 
 # -- pieces of strokes ---------------------------------------------------------------------------
@@ -384,7 +393,7 @@ class NumberReader:
             raise SegmentationError(f"The drawing has {len(pieces)} separate pieces of ink; it cannot be read "
                                     f"as {expected_count} digits.")
         candidates = candidates_for(pieces, height, config)
-        rendered = self._read_candidates(candidates, keys, render)
+        rendered = self._read_candidates(candidates, keys, render, height)
         try:
             score, path = best_path(candidates, len(pieces), height, config, expected_count, cut_costs)
         except SegmentationError:
@@ -393,7 +402,7 @@ class NumberReader:
             # The count asked for needs a candidate the geometry ruled out (two digits written as
             # one wide blob, say): lift the limits and search again.
             candidates = candidates_for(pieces, height, config, relaxed=True)
-            rendered += self._read_candidates(candidates, keys, render)
+            rendered += self._read_candidates(candidates, keys, render, height)
             score, path = best_path(candidates, len(pieces), height, config, expected_count, cut_costs)
         digits = []
         for candidate in path:
@@ -409,8 +418,9 @@ class NumberReader:
         return NumberReading(tuple(digits), score, expected_count, len(candidates), rendered)
 
     def _read_candidates(self, candidates: Sequence[_Candidate], keys: Sequence[tuple],
-                         render: Callable[[_Candidate], np.ndarray]) -> int:
-        """Fill in each candidate's picture and probabilities; return how many were rendered anew."""
+                         render: Callable[[_Candidate], np.ndarray], height: float) -> int:
+        """Fill in each candidate's picture, probabilities and the evidence that depends on its digit;
+        return how many were rendered anew."""
         missing = []
         for candidate in candidates:
             key = tuple(keys[candidate.first:candidate.end])
@@ -428,7 +438,9 @@ class NumberReader:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         for candidate in candidates:
-            candidate.log_probability = float(np.log(max(candidate.probabilities.max(), 1e-12)))
+            digit = int(candidate.probabilities.argmax())
+            candidate.log_probability = float(np.log(max(candidate.probabilities[digit], 1e-12)))
+            candidate.penalty += width_penalty(candidate.box, digit, height, self.config)
         return len(missing)
 
 
