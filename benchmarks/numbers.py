@@ -180,18 +180,16 @@ def replay_in_window(numbers_by_length: dict[int, list], data_dir: Path) -> dict
                     canvas.clear()
                     wait_until(lambda: window.prediction is None, 10, "the canvas to clear")
                     placed = _fit(number.strokes, canvas.width(), canvas.height())
-                    for stroke in placed[:-1]:
+                    for stroke in placed:
                         drag(canvas, stroke)
-                    before = len(arrivals)
-                    drag(canvas, placed[-1])
-                    pen_up = time.perf_counter()
-                    wait_until(lambda: len(arrivals) > before, 30, "the reading of a number")
+                    pen_up = time.perf_counter()  # the last release asked for the reading of the whole number
+                    wait_until(window.recognizer.is_idle, 30, "the reading of a number")
                     reading = window.numbers.reading
                     recorded = canvas.strokes()
                     alone_right = [alone.predict_strokes([recorded[i] for i in indices]).digit == int(label)
                                    for indices, label in zip(number.digit_strokes, number.text)]
                     outcomes.append(Outcome(writer, number.text, reading.text, alone_right, number.overlaps,
-                                            arrivals[before] - pen_up))
+                                            arrivals[-1] - pen_up))
                 results[length] = outcomes
                 print(f"  {length}-digit numbers in the window: {np.mean([o.right for o in outcomes]):.1%}", flush=True)
         finally:

@@ -94,6 +94,7 @@ class Recognizer(QObject):
         self._worker.model_changed.connect(self.model_changed)
         self._worker.failed.connect(self.failed)
         self._number = 0
+        self._answered = 0  # the newest request answered (a reading, or nothing drawn)
         self._thread.start()
 
     def set_checkpoint(self, checkpoint) -> None:
@@ -106,18 +107,25 @@ class Recognizer(QObject):
         self._number += 1
         self._worker.latest = self._number
         if not strokes:
+            self._answered = self._number
             self.cleared.emit()
             return
         self._request.emit(self._number, (strokes, expected_count))
 
+    def is_idle(self) -> bool:
+        """Return True when the newest request has been answered (its reading is the one shown)."""
+        return self._answered == self._number
+
     @Slot(int, object)
     def _on_predicted(self, number: int, prediction) -> None:
         if number == self._number:  # an answer for strokes that have changed since is stale
+            self._answered = number
             self.prediction_ready.emit(prediction)
 
     @Slot(int)
     def _on_nothing_drawn(self, number: int) -> None:
         if number == self._number:
+            self._answered = number
             self.cleared.emit()
 
     def stop(self) -> None:

@@ -218,3 +218,17 @@ def test_stroke_splitting_returns_point_ranges_that_cover_the_stroke(predictor):
         ranges.sort()
         assert ranges[0][0] == 0 and ranges[-1][1] == len(joined[stroke])
         assert all(later[0] <= earlier[1] for earlier, later in zip(ranges, ranges[1:]))  # no points lost
+
+
+def test_numbers_of_unipen_test_writers_read_close_to_the_perfect_segmentation_bound(predictor, unipen_dir):
+    from benchmarks.numbers import compose_written, pen_writers
+
+    writers = pen_writers("unipen", unipen_dir, "test")
+    numbers = [number for _, number in compose_written(writers, 5, 40, np.random.default_rng(9))]
+    reader = NumberReader(predictor.network)
+    read_right = sum(reader.read(n.strokes).text == n.text for n in numbers)
+    # The bound: every digit read right when read alone from its own strokes.
+    bound = sum(all(predictor.predict_strokes([n.strokes[i] for i in strokes]).digit == int(label)
+                    for strokes, label in zip(n.digit_strokes, n.text)) for n in numbers)
+    assert read_right >= bound - 6, f"{read_right} of {len(numbers)} read, bound {bound}"
+    assert sum(n.overlaps for n in numbers) > 0  # the layout does overlap neighbours sometimes

@@ -138,3 +138,25 @@ def test_a_single_digit_key_still_saves_at_once_and_backspace_takes_typing_back(
     QTest.keyClick(window, Qt.Key.Key_Return)
     qtbot.waitUntil(window.canvas.is_empty, timeout=10_000)
     assert [(s.label, s.number) for s in window.store.samples()] == [(8, None), (7, "70"), (0, "70")]
+
+
+def test_numbers_of_unipen_writers_replayed_in_the_window_are_read(qtbot, window, unipen_dir):
+    from benchmarks.numbers import compose_written, pen_writers
+    from model.predict import Predictor
+
+    writers = pen_writers("unipen", unipen_dir, "test")
+    alone = Predictor(window.checkpoint)
+    read_right = bound = 0
+    for _, number in compose_written(writers, 3, 8, np.random.default_rng(3)):
+        window.canvas.clear()
+        xy = np.array([p[:2] for stroke in number.strokes for p in stroke])
+        lo, span = xy.min(axis=0), xy.max(axis=0) - xy.min(axis=0)
+        scale = min((window.canvas.width() - 80) / span[0], (window.canvas.height() - 140) / span[1])
+        for stroke in number.strokes:
+            drag(window.canvas, [(40 + (x - lo[0]) * scale, 80 + (y - lo[1]) * scale) for x, y, *_ in stroke])
+        qtbot.waitUntil(window.recognizer.is_idle, timeout=10_000)  # the reading after the last pen-up
+        recorded = window.canvas.strokes()
+        read_right += window.numbers.reading.text == number.text
+        bound += all(alone.predict_strokes([recorded[i] for i in strokes]).digit == int(label)
+                     for strokes, label in zip(number.digit_strokes, number.text))
+    assert read_right >= bound - 2, f"{read_right} of 8 read in the window, bound {bound}"
