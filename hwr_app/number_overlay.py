@@ -54,8 +54,11 @@ class DigitOutlines(QWidget):
         self.tags = []
         for box, text in zip(boxes, texts):
             width = metrics.horizontalAdvance(text) + 10
-            top = box.top() - TAG_HEIGHT - 2 if box.top() - TAG_HEIGHT - 2 >= 0 else box.bottom() + 2
-            self.tags.append(QRectF(box.left(), top, width, TAG_HEIGHT))
+            above = QRectF(box.left(), box.top() - TAG_HEIGHT - 2, width, TAG_HEIGHT)
+            below = QRectF(box.left(), box.bottom() + 2, width, TAG_HEIGHT)
+            # Above the box, unless that leaves the canvas or hides a neighbour's tag (boxes overlap).
+            clash = above.top() < 0 or any(above.intersects(tag) for tag in self.tags)
+            self.tags.append(below if clash else above)
         self.update()
 
     def digit_at(self, point: QPointF, tags_only: bool = False) -> int:
@@ -179,11 +182,11 @@ class NumberController(QObject):
         texts, unsure = [], []
         for index, digit in enumerate(digits):
             if index in self.edits:
-                texts.append(f"{self.edits[index]} (yours)")
+                texts.append(f"{self.edits[index]} · yours")
                 unsure.append(False)
             else:
                 shaky = digit.confidence < CONFIDENCE_THRESHOLD
-                texts.append(f"{digit.digit}{'?' if shaky else ''} {digit.confidence:.0%}")
+                texts.append(f"{digit.digit}{'?' if shaky else ''} · {digit.confidence:.0%}")
                 unsure.append(shaky)
         self.outlines.set_digits(boxes, texts, unsure, focused, self.selected)
         text = self.typed or self.shown_text()
