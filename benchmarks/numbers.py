@@ -161,6 +161,11 @@ def replay_in_window(numbers_by_length: dict[int, list], data_dir: Path) -> dict
     from model.predict import Predictor
     from tests.qt_helpers import drag
 
+    from PySide6.QtCore import qInstallMessageHandler
+
+    # The offscreen platform says this once per window resize; it would bury the progress lines.
+    qInstallMessageHandler(lambda kind, context, message: None if "propagateSizeHints" in message
+                           else print(message, file=sys.stderr))
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setStyle("Fusion")
     results: dict[int, list[Outcome]] = {}

@@ -67,6 +67,7 @@ class SegmenterConfig:
 
 
 DEFAULT_CONFIG = SegmenterConfig()
+MAX_PIECES = 200  # more strokes (or picture pieces) than this are not read as one number
 
 
 @dataclass(frozen=True)
@@ -270,9 +271,11 @@ def candidates_for(pieces: Sequence[Piece], height: float, config: SegmenterConf
             boxes = [p.box for p in pieces[first:end]]
             box = union_box(boxes)
             gap = horizontal_gap(boxes)
-            if end - first > 1 and not relaxed and (box[2] - box[0] > config.max_width * height
-                                                    or gap > config.max_gap * height):
-                break  # adding more pieces on the right only widens it
+            if end - first > 1 and not relaxed:
+                if box[2] - box[0] > config.max_width * height:
+                    break  # adding more pieces only widens it
+                if gap > config.max_gap * height:
+                    continue  # a piece further right may still fill the gap
             if end - first > 1 and not _contiguous(pieces[first:end]):
                 continue  # parts of one stroke in one digit must follow each other along the stroke
             found.append(_Candidate(first, end, box, candidate_penalty(box, gap, height, config)))
@@ -388,6 +391,9 @@ class NumberReader:
         :func:`best_path`.
         """
         config = self.config
+        if len(pieces) > MAX_PIECES:
+            raise ValueError(f"The drawing has {len(pieces)} strokes or pieces of ink; at most {MAX_PIECES} "
+                             f"are read as one number.")
         height = number_height([p.box for p in pieces])
         if expected_count is not None and expected_count > len(pieces):
             raise SegmentationError(f"The drawing has {len(pieces)} separate pieces of ink; it cannot be read "

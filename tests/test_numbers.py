@@ -232,3 +232,11 @@ def test_numbers_of_unipen_test_writers_read_close_to_the_perfect_segmentation_b
                     for strokes, label in zip(n.digit_strokes, n.text)) for n in numbers)
     assert read_right >= bound - 6, f"{read_right} of {len(numbers)} read, bound {bound}"
     assert sum(n.overlaps for n in numbers) > 0  # the layout does overlap neighbours sometimes
+
+
+def test_a_drawing_with_too_many_strokes_is_refused_with_a_reason(predictor):
+    from model.numbers import MAX_PIECES
+
+    dots = [[(float(i), 0.0), (float(i), 1.0)] for i in range(MAX_PIECES + 1)]
+    with pytest.raises(ValueError, match=f"at most {MAX_PIECES}"):
+        read_number(dots, predictor.network)
