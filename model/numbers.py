@@ -41,7 +41,8 @@ Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in the input's units, 
 
 @dataclass(frozen=True)
 class SegmenterConfig:
-    """Weights of the geometric evidence; tuned on UNIPEN training writers (benchmarks/numbers.py)."""
+    """Weights of the geometric evidence, chosen on UNIPEN's training writers for the shipped
+    weights by benchmarks/tune_numbers.py (run it again when the weights change)."""
 
     max_group: int = 4  # the most pieces one digit may be made of
     max_width: float = 1.6  # candidates wider than this many number-heights are not considered
