@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 Point = tuple[float, float, float, float]  # x, y (widget pixels), pressure 0..1, seconds since stroke start
 Stroke = list[Point]
 
-MIN_SIDE = 280  # the smallest canvas: a digit must be drawn big
+MIN_SIDE = 240  # the smallest canvas: a digit must still be drawn big (fits a 480-pixel-wide window)
 
 
 class Canvas(QWidget):

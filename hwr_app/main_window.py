@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                               QPushButton, QSlider, QVBoxLayout, QWidget)
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence, QResizeEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSlider, QVBoxLayout, QWidget
 
 from hwr_app.canvas import Canvas
+from hwr_app.drawing_history import DrawingHistory, TakenOff
 from hwr_app.finetune_worker import FinetuneWorker, MnistCache
 from hwr_app.number_overlay import NumberController
+from hwr_app.panel import SidePanel
 from hwr_app.prediction_view import PredictionView
 from hwr_app.recognizer import Recognizer
 from hwr_app.startup import AppPaths, Loaded, StartupLoader
-from hwr_app.widgets import show_message
-from model.constants import MIN_SAMPLES
+from hwr_app.widgets import action_button, show_message
+from model.readiness import finetune_readiness
+from model.wording import GENERAL_ACCURACY, general_accuracy, plural
 
 LIVE_INTERVAL_MS = 40  # while the pen moves, at most one prediction request per interval
 AUTO_FINETUNE_CHOICES = (0, 10, 20, 50)  # "fine-tune after every N corrections"; 0 = off
+MIN_WINDOW = QSize(480, 400)  # fits a small laptop screen; the panel compacts to fit it
+MAX_CANVAS_ASPECT = 1.3  # the canvas is never wider than this times its height: room for one digit
+KEYS_HELP = ("<table cellspacing=4>"
+             "<tr><td><b>0</b> … <b>9</b></td><td>save the drawing as that digit</td></tr>"
+             "<tr><td>digits, then <b>Enter</b></td><td>save a number of several digits</td></tr>"
+             "<tr><td><b>Ctrl+Z</b></td><td>undo a stroke, a save or a clear</td></tr>"
+             "<tr><td><b>Ctrl+Shift+Z</b>, <b>Ctrl+Y</b></td><td>redo</td></tr>"
+             "<tr><td><b>Esc</b>, <b>Delete</b></td><td>clear the canvas</td></tr>"
+             "<tr><td><b>Ctrl+T</b></td><td>fine-tune on your samples</td></tr>"
+             "<tr><td><b>Ctrl+B</b></td><td>your samples</td></tr>"
+             "<tr><td><b>Ctrl+M</b></td><td>model versions</td></tr></table>")
 
 
 class MainWindow(QMainWindow):
@@ -37,10 +50,12 @@ class MainWindow(QMainWindow):
         self.checkpoint = None  # the checkpoint the recognizer uses
         self.prediction = None  # the latest prediction shown
         self.finetune_worker: FinetuneWorker | None = None
+        self._finetune_samples: list = []  # the samples the running fine-tune works on
         self.last_finetune = None  # (FinetuneResult, VersionEntry) of the latest finished fine-tune
         self.mnist = MnistCache(paths.mnist_dir, download=download_mnist)
         self.finetune_config = None  # model.finetune.FinetuneConfig; None = its defaults
         self._corrections_since_finetune = 0
+        self.history = DrawingHistory()  # drawings saved or cleared, for Undo once the canvas has no strokes
 
         self.canvas = Canvas()
         self.prediction_view = PredictionView()
@@ -60,8 +75,10 @@ class MainWindow(QMainWindow):
         self.model_label = QLabel("Loading model…")
         self.model_label.setObjectName("modelStatus")
         self.statusBar().addPermanentWidget(self.model_label)
+        self.setMinimumSize(MIN_WINDOW)  # explicit: the panel compacts below its roomy layout's minimum
         self._restore_settings()
         self._update_actions()
+        self._update_hint()
 
         self._startup = StartupLoader(paths, self)
         self._startup.loaded.connect(self._on_loaded)
@@ -81,12 +98,12 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
-        self.undo_action = self._action("&Undo stroke", "undoAction", "Remove the last stroke (Ctrl+Z)",
-                                        self.canvas.undo, [QKeySequence.StandardKey.Undo])
-        self.redo_action = self._action("&Redo stroke", "redoAction", "Put the stroke back (Ctrl+Shift+Z or Ctrl+Y)",
-                                        self.canvas.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
-        self.clear_action = self._action("&Clear", "clearAction", "Clear the canvas (Esc or Delete)",
-                                         self.canvas.clear, ["Esc", "Delete"])
+        self.undo_action = self._action("&Undo", "undoAction", "Undo the last stroke, save or clear (Ctrl+Z)",
+                                        self.undo, [QKeySequence.StandardKey.Undo])
+        self.redo_action = self._action("&Redo", "redoAction", "Redo (Ctrl+Shift+Z or Ctrl+Y)",
+                                        self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
+        self.clear_action = self._action("&Clear", "clearAction", "Clear the canvas (Esc or Delete); Ctrl+Z brings the drawing back",
+                                         self.clear_drawing, ["Esc", "Delete"])
         self.finetune_action = self._action("&Fine-tune on my samples", "finetuneAction",
                                             "Teach the model your handwriting (Ctrl+T)", self.start_finetune,
                                             ["Ctrl+T"])
@@ -98,7 +115,8 @@ class MainWindow(QMainWindow):
                                         [QKeySequence.StandardKey.Quit])
         self.digit_actions = []
         for digit in range(10):
-            action = self._action(f"It is {digit}", f"labelAction{digit}", f"Save the drawing as {digit} ({digit})",
+            action = self._action(f"Save as {digit}", f"labelAction{digit}",
+                                  f"Save the drawing as a {digit} (key {digit}); Ctrl+Z takes it back",
                                   lambda checked=False, d=digit: self.correct(d), [str(digit)])
             self.digit_actions.append(action)
         self.save_number_action = self._action("Save the &number", "saveNumberAction",
@@ -107,17 +125,22 @@ class MainWindow(QMainWindow):
         self.backspace_action = self._action("Take back a typed digit", "backspaceAction",
                                              "Take back the last typed digit (Backspace)",
                                              lambda: self.numbers.backspace(), ["Backspace"])
+        self.keys_action = self._action("&Keys", "keysAction", "List the keyboard keys", self._show_keys)
+        self.hint_action = self._action("&Getting started", "gettingStartedAction",
+                                        "Show the three steps to start with", self._show_getting_started)
 
     def _build_layout(self) -> None:
-        self.clear_button = self._tool_button("Clear", "clearButton", self.clear_action)
-        self.undo_button = self._tool_button("Undo", "undoButton", self.undo_action)
-        self.redo_button = self._tool_button("Redo", "redoButton", self.redo_action)
+        self.clear_button = action_button("Clear", "clearButton", self.clear_action)
+        self.undo_button = action_button("Undo", "undoButton", self.undo_action)
+        self.redo_button = action_button("Redo", "redoButton", self.redo_action)
         self.pen_width = QSlider(Qt.Orientation.Horizontal)
         self.pen_width.setObjectName("penWidth")
         self.pen_width.setAccessibleName("Pen width")
         self.pen_width.setToolTip("Width of the pen on screen (the model's view does not depend on it)")
         self.pen_width.setRange(4, 48)
         self.pen_width.setValue(int(self.canvas.pen_width()))
+        self.pen_width.setMinimumWidth(40)
+        self.pen_width.setMaximumWidth(220)
         self.pen_width.valueChanged.connect(self.canvas.set_pen_width)
         tools = QHBoxLayout()
         tools.addWidget(self.clear_button)
@@ -128,77 +151,40 @@ class MainWindow(QMainWindow):
         pen_label.setBuddy(self.pen_width)
         tools.addWidget(pen_label)
         tools.addWidget(self.pen_width, 1)
+        tools.addStretch(0)
 
         left = QVBoxLayout()
         left.addWidget(self.canvas, 1)
         left.addLayout(tools)
 
-        correct_box = QGroupBox("Wrong? It is…")
-        correct_box.setToolTip("Tell the model which digit you drew (keys 0–9); the sample is kept")
-        grid = QGridLayout(correct_box)
-        grid.setSpacing(4)
-        self.label_buttons = []
-        for digit in range(10):
-            button = self._tool_button(str(digit), f"labelButton{digit}", self.digit_actions[digit])
-            button.setMinimumWidth(36)
-            grid.addWidget(button, digit // 5, digit % 5)
-            self.label_buttons.append(button)
-
-        tune_box = QGroupBox("Your handwriting")
-        tune_layout = QVBoxLayout(tune_box)
-        self.samples_label = QLabel("No samples yet")
-        self.samples_label.setObjectName("samplesLabel")
-        self.samples_label.setWordWrap(True)
-        self.finetune_button = self._tool_button("Fine-tune", "finetuneButton", self.finetune_action)
-        self.finetune_progress = QProgressBar()
-        self.finetune_progress.setObjectName("finetuneProgress")
-        self.finetune_progress.setAccessibleName("Fine-tune progress")
-        self.finetune_progress.setVisible(False)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setObjectName("cancelFinetuneButton")
-        self.cancel_button.setToolTip("Stop fine-tuning; the current model stays in use")
-        self.cancel_button.setAccessibleName("Cancel fine-tune")
+        self.panel = SidePanel(self.prediction_view, self.digit_actions, self.finetune_action, self.samples_action,
+                               self.models_action)
+        self.label_buttons = self.panel.label_buttons
+        self.samples_label = self.panel.samples_label
+        self.finetune_button = self.panel.finetune_button
+        self.finetune_progress = self.panel.finetune_progress
+        self.cancel_button = self.panel.cancel_button
         self.cancel_button.clicked.connect(self.cancel_finetune)
-        self.cancel_button.setVisible(False)
-        progress_row = QHBoxLayout()
-        progress_row.addWidget(self.finetune_progress, 1)
-        progress_row.addWidget(self.cancel_button)
-        samples_button = self._tool_button("Samples…", "samplesButton", self.samples_action)
-        models_button = self._tool_button("Versions…", "modelsButton", self.models_action)
-        browse_row = QHBoxLayout()
-        browse_row.addWidget(samples_button)
-        browse_row.addWidget(models_button)
-        tune_layout.addWidget(self.samples_label)
-        tune_layout.addWidget(self.finetune_button)
-        tune_layout.addLayout(progress_row)
-        tune_layout.addLayout(browse_row)
-
-        right = QVBoxLayout()
-        right.addWidget(self.prediction_view, 1)
-        right.addWidget(correct_box)
-        right.addWidget(tune_box)
-        right_panel = QWidget()
-        right_panel.setLayout(right)
-        right_panel.setMinimumWidth(260)
-        right_panel.setMaximumWidth(340)
+        self.saved_line = self.panel.saved_line
+        self.saved_line.linkActivated.connect(lambda _: self.undo())
+        self.panel.hint.dismissed.connect(self._dismiss_hint)
 
         central = QWidget()
         layout = QHBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(left, 1)
-        layout.addWidget(right_panel)
+        layout.addWidget(self.panel)
         self.setCentralWidget(central)
         self.canvas.setFocus()
 
-    def _tool_button(self, text: str, name: str, action: QAction) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setToolTip(action.toolTip())
-        button.setAccessibleName(action.text().replace("&", "").rstrip("…"))
-        button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        button.clicked.connect(action.trigger)
-        action.enabledChanged.connect(button.setEnabled)
-        button.setEnabled(action.isEnabled())
-        return button
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        size = event.size()
+        self.panel.fit_to(size.width(), size.height())
+        # The canvas keeps a shape that suits one digit; the panel takes what is left over.
+        canvas_height = (size.height() - self.menuBar().sizeHint().height() - self.statusBar().sizeHint().height()
+                         - self.clear_button.sizeHint().height() - 24)  # less the tools row and margins
+        self.canvas.setMaximumWidth(max(self.canvas.minimumWidth(), round(canvas_height * MAX_CANVAS_ASPECT)))
+        super().resizeEvent(event)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -207,6 +193,10 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         edit_menu = self.menuBar().addMenu("&Edit")
         edit_menu.addActions([self.undo_action, self.redo_action, self.clear_action])
+        edit_menu.addSeparator()
+        save_menu = edit_menu.addMenu("&Save as")  # lists the digit keys beside the digits
+        save_menu.setObjectName("saveAsMenu")
+        save_menu.addActions(self.digit_actions)
         model_menu = self.menuBar().addMenu("&Model")
         model_menu.addAction(self.finetune_action)
         model_menu.addAction(self.models_action)
@@ -220,6 +210,8 @@ class MainWindow(QMainWindow):
             self.auto_group.addAction(action)
             auto_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.hint_action)
+        help_menu.addAction(self.keys_action)
         help_menu.addAction(self._action("&About hwr", "aboutAction", "About this app", self._about))
 
     def _restore_settings(self) -> None:
@@ -263,9 +255,13 @@ class MainWindow(QMainWindow):
     def _on_model_changed(self, checkpoint) -> None:
         self.checkpoint = checkpoint
         info = checkpoint.info
-        accuracy = "" if info.mnist_test_accuracy is None else f" · MNIST {info.mnist_test_accuracy:.2%}"
-        shipped = self.registry is not None and info.version == self.registry.shipped().checkpoint.info.version
-        self.model_label.setText(f"Model {info.version}{' (shipped)' if shipped else ''}{accuracy}")
+        from hwr_app.models_view import model_name
+
+        name = model_name(self.registry, info) if self.registry is not None else info.version
+        accuracy = "" if info.mnist_test_accuracy is None else f" · {GENERAL_ACCURACY} {general_accuracy(info.mnist_test_accuracy)}"
+        self.model_label.setText(f"Model: {name}{accuracy}")
+        self.model_label.setToolTip(f"The model reading your digits. {GENERAL_ACCURACY} is the share of MNIST's "
+                                    f"10,000 test digits, written by other people, that it reads right.")
         self._request_prediction()
 
     def is_ready(self) -> bool:
@@ -276,7 +272,11 @@ class MainWindow(QMainWindow):
 
     @Slot(bool)
     def _on_strokes_changed(self, finished: bool) -> None:
+        if not finished:  # a new stroke: what could be redone is gone, and so is the "Saved as" line
+            self.history.forget_redo()
+            self._say_saved("")
         self._update_canvas_actions()
+        self._update_hint()
         if finished:
             self._live_timer.stop()
             self._request_prediction()
@@ -320,9 +320,8 @@ class MainWindow(QMainWindow):
             self._notify("Sample not saved", f"The sample could not be saved ({error}). Your drawing is "
                          f"still on the canvas.", QMessageBox.Icon.Warning)
             return
-        verdict = "confirmed" if prediction is not None and prediction.digit == digit else "corrected"
-        self.statusBar().showMessage(f"Saved as {digit} ({verdict}).", 3000)
-        self.canvas.clear()
+        self._take_off(TakenOff(self.canvas.strokes(), sample))
+        self._say_saved(f"Saved as <b>{digit}</b> · <a href='undo'>Undo</a>")
         self._saved(1)
 
     def _saved(self, count: int) -> None:
@@ -333,16 +332,80 @@ class MainWindow(QMainWindow):
         if every and self._corrections_since_finetune >= every and self.finetune_action.isEnabled():
             self.start_finetune()
 
+    # -- one undo history: strokes on the canvas, then the drawings saved or cleared before ----
+
+    def _take_off(self, step: TakenOff) -> None:
+        """Clear the canvas, keeping the drawing (and the sample saved from it) for Undo."""
+        self.history.push(step)
+        self.canvas.clear()
+        self._update_canvas_actions()
+
+    def clear_drawing(self) -> None:
+        """Clear the canvas; Undo brings the drawing back."""
+        if not self.canvas.is_empty():
+            self._take_off(TakenOff(self.canvas.strokes()))
+            self._say_saved("")
+
+    def undo(self) -> None:
+        """Undo the last stroke; with none left, take back the last save (or clear): the drawing returns."""
+        if self.canvas.can_undo():
+            self.canvas.undo()
+            return
+        step = self.history.last_done()
+        if step is None or not self.canvas.is_empty():
+            return
+        if step.sample is not None:
+            if self.store is None:
+                return
+            try:
+                for sample in (step.sample, *step.more_samples):
+                    self.store.delete(sample.id)
+            except Exception as error:  # sqlite3 or disk errors: the sample stays, and so does the history
+                self._notify("Not undone", f"The sample could not be removed ({error}).", QMessageBox.Icon.Warning)
+                return
+            self._corrections_since_finetune = max(0, self._corrections_since_finetune - 1 - len(step.more_samples))
+        self.history.undo()
+        self.canvas.set_strokes(step.strokes)
+        self._say_saved("" if step.sample is None else f"Took back the {_what(step)}: your drawing is back.")
+        self._update_actions()
+
+    def redo(self) -> None:
+        """Redo the last undone stroke; with none left, repeat the save (or clear) that was undone."""
+        if self.canvas.can_redo():
+            self.canvas.redo()
+            return
+        step = self.history.last_undone()
+        if step is None:
+            return
+        if step.sample is not None:
+            if self.store is None:
+                return
+            try:
+                self.store.add_many([step.sample, *step.more_samples])  # the same samples, ids and times, come back
+            except Exception as error:
+                self._notify("Not redone", f"The sample could not be saved ({error}).", QMessageBox.Icon.Warning)
+                return
+            self._corrections_since_finetune += 1 + len(step.more_samples)
+        self.history.redo()
+        self.canvas.clear()
+        self._say_saved("" if step.sample is None else
+                        f"Saved as <b>{_what(step)}</b> · <a href='undo'>Undo</a>")
+        self._update_actions()
+
+    def _say_saved(self, html: str) -> None:
+        self.saved_line.setText(html or " ")
+
     # -- fine-tuning --------------------------------------------------------------------------
 
     def start_finetune(self) -> None:
         """Start fine-tuning a copy of the active model on the stored samples, in the background."""
         if self.finetune_worker is not None or self.store is None or self.checkpoint is None:
             return
-        samples = self.store.samples()
-        if len(samples) < MIN_SAMPLES:
-            self.statusBar().showMessage(f"Fine-tuning needs at least {MIN_SAMPLES} samples.", 4000)
+        readiness = finetune_readiness(self.store.counts_by_label())
+        if not readiness.ready:
+            self.statusBar().showMessage(readiness.missing, 8000)
             return
+        samples = self.store.samples()
         self._corrections_since_finetune = 0
         worker = FinetuneWorker(self.checkpoint, samples, self.registry, self.mnist,
                                 config=self.finetune_config, parent=self)
@@ -352,11 +415,10 @@ class MainWindow(QMainWindow):
         worker.cancelled.connect(lambda: self.statusBar().showMessage("Fine-tuning cancelled.", 4000))
         worker.finished.connect(self._on_finetune_finished)
         self.finetune_worker = worker
+        self._finetune_samples = samples
         self.finetune_progress.setRange(0, 0)  # busy until the first step (MNIST may be loading)
         self.finetune_progress.setFormat("Preparing…")
-        self.finetune_progress.setVisible(True)
-        self.cancel_button.setVisible(True)
-        self.cancel_button.setEnabled(True)
+        self.panel.show_progress(True)
         self._update_actions()
         worker.start()
 
@@ -378,30 +440,22 @@ class MainWindow(QMainWindow):
 
     @Slot(object, object)
     def _on_finetune_succeeded(self, result, entry) -> None:
+        from hwr_app.models_view import model_name
+        from model.finetune import FinetuneConfig
+        from model.wording import describe_finetune, finetune_outcome
+
         self.last_finetune = (result, entry)
         base = result.checkpoint.info.parent_version
         still_on_base = self.checkpoint is not None and self.checkpoint.info.version == base
         if result.accepted and still_on_base:
             self.activate_version(entry.version)
-            title = "Fine-tune accepted"
-        elif result.accepted:  # the user chose another model meanwhile: their choice stands
-            title = "Fine-tune accepted, not activated"
-        else:
-            title = "Fine-tune kept aside"
-        if result.accepted and not still_on_base:
-            ending = " was saved; you switched models meanwhile, so activate it in Model versions if you want it."
-        elif result.accepted:
-            ending = " is now active."
-        else:
-            ending = " is listed as rejected in Model versions."
-        before, after = result.before, result.after
-        text = (f"{result.reason}\n\n"
-                f"Held-out samples ({result.holdout_count}): {before.user_accuracy:.0%} → {after.user_accuracy:.0%}\n"
-                f"MNIST check ({result.checkpoint.info.notes['gate_size']:,} digits): {before.mnist_accuracy:.2%} → "
-                f"{after.mnist_accuracy:.2%}\n"
-                f"Trained on {result.train_count} samples. Version {entry.version}{ending}")
-        self._notify(title, text, QMessageBox.Icon.Information if result.accepted else QMessageBox.Icon.Warning,
-                     name="finetuneResultDialog")
+        outcome = finetune_outcome(result, self._finetune_samples, activated=result.accepted and still_on_base,
+                                   allowed_drop=(self.finetune_config or FinetuneConfig()).max_mnist_drop,
+                                   new_name=model_name(self.registry, result.checkpoint.info))
+        report = describe_finetune(outcome)
+        self._notify(report.title, report.headline,
+                     QMessageBox.Icon.Information if result.accepted else QMessageBox.Icon.Warning,
+                     name="finetuneResultDialog", details=report.details)
 
     @Slot(str)
     def _on_finetune_failed(self, message: str) -> None:
@@ -411,8 +465,8 @@ class MainWindow(QMainWindow):
     def _on_finetune_finished(self) -> None:
         self.finetune_worker.deleteLater()
         self.finetune_worker = None
-        self.finetune_progress.setVisible(False)
-        self.cancel_button.setVisible(False)
+        self._finetune_samples = []
+        self.panel.show_progress(False)
         self._update_actions()
 
     # -- versions and samples -----------------------------------------------------------------
@@ -457,10 +511,15 @@ class MainWindow(QMainWindow):
     # -- state and messages -------------------------------------------------------------------
 
     def _update_canvas_actions(self) -> None:
-        """Enable undo, redo and clear to match the canvas (cheap: runs on every pen move)."""
-        self.undo_action.setEnabled(self.canvas.can_undo())
-        self.redo_action.setEnabled(self.canvas.can_redo())
-        self.clear_action.setEnabled(not self.canvas.is_empty())
+        """Enable undo, redo and clear to match the canvas and the history (cheap: runs on every pen move)."""
+        empty = self.canvas.is_empty()
+        undo_step = self.history.last_done() if empty and not self.canvas.can_undo() else None
+        redo_step = self.history.last_undone() if not self.canvas.can_redo() else None
+        self.undo_action.setEnabled(self.canvas.can_undo() or undo_step is not None)
+        self.redo_action.setEnabled(self.canvas.can_redo() or redo_step is not None)
+        self.undo_action.setText(f"&Undo {undo_step.describe()}" if undo_step else "&Undo stroke")
+        self.redo_action.setText(f"&Redo {redo_step.describe()}" if redo_step else "&Redo stroke")
+        self.clear_action.setEnabled(not empty)
 
     def _update_actions(self) -> None:
         """Bring every action and the samples line up to date (after loading, saving, fine-tuning)."""
@@ -470,23 +529,40 @@ class MainWindow(QMainWindow):
             action.setEnabled(ready)
         self.samples_action.setEnabled(ready)
         self.models_action.setEnabled(self.registry is not None)
-        count = self.store.count() if ready else 0
         running = self.finetune_worker is not None
-        self.finetune_action.setEnabled(ready and count >= MIN_SAMPLES and not running)
+        readiness = finetune_readiness(self.store.counts_by_label() if ready else {})
+        self.finetune_action.setEnabled(ready and readiness.ready and not running)
+        count = self.store.count() if ready else 0
         if not ready:
             self.samples_label.setText("Samples cannot be saved." if self.store_problem else "Loading…")
-        elif count < MIN_SAMPLES:
-            self.samples_label.setText(f"{count} samples saved. Fine-tuning needs {MIN_SAMPLES}: correct "
-                                       f"{MIN_SAMPLES - count} more.")
         else:
-            self.samples_label.setText(f"{count} samples saved.")
-        self.finetune_action.setToolTip(
-            "Teach the model your handwriting (Ctrl+T)" if count >= MIN_SAMPLES
-            else f"Needs at least {MIN_SAMPLES} samples; you have {count}")
-        self.finetune_button.setToolTip(self.finetune_action.toolTip())
+            self.samples_label.setText(f"{plural(count, 'sample')} saved · {readiness.short}")
+        self.samples_label.setToolTip(readiness.missing or "Fine-tune teaches hwr your handwriting")
+        self.finetune_action.setToolTip("Teach the model your handwriting (Ctrl+T)" if readiness.ready
+                                        else readiness.missing)
 
-    def _notify(self, title: str, text: str, icon: QMessageBox.Icon, name: str = "notice") -> None:
-        show_message(self, title, text, icon, name)
+    def _notify(self, title: str, text: str, icon: QMessageBox.Icon, name: str = "notice", details: str = "") -> None:
+        show_message(self, title, text, icon, name, details)
+
+    # -- help ---------------------------------------------------------------------------------
+
+    def _update_hint(self) -> None:
+        """Show the first-run steps while nothing is drawn, until the user dismisses them."""
+        dismissed = self.settings.value("hint/dismissed", False, type=bool)
+        self.panel.show_hint(not dismissed and self.canvas.is_empty())
+
+    def _dismiss_hint(self) -> None:
+        self.settings.setValue("hint/dismissed", True)
+        self._update_hint()
+        self.canvas.setFocus()
+
+    def _show_getting_started(self) -> None:
+        self.settings.setValue("hint/dismissed", False)
+        self.clear_drawing()
+        self._update_hint()
+
+    def _show_keys(self) -> None:
+        self._notify("Keys", KEYS_HELP, QMessageBox.Icon.Information, name="keysDialog")
 
     def _about(self) -> None:
         self._notify("About hwr", "hwr recognises handwritten digits as you draw them and learns your "
@@ -510,3 +586,8 @@ class MainWindow(QMainWindow):
             self.store.close()
             self.store = None
         super().closeEvent(event)
+
+
+def _what(step: TakenOff) -> str:
+    """Return what a saved drawing was saved as: its digit, or the number of a number's digits."""
+    return step.sample.number if step.more_samples else str(step.sample.label)

@@ -8,12 +8,24 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderV
 
 from hwr_app.widgets import make_button, show_message
 from model.constants import SHIPPED
+from model.wording import GENERAL_ACCURACY, GENERAL_ACCURACY_MEANS, general_accuracy, model_names, readable_time
 
-COLUMNS = ("Version", "Created", "From", "Samples", "MNIST", "Held-out samples", "Status")
+COLUMNS = ("Model", "Made from", "Samples", GENERAL_ACCURACY, "Test drawings right", "Status")
+STATUS_COLUMN = COLUMNS.index("Status")
 
 
-def describe_accuracy(value) -> str:
-    return "—" if value is None else f"{value:.2%}"
+def registry_names(registry) -> dict[str, str]:
+    """Return {model id: readable name} for every model the registry holds, rejected ones included."""
+    entries = registry.versions() + registry.rejected()
+    return model_names((e.checkpoint.info.version, e.checkpoint.info.created, e.is_shipped) for e in entries)
+
+
+def model_name(registry, info) -> str:
+    """Return the readable name of the model with this info ("shipped", "tuned 30 Nov 14:05", …)."""
+    names = registry_names(registry)
+    if info.version in names:
+        return names[info.version]
+    return model_names([(info.version, info.created, False)])[info.version].replace("tuned", "from file", 1)
 
 
 class ModelsDialog(QDialog):
@@ -25,7 +37,7 @@ class ModelsDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("modelsDialog")
         self.setWindowTitle("Model versions")
-        self.resize(760, 340)
+        self.resize(820, 340)
         self._registry = registry
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("modelTable")
@@ -47,8 +59,9 @@ class ModelsDialog(QDialog):
         self.reset_button = make_button("Reset to shipped", "resetModelButton",
                                          "Use the model that came with the app", self._reset)
         close_button = make_button("Close", "closeModelsButton", "Close this window", self.accept)
-        self.note = QLabel("Rejected fine-tunes are kept for reference and cannot be activated.")
-        self.note.setEnabled(False)
+        self.note = QLabel("A fine-tune listed as “not used” did not pass the check (better on your test "
+                           "drawings, general accuracy kept); it is kept for reference and cannot be activated.")
+        self.note.setObjectName("modelsNote")
         self.note.setWordWrap(True)
 
         buttons = QHBoxLayout()
@@ -67,24 +80,29 @@ class ModelsDialog(QDialog):
         active = self._registry.active_version()
         rows = [(entry, "active" if entry.version == active else "") for entry in self._registry.versions()]
         rows += [(entry, "rejected") for entry in self._registry.rejected()]
+        names = registry_names(self._registry)
         self.table.setRowCount(len(rows))
         for row, (entry, status) in enumerate(rows):
             info = entry.checkpoint.info
             notes = info.notes or {}
-            holdout = notes.get("holdout_accuracy")
+            estimated = bool(notes.get("mnist_test_accuracy_is_estimate"))
             values = (
-                "shipped" if entry.is_shipped else entry.version,
-                info.created.replace("T", " ")[:16],
-                "—" if entry.is_shipped else (info.parent_version or "—"),
+                names.get(info.version, info.version),
+                "—" if entry.is_shipped else names.get(info.parent_version, "an older model"),
                 str(info.sample_count) if info.sample_count else "—",
-                describe_accuracy(info.mnist_test_accuracy) + (" (est.)" if notes.get(
-                    "mnist_test_accuracy_is_estimate") else ""),
-                "—" if holdout is None else f"{notes.get('base_holdout_accuracy', 0):.0%} → {holdout:.0%}",
-                status,
+                general_accuracy(info.mnist_test_accuracy),
+                _test_drawings(notes),
+                {"active": "in use", "rejected": "not used"}.get(status, ""),
             )
+            tips = (f"Made {readable_time(info.created)}", "", "Your samples it was fine-tuned on",
+                    f"{GENERAL_ACCURACY}: {GENERAL_ACCURACY_MEANS}"
+                    + (" (for a fine-tune, estimated from a check on part of them)" if estimated else ""),
+                    "Your samples set aside to check it, read right by the model it was made from → by it", "")
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, (entry.version, status))
+                if tips[column]:
+                    item.setToolTip(tips[column])
                 if status == "active":
                     font = item.font()
                     font.setBold(True)
@@ -128,3 +146,14 @@ class ModelsDialog(QDialog):
     def _reset(self) -> None:
         self.activate_requested.emit(SHIPPED)
         self.refresh()
+
+
+def _test_drawings(notes: dict) -> str:
+    """Return "0 of 2 → 2 of 2" from a fine-tune's notes, or "—"."""
+    after, before, count = (notes.get("holdout_accuracy"), notes.get("base_holdout_accuracy"),
+                            notes.get("holdout_count"))
+    if after is None or before is None:
+        return "—"
+    if not count:
+        return f"{before:.0%} → {after:.0%}"
+    return f"{round(before * count)} of {count} → {round(after * count)} of {count}"

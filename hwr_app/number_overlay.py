@@ -313,11 +313,10 @@ class NumberController(QObject):
             window._notify("Number not saved", f"The digits could not be saved ({error}). Your drawing is "
                            f"still on the canvas.", QMessageBox.Icon.Warning)
             return
-        wrong = sum(int(label) != digit.digit for label, digit in zip(number, reading.digits))
-        window.statusBar().showMessage(
-            f"Saved {number}: {len(number)} digits, {wrong} corrected." if wrong else
-            f"Saved {number}: {len(number)} digits, all confirmed.", 4000)
-        self.canvas.clear()
+        from hwr_app.drawing_history import TakenOff
+
+        window._take_off(TakenOff(strokes, samples[0], tuple(samples[1:])))
+        window._say_saved(f"Saved as <b>{number}</b> · <a href='undo'>Undo</a>")
         window._saved(len(samples))
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
-from hwr_app.widgets import digit_pixmap
+from hwr_app.widgets import digit_pixmap, palette_colours
 from model.constants import CONFIDENCE_THRESHOLD  # below it the view says it is unsure
 
 
@@ -19,7 +19,8 @@ class ProbabilityView(QWidget):
         self.setObjectName("probabilityView")
         self.setAccessibleName("Probabilities")
         self.setToolTip("How likely the model finds each digit")
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMaximumHeight(10 * 30)  # taller rows only spread the bars apart
         self._probabilities: np.ndarray | None = None
 
     def probabilities(self) -> np.ndarray | None:
@@ -39,7 +40,7 @@ class ProbabilityView(QWidget):
         return QSize(240, 10 * 22)
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(160, 10 * 16)
+        return QSize(160, 10 * 12)
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
@@ -76,35 +77,66 @@ class ProbabilityView(QWidget):
         painter.end()
 
 
-class ModelEyeView(QLabel):
-    """The 28×28 picture the network reads, magnified with visible pixels."""
+class ModelEyeView(QWidget):
+    """The 28×28 picture the network reads, magnified with visible pixels, in the canvas's colours.
+
+    Square, at the side the window asks for (``set_side``, whole multiples of 28 look sharpest);
+    it shrinks to ``MIN_SIDE`` when space is short.
+    """
+
+    MIN_SIDE = 56
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("modelEyeView")
         self.setAccessibleName("Model's eye")
         self.setToolTip("The 28×28 picture the model sees, made the way MNIST's digits were made")
-        self.setFixedSize(28 * 4 + 2, 28 * 4 + 2)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setFrameShape(QLabel.Shape.StyledPanel)
+        self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Maximum)  # up to its side, no more
+        self._side = 28 * 4
         self._image: np.ndarray | None = None
-        self.set_image(None)
 
     def image(self) -> np.ndarray | None:
         return None if self._image is None else self._image.copy()
 
     def set_image(self, image: np.ndarray | None) -> None:
         self._image = None if image is None else np.asarray(image, dtype=np.float32)
+        self.setAccessibleDescription("empty" if self._image is None else "the picture the model reads")
+        self.update()
+
+    def set_side(self, side: int) -> None:
+        """Ask for a ``side``-pixel square (the layout may give less)."""
+        side = max(self.MIN_SIDE, int(side))
+        if side != self._side:
+            self._side = side
+            self.updateGeometry()
+
+    def sizeHint(self) -> QSize:
+        return QSize(self._side, self._side)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self.MIN_SIDE, self.MIN_SIDE)
+
+    def paintEvent(self, event) -> None:
+        side = min(self.width(), self.height())
+        side -= side % 28 if side >= 56 else 0  # whole pixels per model pixel: sharp squares
+        square = QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+        ink, paper = palette_colours(self)
+        painter = QPainter(self)
         if self._image is None:
-            self.clear()
-            self.setText("—")
-            return
-        # Sharp, square pixels: exactly what the model sees.
-        self.setPixmap(digit_pixmap(self._image, 28 * 4, smooth=False, pixel_ratio=self.devicePixelRatioF()))
+            painter.fillRect(square, paper)
+        else:  # sharp, square pixels: exactly what the model sees
+            painter.drawPixmap(square.topLeft(), digit_pixmap(self._image, int(side), smooth=False,
+                                                              pixel_ratio=self.devicePixelRatioF(),
+                                                              ink=ink, paper=paper))
+        frame = QColor(self.palette().color(QPalette.ColorRole.Mid))
+        painter.setPen(frame)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(square.adjusted(-0.5, -0.5, 0.5, 0.5))
+        painter.end()
 
 
 class PredictionView(QWidget):
-    """The big answer, a one-line explanation, the bars and the model's eye together."""
+    """The big answer and the model's eye side by side, a one-line explanation, then the bars."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -114,37 +146,68 @@ class PredictionView(QWidget):
         self.digit_label.setToolTip("The digit the model reads")
         self.digit_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         font = QFont(self.font())
-        font.setPointSizeF(font.pointSizeF() * 5)
+        font.setPointSizeF(font.pointSizeF() * 4)
         font.setBold(True)
         self.digit_label.setFont(font)
-        self.digit_label.setMinimumHeight(self.digit_label.fontMetrics().height())
-        self.caption = QLabel("Draw a digit")
+        self.empty_label = QLabel("Draw a digit on the canvas")
+        self.empty_label.setObjectName("emptyPrediction")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        # The answer and the empty state share one place of one height: nothing moves when they swap.
+        self.answer_stack = QStackedWidget()
+        self.answer_stack.addWidget(self.digit_label)
+        self.answer_stack.addWidget(self.empty_label)
+        self._base_point_size = self.font().pointSizeF()
+        self.caption = QLabel("")
         self.caption.setObjectName("predictionCaption")
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.caption.setWordWrap(True)
+        # Two lines reserved: "Not sure: 7 (54%) or 2 (14%)…" wraps in a narrow panel, and must not push the bars.
+        self.caption.setMinimumHeight(2 * self.caption.fontMetrics().lineSpacing())
         self.probability_view = ProbabilityView()
         self.model_eye = ModelEyeView()
         eye_caption = QLabel("Model's eye")
+        eye_caption.setObjectName("modelEyeCaption")
         eye_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
+        answer = QVBoxLayout()
+        answer.addStretch(1)
+        answer.addWidget(self.answer_stack)
+        answer.addStretch(1)
+        eye = QVBoxLayout()
+        eye.setSpacing(2)
+        eye.addWidget(self.model_eye, 1)
+        eye.addWidget(eye_caption)
+        top = QHBoxLayout()
+        top.addLayout(answer, 1)
+        top.addLayout(eye)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.digit_label)
+        layout.setSpacing(4)
+        layout.addLayout(top)
         layout.addWidget(self.caption)
-        layout.addSpacing(8)
         layout.addWidget(self.probability_view, 1)
-        layout.addSpacing(8)
-        layout.addWidget(self.model_eye, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addWidget(eye_caption)
+        self.fit_answer(28 * 4)
+        self.show_prediction(None)
+
+    def fit_answer(self, eye_side: int) -> None:
+        """Size the model's eye and the big digit beside it together (the window calls this on resize)."""
+        self.model_eye.set_side(eye_side)
+        font = QFont(self.digit_label.font())
+        font.setPointSizeF(self._base_point_size * max(3.5, min(8.0, eye_side / 28)))
+        self.digit_label.setFont(font)
+        self.answer_stack.setFixedHeight(self.digit_label.fontMetrics().height())
 
     def show_prediction(self, prediction) -> None:
         """Show a model.predict.Prediction, or nothing for None (an empty canvas)."""
         if prediction is None:
             self.digit_label.setText("")
-            self.caption.setText("Draw a digit")
+            self.answer_stack.setCurrentWidget(self.empty_label)
+            self.caption.setText("")
             self.probability_view.set_probabilities(None)
             self.model_eye.set_image(None)
             return
+        self.answer_stack.setCurrentWidget(self.digit_label)
         self.probability_view.set_probabilities(prediction.probabilities)
         self.model_eye.set_image(prediction.image)
         if prediction.confidence >= CONFIDENCE_THRESHOLD:

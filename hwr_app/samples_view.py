@@ -10,14 +10,15 @@ from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QMessageBox, QVBoxLayout, QWidget)
 
-from hwr_app.widgets import digit_pixmap, make_button, show_message
+from hwr_app.widgets import digit_pixmap, make_button, palette_colours, show_message
+from model.wording import plural, readable_time
 
 THUMBNAIL = 56
 
 
-def thumbnail(image: np.ndarray) -> QIcon:
-    """Return an icon of a 28×28 sample picture, dark ink on white."""
-    return QIcon(digit_pixmap(image, THUMBNAIL, smooth=True))
+def thumbnail(image: np.ndarray, ink=None, paper=None) -> QIcon:
+    """Return an icon of a 28×28 sample picture, in the canvas's colours when given (else black on white)."""
+    return QIcon(digit_pixmap(image, THUMBNAIL, smooth=True, ink=ink, paper=paper))
 
 
 class SamplesDialog(QDialog):
@@ -101,13 +102,14 @@ class SamplesDialog(QDialog):
 
         self.list.clear()
         samples = sorted(self._store.samples(self.filter.currentData()), key=lambda s: (s.label, s.id))
+        ink, paper = palette_colours(self.list)
         for sample in samples:
-            item = QListWidgetItem(thumbnail(sample.image), self._caption(sample))
+            item = QListWidgetItem(thumbnail(sample.image, ink, paper), self._caption(sample))
             item.setData(Qt.ItemDataRole.UserRole, sample.id)
-            item.setToolTip(f"Drawn {sample.created}; model {sample.model_version or '?'} said "
-                            f"{'?' if sample.predicted is None else sample.predicted}")
+            read = "" if sample.predicted is None else f"; hwr read it as {sample.predicted}"
+            item.setToolTip(f"Drawn {readable_time(sample.created)}{read}")
             self.list.addItem(item)
-        self.summary.setText(f"{sum(counts.values())} samples")
+        self.summary.setText(plural(sum(counts.values()), "sample"))
         self._update_buttons()
 
     @staticmethod
@@ -170,7 +172,7 @@ class SamplesDialog(QDialog):
             show_message(self, "Export failed", f"Could not write {path}: {error.strerror or error}",
                          QMessageBox.Icon.Warning)
             return
-        self.summary.setText(f"Exported {count} samples")
+        self.summary.setText(f"Exported {plural(count, 'sample')}")
 
     def _import(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import samples", "", "hwr samples (*.json)")
@@ -187,5 +189,5 @@ class SamplesDialog(QDialog):
             show_message(self, "Import failed", str(error), QMessageBox.Icon.Warning)
             return
         self.refresh()
-        self.summary.setText(f"Imported {added} new samples")
+        self.summary.setText(f"Imported {plural(added, 'new sample')}")
         self.changed.emit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QAction, QColor, QImage, QPalette, QPixmap
 from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
 
@@ -18,13 +18,19 @@ def make_button(text: str, name: str, tip: str, slot) -> QPushButton:
     return button
 
 
-def digit_pixmap(image: np.ndarray, side: int, smooth: bool, pixel_ratio: float = 1.0) -> QPixmap:
-    """Return a 28×28 image (ink 1.0) as dark ink on white, ``side`` logical pixels wide.
+def digit_pixmap(image: np.ndarray, side: int, smooth: bool, pixel_ratio: float = 1.0,
+                 ink: QColor | None = None, paper: QColor | None = None) -> QPixmap:
+    """Return a 28×28 image (ink 1.0) as ``ink`` on ``paper`` (default black on white), ``side`` pixels wide.
 
-    ``pixel_ratio`` is the screen's device pixel ratio, so the picture stays sharp on high-DPI screens.
+    Pass the palette's text and base colours so the picture follows a dark desktop like the canvas
+    does. ``pixel_ratio`` is the screen's device pixel ratio, so the picture stays sharp on high-DPI screens.
     """
-    gray = np.ascontiguousarray((255 - np.clip(np.asarray(image) * 255, 0, 255)).astype(np.uint8))
-    picture = QImage(gray.data, gray.shape[1], gray.shape[0], gray.shape[1], QImage.Format.Format_Grayscale8).copy()
+    ink_rgb = np.array((ink or QColor("black")).getRgb()[:3], dtype=np.float32)
+    paper_rgb = np.array((paper or QColor("white")).getRgb()[:3], dtype=np.float32)
+    amount = np.clip(np.asarray(image, dtype=np.float32), 0, 1)[..., None]  # (28, 28, 1)
+    rgb = np.round(paper_rgb + (ink_rgb - paper_rgb) * amount).astype(np.uint8)
+    rgba = np.ascontiguousarray(np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 255, np.uint8)], axis=2))
+    picture = QImage(rgba.data, rgba.shape[1], rgba.shape[0], rgba.shape[1] * 4, QImage.Format.Format_RGBA8888).copy()
     mode = Qt.TransformationMode.SmoothTransformation if smooth else Qt.TransformationMode.FastTransformation
     device_side = round(side * pixel_ratio)
     pixmap = QPixmap.fromImage(picture).scaled(device_side, device_side, Qt.AspectRatioMode.KeepAspectRatio, mode)
@@ -32,13 +38,37 @@ def digit_pixmap(image: np.ndarray, side: int, smooth: bool, pixel_ratio: float 
     return pixmap
 
 
-def show_message(parent: QWidget, title: str, text: str, icon: QMessageBox.Icon, name: str = "notice") -> QMessageBox:
+def palette_colours(widget: QWidget) -> tuple[QColor, QColor]:
+    """Return (ink, paper): the text and base colours of ``widget``'s palette, as the canvas uses them."""
+    palette = widget.palette()
+    return palette.color(QPalette.ColorRole.Text), palette.color(QPalette.ColorRole.Base)
+
+
+def action_button(text: str, name: str, action: QAction) -> QPushButton:
+    """Return a push button that triggers ``action`` and follows its enabled state and tooltip."""
+    button = QPushButton(text)
+    button.setObjectName(name)
+    button.setToolTip(action.toolTip())
+    button.setAccessibleName(action.text().replace("&", "").rstrip("…"))
+    button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    button.clicked.connect(action.trigger)
+    action.enabledChanged.connect(button.setEnabled)
+    action.changed.connect(lambda: button.setToolTip(action.toolTip()))
+    button.setEnabled(action.isEnabled())
+    return button
+
+
+def show_message(parent: QWidget, title: str, text: str, icon: QMessageBox.Icon, name: str = "notice",
+                 details: str = "") -> QMessageBox:
     """Show a message box that blocks neither the event loop nor the window; return it.
 
     Non-modal on purpose: a result that arrives while the user is drawing must not swallow the
     pen's release (a modal box would), and recognition and fine-tuning go on behind it.
+    ``details``, if given, sits behind the box's Details button.
     """
     box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
+    if details:
+        box.setDetailedText(details)
     box.setObjectName(name)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.setWindowModality(Qt.WindowModality.NonModal)

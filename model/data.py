@@ -47,10 +47,12 @@ def load_mnist(root: str | os.PathLike, train: bool, download: bool = False) -> 
     try:
         dataset = MNIST(str(root), train=train, download=download)
     except (RuntimeError, OSError) as error:  # torchvision: "Dataset not found"; URLError is OSError
-        how = ("the download failed" if download else "downloading is off")
+        # torchvision's own text names its download=True argument, which no user of hwr can set: a
+        # failed download says why it failed; a missing folder says only which setting to change.
+        how = f"the download failed ({error})" if download else "downloading is off"
         raise MnistUnavailableError(
-            f"MNIST was not found in {root / 'MNIST' / 'raw'} and {how} ({error}). "
-            f"Point --data-dir or the {MNIST_DIR_ENV} environment variable at a folder that holds "
+            f"MNIST was not found in {root / 'MNIST' / 'raw'} and {how}. "
+            f"Point --mnist-dir or the {MNIST_DIR_ENV} environment variable at a folder that holds "
             f"MNIST/raw, or allow the download on a machine with internet access."
         ) from error
     return DigitSet(dataset.data.clone(), dataset.targets.clone())

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.checkpoint import ModelInfo, make_checkpoint, save_checkpoint
+from model.checkpoint import Checkpoint, CheckpointError, ModelInfo, load_checkpoint, make_checkpoint, save_checkpoint
 from model.constants import UNIPEN_DIR_ENV, default_unipen_dir
 from model.data import (MNIST_DIR_ENV, AugmentConfig, DigitSet, MnistUnavailableError, augment, concat_digit_sets,
                         default_mnist_dir, load_mnist, normalise, split_validation, to_unit_ink)
@@ -55,6 +55,7 @@ class TrainConfig:
     pen_repeat: int = 2  # how many times each pen training digit appears per epoch (one variant each)
     pen_variants: int = 8  # rendered variants per pen digit (variant 0 unaugmented)
     stroke_augment: str = "all"  # stroke augmentation: all, none, or all without one part (no-affine…)
+    mnist_per_epoch: int = 0  # MNIST training digits drawn afresh each epoch (0: all of them every epoch)
 
 
 ProgressCallback = Callable[[int, int, float, float], None]  # (step, steps, loss, accuracy)
@@ -104,30 +105,34 @@ def train_model(config: TrainConfig, training: DigitSet, validation: DigitSet, d
                 log: Callable[[str], None] = lambda line: print(line, flush=True),
                 progress_for_epoch: Callable[[int], ProgressCallback | None] = lambda epoch: None,
                 pen_training: PenTrainingSet | None = None, pen_validation: DigitSet | None = None,
-                ) -> tuple[nn.Module, NetConfig, list[dict]]:
+                initial: Checkpoint | None = None) -> tuple[nn.Module, NetConfig, list[dict]]:
     """Return (trained network, its config, per-epoch history) for the given data and settings.
 
     With ``pen_training``, each epoch adds ``config.pen_repeat`` pictures of every pen digit (each
     from a randomly chosen rendered variant) to the MNIST digits; ``pen_validation`` is reported
-    beside MNIST's validation part.
+    beside MNIST's validation part. With ``initial``, training continues from that checkpoint's
+    weights instead of random ones (its architecture is used).
     """
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    net_config = NetConfig(arch=config.arch)
-    network = build_network(net_config).to(device)
+    net_config = initial.config if initial is not None else NetConfig(arch=config.arch)
+    network = (initial.build().train() if initial is not None else build_network(net_config)).to(device)
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.max_lr, weight_decay=config.weight_decay)
     pen_count = config.pen_repeat * len(pen_training.labels) if pen_training is not None else 0
-    steps_per_epoch = (len(training) + pen_count + config.batch_size - 1) // config.batch_size
+    mnist_count = min(config.mnist_per_epoch or len(training), len(training))
+    steps_per_epoch = (mnist_count + pen_count + config.batch_size - 1) // config.batch_size
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.max_lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch)
-    log(f"{config.arch}: {count_parameters(network):,} parameters; {len(training):,} MNIST + {pen_count:,} pen "
+    log(f"{net_config.arch}: {count_parameters(network):,} parameters; {mnist_count:,} MNIST + {pen_count:,} pen "
         f"training digits per epoch, {len(validation):,} + {len(pen_validation or ())} validation digits on {device}")
     history = []
     started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         epoch_digits = training
+        if mnist_count < len(training):
+            epoch_digits = training.subset(torch.randperm(len(training), generator=generator)[:mnist_count])
         if pen_training is not None:
-            epoch_digits = concat_digit_sets([training] + [pen_training.epoch(generator)
+            epoch_digits = concat_digit_sets([epoch_digits] + [pen_training.epoch(generator)
                                                            for _ in range(config.pen_repeat)])
         loss, train_accuracy = train_epoch(network, device, epoch_digits, optimizer, scheduler, config,
                                            generator, progress_for_epoch(epoch))
@@ -199,6 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stroke-augment", default=defaults.stroke_augment,
                         choices=["all", "none"] + [f"no-{part.replace('_', '-')}" for part in STROKE_AUGMENT_PARTS],
                         help="stroke-level augmentation of pen digits (all, none, or all but one part)")
+    parser.add_argument("--mnist-per-epoch", type=int, default=defaults.mnist_per_epoch,
+                        help="MNIST training digits drawn afresh each epoch (0 = all every epoch)")
+    parser.add_argument("--init", type=Path, default=None,
+                        help="continue from this checkpoint's weights instead of random ones (its architecture "
+                             "replaces --arch)")
     parser.add_argument("--keep-suspects", action="store_true",
                         help="train on the pen segments listed as probably mislabelled too "
                              "(model/unipen_suspects.txt; see the README)")
@@ -247,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
                          validation_size=min(args.validation_size, 512) if args.dry_run else args.validation_size,
                          seed=args.seed, augment=not args.no_augment, limit=512 if args.dry_run else args.limit,
                          pen_repeat=args.pen_repeat, pen_variants=2 if args.dry_run else args.pen_variants,
-                         stroke_augment=args.stroke_augment)
+                         stroke_augment=args.stroke_augment, mnist_per_epoch=args.mnist_per_epoch)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = select_device(args.device)
@@ -259,6 +269,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
+    initial = None
+    if args.init is not None:
+        try:
+            initial = load_checkpoint(args.init)
+        except CheckpointError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     unipen_dir = args.unipen_dir or (default_unipen_dir() if os.environ.get(UNIPEN_DIR_ENV) else None)
     started = time.perf_counter()
     pen_training = pen_validation = None
@@ -275,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         training = training.subset(slice(0, config.limit))
     network, net_config, history = train_model(config, training, validation, device,
                                                progress_for_epoch=lambda e: progress_bar(e, config.epochs),
-                                               pen_training=pen_training, pen_validation=pen_validation)
+                                               pen_training=pen_training, pen_validation=pen_validation,
+                                               initial=initial)
     wall_seconds = time.perf_counter() - started
     if args.dry_run:
         test_digits = test_digits.subset(slice(0, 512))
@@ -285,15 +303,21 @@ def main(argv: list[str] | None = None) -> int:
     notes = {}
     if unipen_dir is not None:
         pen_test = pen_digit_set(pen_digits(unipen_dir, "test")[:512 if args.dry_run else None])
-        pen_accuracy = accuracy_of(network, pen_test, device)
-        print(f"UNIPEN test writers: {pen_accuracy:.2%} on {len(pen_test):,} digits")
-        notes = {"pen_test_accuracy": pen_accuracy, "pen_test_size": len(pen_test)}
+        if len(pen_test):
+            pen_accuracy = accuracy_of(network, pen_test, device)
+            print(f"UNIPEN test writers: {pen_accuracy:.2%} on {len(pen_test):,} digits")
+            notes = {"pen_test_accuracy": pen_accuracy, "pen_test_size": len(pen_test)}
     if args.dry_run:
         print("dry run: nothing saved")
         return 0
+    command = "python -m model.train " + shlex.join(argv)
+    if initial is not None:
+        notes["continued_from"] = initial.info.version
+        if initial.info.training_command:
+            command = f"{initial.info.training_command} && {command}"  # the whole recipe, from scratch
     info = ModelInfo(
         mnist_test_accuracy=test_accuracy, mnist_test_size=len(test_digits),
-        training_command="python -m model.train " + shlex.join(argv), seed=config.seed,
+        training_command=command, seed=config.seed,
         notes={"train_seconds": round(wall_seconds, 1), "device": str(device),
                "threads": torch.get_num_threads(), "history": history, **notes},
     )

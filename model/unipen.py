@@ -395,12 +395,13 @@ def select_split(digits: Iterable[PenDigit], split: Split) -> list[PenDigit]:
 SUSPECTS_PATH = Path(__file__).with_name("unipen_suspects.txt")
 
 
-def load_suspects(path: Path = SUSPECTS_PATH) -> set[tuple[str, int]]:
+def load_suspects(path: Path | None = None) -> set[tuple[str, int]]:
     """Return the (segmentation file, line) of the segments listed as probably mislabelled or badly cut.
 
     The list (one ``file:line`` a line, ``#`` comments) is made by benchmarks/unipen_suspects.py
     from training and validation writers only; see the README for how and what it changes.
     """
+    path = SUSPECTS_PATH if path is None else path
     if not path.is_file():
         return set()
     suspects = set()

@@ -93,8 +93,8 @@ def _fake_prediction(probabilities):
 def test_status_bar_names_the_active_model_and_its_accuracy(window):
     info = window.checkpoint.info
     text = window.model_label.text()
-    assert info.version in text and "shipped" in text
-    assert f"{info.mnist_test_accuracy:.2%}" in text
+    assert "shipped" in text
+    assert f"{info.mnist_test_accuracy * 100:.1f} %" in text
 
 
 def test_required_object_names_tooltips_and_accessible_names(window):

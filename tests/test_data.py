@@ -37,7 +37,7 @@ def test_missing_mnist_says_which_setting_to_change(tmp_path):
     with pytest.raises(MnistUnavailableError) as caught:
         load_mnist(tmp_path / "no-mnist-here", train=False)
     message = str(caught.value)
-    assert "--data-dir" in message and MNIST_DIR_ENV in message
+    assert "--mnist-dir" in message and "download=True" not in message and MNIST_DIR_ENV in message
     assert "no-mnist-here" in message
 
 

@@ -17,8 +17,8 @@ CLEAR = Layout(gap_mean=0.35, gap_sd=0.05, size_sd=0.05, baseline_sd=0.03, slope
 @pytest.fixture
 def window(qtbot, tmp_path, mnist_dir):
     window = open_window(qtbot, tmp_path / "user", mnist_dir)
-    window.resize(1000, 560)
-    qtbot.waitUntil(lambda: window.canvas.width() > 600, timeout=5000)
+    window.resize(1000, 700)  # the canvas keeps a shape for one digit: a taller window widens it
+    qtbot.waitUntil(lambda: window.canvas.width() > 500, timeout=5000)
     qtbot.waitUntil(lambda: window.store is not None, timeout=10_000)
     return window
 

@@ -10,6 +10,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
 from model.finetune import FinetuneConfig
+from model.wording import general_accuracy
 from model.synthetic import STYLES
 from model.versions import SHIPPED
 from tests.qt_helpers import draw_strokes, open_window, standard_digit, style_digit, wait_for_prediction
@@ -102,10 +103,14 @@ def test_correct_finetune_in_background_improves_style_and_roll_back_restores(qt
     assert window.registry.active_version() == entry.version
     assert entry.version != shipped_version
     qtbot.waitUntil(lambda: window.checkpoint.info.version == entry.version, timeout=10_000)
-    assert entry.version in window.model_label.text()
+    assert "shipped" not in window.model_label.text() and "tuned" in window.model_label.text()
     assert window.checkpoint.info.parent_version == shipped_version
     dialog = window.findChild(QMessageBox, "finetuneResultDialog")
-    assert dialog is not None and "→" in dialog.text()
+    assert dialog is not None and dialog.text().startswith("hwr now reads your 2s better:")
+    assert "test drawings right" in dialog.text() and "set aside" in dialog.detailedText()
+    # One figure for general accuracy: the dialog, the status bar and Model versions agree.
+    general = general_accuracy(window.checkpoint.info.mnist_test_accuracy)
+    assert general in dialog.text() and general in window.model_label.text()
 
     after = read_style(qtbot, window, fresh)
     assert after >= 0.9 and after > before
@@ -114,6 +119,10 @@ def test_correct_finetune_in_background_improves_style_and_roll_back_restores(qt
     window.canvas.clear()
 
     window.show_models()
+    table = window.models_dialog.table
+    active_row = next(row for row in range(table.rowCount()) if table.item(row, 5).text() == "in use")
+    assert table.item(active_row, 3).text() == general
+    assert table.item(active_row, 1).text() == "shipped"  # made from: the same name the shipped row has
     window.models_dialog.rollback_button.click()
     qtbot.waitUntil(lambda: window.checkpoint.info.version == shipped_version, timeout=10_000)
     assert window.registry.active_version() == SHIPPED
@@ -163,7 +172,8 @@ def test_a_rejected_finetune_stays_inactive_and_the_user_is_told_why(qtbot, wind
     assert window.registry.active_version() == SHIPPED
     assert [e.version for e in window.registry.rejected()] == [entry.version]
     dialog = window.findChild(QMessageBox, "finetuneResultDialog")
-    assert "kept aside" in dialog.text()
+    assert dialog.text().startswith("hwr kept its model: the new one")
+    assert dialog.windowTitle() == "Fine-tune not used" and "not used in Model versions" in dialog.detailedText()
 
 
 def test_a_corrupt_database_is_moved_aside_and_the_app_starts(qtbot, tmp_path, mnist_dir):

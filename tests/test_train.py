@@ -70,7 +70,60 @@ def test_cli_without_mnist_says_which_setting_to_change(tmp_path, capsys, monkey
         monkeypatch.setenv(MNIST_DIR_ENV, str(missing))
     assert main(arguments) == 2
     printed = capsys.readouterr()
-    assert "--data-dir" in printed.err and MNIST_DIR_ENV in printed.err
+    assert "--mnist-dir" in printed.err and MNIST_DIR_ENV in printed.err
     assert str(missing) in printed.err
     assert "Traceback" not in printed.err + printed.out
     assert not (tmp_path / "model.pt").exists()
+
+
+UNIPEN_FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures" / "unipen"
+
+
+def test_cli_trains_on_mnist_and_pen_digits(mnist_dir, tmp_path, capsys):
+    status = main(["--dry-run", "--mnist-dir", str(mnist_dir), "--unipen-dir", str(UNIPEN_FIXTURES),
+                   "--device", "cpu", "--output", str(tmp_path / "model.pt")])
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert "pen training digits: 5 of 5" in printed  # the fixture's writers all fall in the training part
+    assert "+ 10 pen training digits per epoch" in printed  # each pen digit twice (--pen-repeat 2)
+
+
+def test_cli_without_unipen_names_the_folder_and_the_setting(mnist_dir, tmp_path, capsys):
+    missing = tmp_path / "no-unipen"
+    assert main(["--dry-run", "--mnist-dir", str(mnist_dir), "--unipen-dir", str(missing),
+                 "--output", str(tmp_path / "model.pt")]) == 2
+    printed = capsys.readouterr()
+    assert str(missing) in printed.err and "HWR_UNIPEN_DIR" in printed.err and "Traceback" not in printed.err
+
+
+def test_listed_suspects_are_left_out_of_pen_training(tmp_path, monkeypatch):
+    from model import unipen
+    from model.train import load_pen_training
+
+    listed = tmp_path / "suspects.txt"
+    listed.write_text("# a comment\nxyz/anna.dat:5  # 4 -> 1\n")
+    monkeypatch.setattr(unipen, "SUSPECTS_PATH", listed)
+    config = TrainConfig(pen_variants=2)
+    kept, _ = load_pen_training(UNIPEN_FIXTURES, config, keep_suspects=False, dry_run=True, log=lambda line: None)
+    assert kept.labels.tolist() == [1, 7, 5, 1]  # the 4 on line 5 is gone
+    everything, _ = load_pen_training(UNIPEN_FIXTURES, config, keep_suspects=True, dry_run=True, log=lambda line: None)
+    assert everything.labels.tolist() == [1, 4, 7, 5, 1]
+
+
+def test_continued_training_starts_from_the_given_weights(shipped_checkpoint, mnist_train, mnist_test):
+    config = TrainConfig(epochs=1, batch_size=64, limit=256, validation_size=0, max_lr=1e-5)
+    training, validation = split_validation(mnist_train, 0, config.seed)
+    network, net_config, _ = train_model(config, training.subset(slice(0, 256)), validation, CPU,
+                                         log=lambda line: None, initial=shipped_checkpoint)
+    assert net_config == shipped_checkpoint.config
+    assert accuracy_of(network, mnist_test.subset(slice(0, 1000))) > 0.98  # from scratch it would be near 0.1
+
+
+def test_the_committed_suspects_are_real_training_or_validation_segments(unipen_dir):
+    from model.unipen import load_suspects, pen_digits, writer_split
+
+    suspects = load_suspects()
+    assert 0 < len(suspects) < 200
+    by_place = {(d.file, d.line): d for d in pen_digits(unipen_dir)}
+    assert suspects <= set(by_place)
+    assert all(writer_split(by_place[place].writer) != "test" for place in suspects)

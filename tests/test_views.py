@@ -115,22 +115,30 @@ def test_models_view_lists_versions_and_activates_rolls_back_and_resets(qtbot, r
     dialog.show()
     table = dialog.table
     assert table.rowCount() == 4
-    statuses = [table.item(row, 6).text() for row in range(4)]
-    assert statuses == ["active", "", "", "rejected"]
-    assert table.item(1, 3).text() == "10" and "20% → 100%" == table.item(1, 5).text()
+    statuses = [table.item(row, 5).text() for row in range(4)]
+    assert statuses == ["in use", "", "", "not used"]
+    assert table.item(1, 2).text() == "10" and "20% → 100%" == table.item(1, 4).text()
+    # One name per model: the shipped row and the "made from" of its child say the same.
+    assert table.item(0, 0).text() == "shipped" == table.item(1, 1).text()
+    assert table.item(1, 0).text().startswith("tuned ") and table.item(2, 1).text() == table.item(1, 0).text()
+    assert all(table.item(row, 0).text() not in ("", table.item(row, 0).data(Qt.ItemDataRole.UserRole)[0])
+               for row in range(1, 4))  # a readable name, not an id
     assert not dialog.rollback_button.isEnabled()
 
-    newest = table.item(2, 0).text()
+    def version_of(row: int) -> str:
+        return table.item(row, 0).data(Qt.ItemDataRole.UserRole)[0]
+
+    newest = version_of(2)
     dialog.select_version(newest)
     qtbot.mouseClick(dialog.activate_button, Qt.MouseButton.LeftButton)
     assert registry.active_version() == newest
-    assert [table.item(row, 6).text() for row in range(4)] == ["", "", "active", "rejected"]
+    assert [table.item(row, 5).text() for row in range(4)] == ["", "", "in use", "not used"]
 
-    dialog.select_version(table.item(3, 0).text())
+    dialog.select_version(version_of(3))
     assert not dialog.activate_button.isEnabled()  # a rejected fine-tune cannot be put in charge
 
     qtbot.mouseClick(dialog.rollback_button, Qt.MouseButton.LeftButton)
-    assert registry.active_version() == table.item(1, 0).text()  # its parent
+    assert registry.active_version() == version_of(1)  # its parent
     qtbot.mouseClick(dialog.reset_button, Qt.MouseButton.LeftButton)
     assert registry.active_version() == SHIPPED
     assert requested[-1] == SHIPPED

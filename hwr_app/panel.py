@@ -1,0 +1,177 @@
+"""The window's side panel: the answer, the "Save as" digit buttons and the fine-tune controls.
+
+Every line that changes while the app is used (the saved-sample line, the sample counter, the
+fine-tune progress) has its room reserved, so nothing moves and the window never changes size.
+In small windows the panel compacts (no browse buttons, no eye caption); in large ones it and the
+model's eye grow. ``panel_width`` and ``eye_side`` are the sizing rules, pure and tested.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QSizePolicy, QStackedWidget, QVBoxLayout, QWidget)
+
+from hwr_app.widgets import action_button
+
+MIN_PANEL_WIDTH = 200
+MAX_PANEL_WIDTH = 560
+PANEL_SHARE = 0.34  # of the window's width
+COMPACT_BELOW = QSize(720, 600)  # windows narrower or lower than this get the compact panel
+BARS_FROM_HEIGHT = 480  # windows lower than this show no probability bars (no room for ten readable rows)
+
+
+def panel_width(window_width: int) -> int:
+    """Return the panel width the window asks for: a third of the window, within 200–560 pixels."""
+    return max(MIN_PANEL_WIDTH, min(MAX_PANEL_WIDTH, round(window_width * PANEL_SHARE)))
+
+
+def eye_side(panel: int, window_height: int) -> int:
+    """Return the model's eye side: about 40 % of the panel, a fifth of the height, in whole 28-pixel steps."""
+    wanted = min(panel * 0.4, window_height * 0.2)
+    return max(56, min(252, int(wanted) // 28 * 28))
+
+
+def is_compact(width: int, height: int) -> bool:
+    """Return True for windows that get the compact panel."""
+    return width < COMPACT_BELOW.width() or height < COMPACT_BELOW.height()
+
+
+class FirstRunHint(QFrame):
+    """Three steps for a newcomer, shown where the answer goes while nothing is drawn; "Got it" hides it."""
+
+    dismissed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("firstRunHint")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAccessibleName("Getting started")
+        title = QLabel("<b>Getting started</b>")
+        text = QLabel("<ol style='margin-left:-24px; margin-top:2px'><li>Draw a digit.</li>"
+                      "<li>Wrong answer? Press the right digit key.</li>"
+                      "<li>After 10 samples, press Fine-tune.</li></ol>")
+        text.setObjectName("firstRunText")
+        text.setWordWrap(True)
+        text.setTextFormat(Qt.TextFormat.RichText)
+        self.got_it = QPushButton("Got it")
+        self.got_it.setObjectName("dismissHintButton")
+        self.got_it.setToolTip("Hide these steps for good (Help ▸ Getting started shows them again)")
+        self.got_it.setAccessibleName("Got it")
+        self.got_it.clicked.connect(self.dismissed)
+        self.got_it.setFixedWidth(self.got_it.fontMetrics().horizontalAdvance("Got it") + 24)  # room for the title
+        header = QHBoxLayout()
+        header.addWidget(title, 1)
+        header.addWidget(self.got_it)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.setSpacing(0)
+        layout.addLayout(header)
+        layout.addWidget(text, 1)
+
+
+class SidePanel(QWidget):
+    """The panel beside the canvas; it lays out widgets and actions the window owns."""
+
+    def __init__(self, prediction_view: QWidget, digit_actions: list[QAction], finetune_action: QAction,
+                 samples_action: QAction, models_action: QAction, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sidePanel")
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self._preferred_width = MIN_PANEL_WIDTH
+        self.prediction_view = prediction_view
+        self.hint = FirstRunHint()
+        self.answer_stack = QStackedWidget()
+        self.answer_stack.addWidget(prediction_view)
+        self.answer_stack.addWidget(self.hint)
+
+        save_box = QGroupBox("Save as (keys 0–9)")
+        save_box.setObjectName("saveAsBox")
+        save_box.setToolTip("Say which digit you drew, whether the answer was right or wrong: the drawing is "
+                            "kept as a sample and teaches hwr your handwriting")
+        grid = QGridLayout(save_box)
+        grid.setSpacing(4)
+        grid.setContentsMargins(6, 4, 6, 4)
+        self.label_buttons = []
+        for digit, action in enumerate(digit_actions):
+            button = action_button(str(digit), f"labelButton{digit}", action)
+            button.setMinimumWidth(30)
+            grid.addWidget(button, digit // 5, digit % 5)
+            self.label_buttons.append(button)
+        self.saved_line = QLabel(" ")  # "Saved as 3 · Undo"; a blank line keeps its room
+        self.saved_line.setObjectName("savedLine")
+        self.saved_line.setTextFormat(Qt.TextFormat.RichText)
+        self.saved_line.setMinimumHeight(self.saved_line.fontMetrics().height())
+        grid.addWidget(self.saved_line, 2, 0, 1, 5)
+
+        tune_box = QGroupBox("Your handwriting")
+        tune_box.setObjectName("handwritingBox")
+        tune_layout = QVBoxLayout(tune_box)
+        tune_layout.setContentsMargins(6, 4, 6, 4)
+        tune_layout.setSpacing(4)
+        self.samples_label = QLabel("Loading…")
+        self.samples_label.setObjectName("samplesLabel")
+        self.samples_label.setWordWrap(True)
+        self.samples_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.samples_label.setMinimumHeight(2 * self.samples_label.fontMetrics().lineSpacing())  # room for two lines
+        self.finetune_button = action_button("Fine-tune", "finetuneButton", finetune_action)
+        self.finetune_progress = QProgressBar()
+        self.finetune_progress.setObjectName("finetuneProgress")
+        self.finetune_progress.setAccessibleName("Fine-tune progress")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelFinetuneButton")
+        self.cancel_button.setToolTip("Stop fine-tuning; the current model stays in use")
+        self.cancel_button.setAccessibleName("Cancel fine-tune")
+        running = QWidget()
+        running_row = QHBoxLayout(running)
+        running_row.setContentsMargins(0, 0, 0, 0)
+        running_row.addWidget(self.finetune_progress, 1)
+        running_row.addWidget(self.cancel_button)
+        # The button and the progress row take turns in one place: starting or ending a fine-tune
+        # moves nothing.
+        self.finetune_stack = QStackedWidget()
+        self.finetune_stack.addWidget(self.finetune_button)
+        self.finetune_stack.addWidget(running)
+        self.browse_row = QWidget()
+        browse = QHBoxLayout(self.browse_row)
+        browse.setContentsMargins(0, 0, 0, 0)
+        browse.addWidget(action_button("Samples…", "samplesButton", samples_action))
+        browse.addWidget(action_button("Versions…", "modelsButton", models_action))
+        tune_layout.addWidget(self.samples_label)
+        tune_layout.addWidget(self.finetune_stack)
+        tune_layout.addWidget(self.browse_row)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addWidget(self.answer_stack, 1)
+        layout.addWidget(save_box)
+        layout.addWidget(tune_box)
+
+    def show_progress(self, running: bool) -> None:
+        """Show the progress row (True) or the Fine-tune button (False) in their shared place."""
+        self.finetune_stack.setCurrentIndex(1 if running else 0)
+        self.cancel_button.setEnabled(running)
+
+    def show_hint(self, shown: bool) -> None:
+        """Show the first-run steps instead of the (empty) answer, or the answer."""
+        self.answer_stack.setCurrentWidget(self.hint if shown else self.prediction_view)
+
+    def fit_to(self, width: int, height: int) -> None:
+        """Size the panel and the model's eye for a window of ``width`` × ``height``."""
+        self._preferred_width = panel_width(width)
+        self.prediction_view.model_eye.set_side(eye_side(self._preferred_width, height))
+        self.prediction_view.fit_answer(eye_side(self._preferred_width, height))
+        compact = is_compact(width, height)
+        self.browse_row.setVisible(not compact)  # Samples and Versions stay in the menus
+        self.prediction_view.findChild(QLabel, "modelEyeCaption").setVisible(not compact)
+        # In the lowest windows the bars give way; the answer's caption still says how sure it is.
+        self.prediction_view.probability_view.setVisible(height >= BARS_FROM_HEIGHT)
+        self.updateGeometry()
+
+    def sizeHint(self) -> QSize:
+        return QSize(self._preferred_width, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(MIN_PANEL_WIDTH, super().minimumSizeHint().height())

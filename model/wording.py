@@ -1,0 +1,217 @@
+"""Plain words for what the window says: counts, times, model names, accuracy, a fine-tune's result.
+
+Pure functions over plain values (no Qt, no torch), so every sentence the user reads about a
+fine-tune is built in one place and tested without a window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone, tzinfo
+from typing import Iterable, Sequence
+
+GENERAL_ACCURACY = "General accuracy"  # the one name for "accuracy on MNIST's test digits" in the window
+GENERAL_ACCURACY_MEANS = ("the share of MNIST's 10,000 test digits, written by other people, that the model "
+                          "reads right")
+SHIPPED_NAME = "shipped"  # the name of the model that comes with the app
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """Return "1 sample", "2 samples", "1,200 samples"."""
+    return f"{count:,} {noun if count == 1 else (nouns or noun + 's')}"
+
+
+def general_accuracy(value: float | None) -> str:
+    """Return a general accuracy (0–1) as the window shows it everywhere: "99.6 %", or "—" if unknown."""
+    return "—" if value is None else f"{value * 100:.1f} %"
+
+
+def readable_time(iso: str, zone: tzinfo | None = None) -> str:
+    """Return an ISO 8601 time as "30 Nov 2026, 14:05" in local time (or ``zone``); "" if unreadable."""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    moment = moment.astimezone(zone)
+    return f"{moment.day} {moment:%b %Y, %H:%M}"
+
+
+def model_names(models: Iterable[tuple[str, str, bool]], zone: tzinfo | None = None) -> dict[str, str]:
+    """Return {model id: readable name} for (id, created ISO time, is shipped) triples.
+
+    The shipped model is "shipped"; a fine-tune is "tuned 30 Nov 14:05", with seconds added when two
+    were made in the same minute, and the start of its id when even those agree.
+    """
+    models = list(models)
+    names: dict[str, str] = {}
+    for model_id, created, shipped in models:
+        if shipped:
+            names[model_id] = SHIPPED_NAME
+            continue
+        try:
+            moment = datetime.fromisoformat(created)
+            moment = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(zone)
+            names[model_id] = f"tuned {moment.day} {moment:%b %H:%M}"
+        except (TypeError, ValueError):
+            names[model_id] = f"tuned ({model_id[:6]})"
+    for precision in ("%S", "id"):
+        seen: dict[str, list[str]] = {}
+        for model_id, name in names.items():
+            seen.setdefault(name, []).append(model_id)
+        clashes = [ids for name, ids in seen.items() if len(ids) > 1 and name != SHIPPED_NAME]
+        if not clashes:
+            break
+        created_of = {model_id: created for model_id, created, _ in models}
+        for ids in clashes:
+            for model_id in ids:
+                if precision == "%S":
+                    try:
+                        names[model_id] += f":{datetime.fromisoformat(created_of[model_id]):%S}"
+                    except (TypeError, ValueError):
+                        names[model_id] += f" ({model_id[:6]})"
+                else:
+                    names[model_id] += f" ({model_id[:6]})"
+    return names
+
+
+def digits_phrase(digits: Sequence[int]) -> str:
+    """Return "your 2s", "your 2s and 7s", "your 1s, 2s and 7s", or "your handwriting" for more."""
+    if not digits or len(digits) > 3:
+        return "your handwriting"
+    words = [f"{d}s" for d in digits]
+    return "your " + (words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1])
+
+
+@dataclass(frozen=True)
+class FinetuneOutcome:
+    """What the result text needs to know about one finished fine-tune, as plain values."""
+
+    accepted: bool  # the gate put it forward
+    activated: bool  # accepted and now in use (False when the user switched models while it ran)
+    sample_count: int  # samples saved when it started
+    trained_count: int  # samples it learned from
+    test_count: int  # samples set aside to check it (never learned from)
+    test_right_before: int  # of those, how many the old model read right
+    test_right_after: int  # ... and the new one
+    digits: tuple[int, ...]  # the digits the user corrected, most often first
+    general_before: float | None  # general accuracy of the old model (the figure the window shows)
+    general_after: float | None  # ... of the new one
+    general_allowed_drop: float  # the most general accuracy the gate lets a new model lose (0–1)
+    check_size: int = 0  # MNIST test digits the new model's general accuracy was checked on
+    new_name: str = ""  # the new model's readable name
+    gate_reason: str = ""  # the gate's own words, for the details only
+
+
+def finetune_outcome(result, samples: Sequence, activated: bool, allowed_drop: float,
+                     new_name: str = "") -> FinetuneOutcome:
+    """Return the outcome of a model.finetune.FinetuneResult on ``samples`` (those it was given).
+
+    Reads from the result: ``accepted``, ``train_count``, ``holdout_count``, ``before`` and ``after``
+    (``user_accuracy`` on the held-out samples, ``mnist_accuracy`` on the gate subset), ``reason``,
+    and from its checkpoint's info ``mnist_test_accuracy`` (the general accuracy the window shows,
+    estimated for a fine-tune) and ``notes["gate_size"]``. From the samples: ``label``, ``predicted``.
+    """
+    before, after = result.before, result.after
+    info = result.checkpoint.info
+    gate_change = after.mnist_accuracy - before.mnist_accuracy
+    if info.mnist_test_accuracy is not None and info.notes.get("mnist_test_accuracy_is_estimate"):
+        # The figure the status bar and Model versions show: the base's, moved by the check's change.
+        general_after = info.mnist_test_accuracy
+        general_before = general_after - gate_change
+    else:
+        general_before, general_after = before.mnist_accuracy, after.mnist_accuracy
+    corrected = [s.label for s in samples if s.predicted is not None and s.predicted != s.label]
+    labels = corrected or [s.label for s in samples]
+    digits = tuple(sorted(set(labels), key=lambda d: (-labels.count(d), d)))
+    count = result.holdout_count
+    return FinetuneOutcome(
+        accepted=result.accepted, activated=activated, sample_count=len(samples),
+        trained_count=result.train_count, test_count=count,
+        test_right_before=round(before.user_accuracy * count), test_right_after=round(after.user_accuracy * count),
+        digits=digits, general_before=general_before, general_after=general_after,
+        general_allowed_drop=allowed_drop, check_size=int(info.notes.get("gate_size", 0)), new_name=new_name,
+        gate_reason=result.reason)
+
+
+@dataclass(frozen=True)
+class FinetuneReport:
+    """A fine-tune's result as the window shows it: a title, one plain paragraph, and details."""
+
+    title: str
+    headline: str
+    details: str
+
+
+def describe_finetune(outcome: FinetuneOutcome) -> FinetuneReport:
+    """Return the plain-language result of a fine-tune: the verdict first, the figures in the details."""
+    o = outcome
+    yours = digits_phrase(o.digits)
+    if o.test_right_after > o.test_right_before:
+        better = f"reads {yours} better"
+        figures = f"{o.test_right_after} of {o.test_count} test drawings right, before {o.test_right_before} of {o.test_count}"
+    else:  # accepted at equal accuracy means surer answers (a lower loss) on the same drawings
+        better = f"reads {yours} more surely"
+        figures = f"{o.test_right_after} of {o.test_count} test drawings right, as before"
+    general_change = _general_change(o.general_before, o.general_after)
+    dropped = (o.general_before is not None and o.general_after is not None
+               and o.general_before - o.general_after > max(o.general_allowed_drop, 0.0))
+    if o.accepted and o.activated:
+        title = "Fine-tune done"
+        headline = _join(f"hwr now {better}: {figures}.", general_change, "Draw a few digits to try it.")
+    elif o.accepted:
+        title = "Fine-tune done, not in use"
+        headline = _join(f"A new model that {better} is ready ({figures}), but you switched models while it "
+                         f"was made, so yours stays in use.", general_change, "Choose it in Model versions to use it.")
+    elif dropped:
+        title = "Fine-tune not used"
+        headline = (f"hwr kept its model: the new one would read other people's digits worse "
+                    f"({GENERAL_ACCURACY.lower()} {general_accuracy(o.general_before)} → "
+                    f"{general_accuracy(o.general_after)}). Save a few more samples and try again.")
+    elif o.test_right_after > o.test_right_before:  # refused by a rule these figures do not show
+        title = "Fine-tune not used"
+        headline = (f"hwr kept its model: the new one read {o.test_right_after} of {o.test_count} test drawings "
+                    f"right (before {o.test_right_before}) but did not pass the check: {o.gate_reason}")
+    else:
+        title = "Fine-tune not used"
+        before = "as before" if o.test_right_after == o.test_right_before else f"before {o.test_right_before}"
+        headline = (f"hwr kept its model: the new one was no better on your test drawings "
+                    f"({o.test_right_after} of {o.test_count} right, {before}). Save more samples of the digits "
+                    f"it gets wrong and try again.")
+    return FinetuneReport(title, headline, _details(o))
+
+
+def _join(*sentences: str) -> str:
+    return " ".join(sentence for sentence in sentences if sentence)
+
+
+def _general_change(before: float | None, after: float | None) -> str:
+    if before is None or after is None:
+        return ""
+    if general_accuracy(before) == general_accuracy(after):
+        return f"{GENERAL_ACCURACY} unchanged ({general_accuracy(after)})."
+    return f"{GENERAL_ACCURACY} {general_accuracy(before)} → {general_accuracy(after)}."
+
+
+def _details(o: FinetuneOutcome) -> str:
+    lines = [
+        f"Your samples: {o.sample_count:,} saved. {plural(o.test_count, 'sample')} "
+        f"{'was' if o.test_count == 1 else 'were'} set aside as test drawings and not learned from, so the new "
+        f"model is judged on handwriting it has not seen; it learned from the other {o.trained_count:,}. "
+        f"A digit with a single sample is never set aside, and a sample set aside stays aside in later "
+        f"fine-tunes.",
+        f"Test drawings read right: before {o.test_right_before} of {o.test_count}, after {o.test_right_after} "
+        f"of {o.test_count}." + (" With so few test drawings this is a rough check; it gets surer as you save "
+                                  "more samples." if o.test_count < 5 else ""),
+    ]
+    if o.general_before is not None and o.general_after is not None:
+        checked = f"checked on {o.check_size:,} of those digits; " if o.check_size else ""
+        lines.append(f"{GENERAL_ACCURACY} is {GENERAL_ACCURACY_MEANS}: {general_accuracy(o.general_before)} "
+                     f"before, {general_accuracy(o.general_after)} after ({checked}a new model may lose at most "
+                     f"{o.general_allowed_drop * 100:.1f} points).")
+    if o.new_name:
+        where = "in use now" if o.activated else ("listed in Model versions" if o.accepted
+                                                   else "listed as not used in Model versions")
+        lines.append(f"New model: {o.new_name}, {where}.")
+    return "\n\n".join(lines)

@@ -1,0 +1,134 @@
+"""What the window says, without a window: when Fine-tune can run, and a fine-tune's result in plain words."""
+
+from __future__ import annotations
+
+import random
+from datetime import timezone
+from types import SimpleNamespace
+
+import pytest
+
+from model.constants import MIN_SAMPLES
+from model.finetune import Figures, NotEnoughSamplesError, split_holdout
+from model.readiness import finetune_readiness
+from model.wording import (FinetuneOutcome, describe_finetune, finetune_outcome, general_accuracy, model_names,
+                           plural, readable_time)
+
+
+# -- when a fine-tune can run ---------------------------------------------------------------------
+
+def finetune_can_split(counts: dict[int, int]) -> bool:
+    """Ask the fine-tune's own rules (its sample minimum and its hold-out split) about these counts."""
+    labels = [digit for digit, n in counts.items() for _ in range(n)]
+    if len(labels) < MIN_SAMPLES:
+        return False
+    try:
+        split_holdout(labels, 0.25, [f"uid-{i}" for i in range(len(labels))])
+    except NotEnoughSamplesError:
+        return False
+    return True
+
+
+def count_patterns():
+    rng = random.Random(0)
+    yield {}
+    yield {d: 1 for d in range(10)}  # the case the issue met: ten samples, none of them twice
+    yield {d: 1 for d in range(9)}
+    yield {3: 2}
+    yield {3: 9}
+    yield {3: 10}
+    yield {d: 1 for d in range(9)} | {9: 2}
+    for _ in range(120):
+        yield {d: rng.choice([0, 0, 1, 1, 2, 3, 5]) for d in range(10)}
+
+
+@pytest.mark.parametrize("counts", list(count_patterns()))
+def test_the_window_enables_fine_tune_exactly_when_the_fine_tune_can_split_the_samples(counts):
+    readiness = finetune_readiness(counts)
+    assert readiness.ready == finetune_can_split(counts)
+    assert (readiness.missing == "") == readiness.ready
+
+
+def test_what_is_missing_is_said_exactly():
+    assert finetune_readiness({1: 1, 2: 1, 3: 1}).short == "7 more to fine-tune"
+    assert "7 more samples" in finetune_readiness({1: 1, 2: 1, 3: 1}).missing
+    assert "two of one digit" in finetune_readiness({1: 1, 2: 1, 3: 1}).missing
+    assert "two of one digit" not in finetune_readiness({1: 2, 2: 1}).missing
+    assert finetune_readiness({1: 9}).missing == "Save 1 more sample to fine-tune (9 of 10)."
+    every_digit_once = finetune_readiness({d: 1 for d in range(10)})
+    assert not every_digit_once.ready and "second sample of any digit" in every_digit_once.missing
+
+
+# -- small words ----------------------------------------------------------------------------------
+
+def test_plural_times_and_accuracy():
+    assert [plural(n, "sample") for n in (0, 1, 2, 1200)] == ["0 samples", "1 sample", "2 samples", "1,200 samples"]
+    assert readable_time("2026-11-30T14:05:09+00:00", timezone.utc) == "30 Nov 2026, 14:05"
+    assert readable_time("not a time") == ""
+    assert general_accuracy(0.99623) == "99.6 %" and general_accuracy(None) == "—"
+
+
+def test_every_model_has_one_readable_name():
+    names = model_names([("c1f41290cd", "2026-11-01T10:00:00+00:00", True),
+                         ("aa11", "2026-11-30T14:05:09+00:00", False),
+                         ("bb22", "2026-11-30T14:05:40+00:00", False),
+                         ("cc33", "2026-11-30T16:00:00+00:00", False)], timezone.utc)
+    assert names == {"c1f41290cd": "shipped", "aa11": "tuned 30 Nov 14:05:09", "bb22": "tuned 30 Nov 14:05:40",
+                     "cc33": "tuned 30 Nov 16:00"}
+
+
+# -- a fine-tune's result -------------------------------------------------------------------------
+
+def outcome(**changes) -> FinetuneOutcome:
+    values = dict(accepted=True, activated=True, sample_count=13, trained_count=11, test_count=2,
+                  test_right_before=0, test_right_after=2, digits=(2, 7), general_before=0.9962,
+                  general_after=0.9956, general_allowed_drop=0.003, check_size=5000, new_name="tuned 30 Nov 14:05")
+    values.update(changes)
+    return FinetuneOutcome(**values)
+
+
+def test_an_accepted_fine_tune_is_one_plain_sentence_then_details():
+    report = describe_finetune(outcome())
+    assert report.headline == ("hwr now reads your 2s and 7s better: 2 of 2 test drawings right, before 0 of 2. "
+                               "General accuracy unchanged (99.6 %). Draw a few digits to try it.")
+    for jargon in ("held-out", "MNIST", "gate", "loss", "→ 100%"):
+        assert jargon not in report.headline
+    # The details say how many were set aside, why, and what it learned from: 13 = 2 + 11.
+    assert "13 saved" in report.details and "2 samples were set aside" in report.details
+    assert "not learned from" in report.details and "other 11" in report.details
+    assert "rough check" in report.details  # two test drawings are few, and the user is told so
+    assert "5,000" in report.details and "tuned 30 Nov 14:05, in use now" in report.details
+
+
+def test_general_accuracy_appears_as_one_figure_with_one_name():
+    report = describe_finetune(outcome(general_before=0.9962, general_after=0.9941))
+    assert "General accuracy 99.6 % → 99.4 %." in report.headline
+    assert "99.62" not in report.headline + report.details and "99.41" not in report.headline + report.details
+
+
+@pytest.mark.parametrize("changes, expected", [
+    (dict(activated=False), "you switched models while it was made, so yours stays in use"),
+    (dict(accepted=False, activated=False, test_right_after=0), "was no better on your test drawings (0 of 2 right, as before)"),
+    (dict(accepted=False, activated=False, general_after=0.9912), "would read other people's digits worse (general accuracy 99.6 % → 99.1 %)"),
+    (dict(test_right_before=2), "reads your 2s and 7s more surely: 2 of 2 test drawings right, as before"),
+    (dict(digits=(1, 2, 3, 4)), "reads your handwriting better"),
+])
+def test_each_result_says_what_happened(changes, expected):
+    report = describe_finetune(outcome(**changes))
+    assert expected in report.headline
+    assert report.title.startswith("Fine-tune")
+
+
+def test_the_outcome_of_a_finetune_result_counts_drawings_and_uses_the_windows_general_accuracy():
+    info = SimpleNamespace(mnist_test_accuracy=0.9956, notes={"mnist_test_accuracy_is_estimate": True, "gate_size": 5000})
+    result = SimpleNamespace(accepted=True, train_count=11, holdout_count=3, reason="",
+                             before=Figures(user_accuracy=1 / 3, user_loss=1.0, mnist_accuracy=0.9960),
+                             after=Figures(user_accuracy=1.0, user_loss=0.1, mnist_accuracy=0.9954),
+                             checkpoint=SimpleNamespace(info=info))
+    samples = ([SimpleNamespace(label=2, predicted=7)] * 5 + [SimpleNamespace(label=7, predicted=1)] * 3
+               + [SimpleNamespace(label=4, predicted=4)] * 6)
+    made = finetune_outcome(result, samples, activated=True, allowed_drop=0.003)
+    assert (made.test_right_before, made.test_right_after, made.test_count) == (1, 3, 3)
+    assert made.digits == (2, 7)  # the digits it got wrong, most often first; confirmed 4s are not news
+    assert made.general_after == 0.9956 and made.general_before == pytest.approx(0.9962)
+    assert made.sample_count == 14 and made.check_size == 5000
