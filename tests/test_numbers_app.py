@@ -160,3 +160,17 @@ def test_numbers_of_unipen_writers_replayed_in_the_window_are_read(qtbot, window
         bound += all(alone.predict_strokes([recorded[i] for i in strokes]).digit == int(label)
                      for strokes, label in zip(number.digit_strokes, number.text))
     assert read_right >= bound - 2, f"{read_right} of 8 read in the window, bound {bound}"
+
+
+def test_undo_takes_back_a_saved_number_whole_and_redo_saves_it_again(qtbot, window):
+    _, drawn = write_number(window, "58", seed=8)
+    wait_for_prediction(qtbot, window, "58")
+    QTest.keyClick(window, Qt.Key.Key_Return)  # Enter alone confirms the number as read
+    qtbot.waitUntil(window.canvas.is_empty, timeout=10_000)
+    assert [(s.label, s.number) for s in window.store.samples()] == [(5, "58"), (8, "58")]
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.store.count() == 0
+    assert len(window.canvas.strokes()) == len(drawn)  # the drawing is back
+    QTest.keyClick(window, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert [(s.label, s.number) for s in window.store.samples()] == [(5, "58"), (8, "58")]
+    assert window.canvas.is_empty()
