@@ -116,7 +116,8 @@ class NumberController(QObject):
         self.selected = -1  # digit picked by clicking its tag
         self.hovered = -1  # digit under the pointer
         self._pending_save: str | None = None  # typed number waiting for a reading with its count
-        self._base_point_size = window.prediction_view.digit_label.font().pointSizeF()
+        self._label_font = None  # the big label's own font (the window sizes it) while a long number shrinks it
+        self._shrunk_font = None  # the smaller font set for a long number, None when the label has its own
         self.canvas.setMouseTracking(True)
         self.canvas.installEventFilter(self)
         self.canvas.strokes_changed.connect(self._on_strokes_changed)
@@ -211,16 +212,20 @@ class NumberController(QObject):
         return " · ".join(parts) + "\nType the number and press Enter to correct it."
 
     def _fit_label(self, text: str) -> None:
-        """Shrink the big label's font so a long number fits its width."""
+        """Shrink the big label's font so a long number fits its width; give it back its own after."""
         label = self.window.prediction_view.digit_label
-        font = QFont(label.font())
-        font.setPointSizeF(self._base_point_size)
-        if text:
-            advance = QFontMetricsF(font).horizontalAdvance(text) + 8
-            available = max(label.width(), 120)
-            if advance > available:
-                font.setPointSizeF(max(10.0, self._base_point_size * available / advance))
-        label.setFont(font)
+        if self._shrunk_font is None or label.font() != self._shrunk_font:
+            self._label_font = QFont(label.font())  # the window set this one (at start or on a resize)
+        font = QFont(self._label_font)
+        advance = QFontMetricsF(font).horizontalAdvance(text) + 8 if text else 0.0
+        available = max(label.width(), 120)
+        if advance > available:
+            font.setPointSizeF(max(10.0, font.pointSizeF() * available / advance))
+            self._shrunk_font = font
+            label.setFont(font)
+        elif self._shrunk_font is not None:
+            self._shrunk_font = None
+            label.setFont(self._label_font)
 
     # -- the pointer --------------------------------------------------------------------------
 
