@@ -20,10 +20,13 @@ class TakenOff:
 
     strokes: list
     sample: object | None = None  # model.samples.Sample
+    more_samples: tuple = ()  # a number's other digits, saved with it (model.samples.Sample each)
 
     def describe(self) -> str:
         """Return what taking this off was, for the Undo and Redo menu entries."""
-        return "clear" if self.sample is None else f"save as {self.sample.label}"
+        if self.sample is None:
+            return "clear"
+        return f"save as {self.sample.number}" if self.more_samples else f"save as {self.sample.label}"
 
 
 class DrawingHistory:

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSl
 from hwr_app.canvas import Canvas
 from hwr_app.drawing_history import DrawingHistory, TakenOff
 from hwr_app.finetune_worker import FinetuneWorker, MnistCache
+from hwr_app.number_overlay import NumberController
 from hwr_app.panel import SidePanel
 from hwr_app.prediction_view import PredictionView
 from hwr_app.recognizer import Recognizer
@@ -24,6 +25,7 @@ MIN_WINDOW = QSize(480, 400)  # fits a small laptop screen; the panel compacts t
 MAX_CANVAS_ASPECT = 1.3  # the canvas is never wider than this times its height: room for one digit
 KEYS_HELP = ("<table cellspacing=4>"
              "<tr><td><b>0</b> … <b>9</b></td><td>save the drawing as that digit</td></tr>"
+             "<tr><td>digits, then <b>Enter</b></td><td>save a number of several digits</td></tr>"
              "<tr><td><b>Ctrl+Z</b></td><td>undo a stroke, a save or a clear</td></tr>"
              "<tr><td><b>Ctrl+Shift+Z</b>, <b>Ctrl+Y</b></td><td>redo</td></tr>"
              "<tr><td><b>Esc</b>, <b>Delete</b></td><td>clear the canvas</td></tr>"
@@ -58,8 +60,9 @@ class MainWindow(QMainWindow):
         self.canvas = Canvas()
         self.prediction_view = PredictionView()
         self.recognizer = Recognizer(self)
-        self.recognizer.prediction_ready.connect(self._show_prediction)
-        self.recognizer.cleared.connect(lambda: self._show_prediction(None))
+        self.numbers = NumberController(self)  # digit outlines, the whole number, typed corrections
+        self.recognizer.prediction_ready.connect(self.numbers.show_reading)
+        self.recognizer.cleared.connect(lambda: self.numbers.show_reading(None))
         self.recognizer.model_changed.connect(self._on_model_changed)
         self.recognizer.failed.connect(lambda message: self.statusBar().showMessage(message, 8000))
         self._live_timer = QTimer(self, singleShot=True, interval=LIVE_INTERVAL_MS)
@@ -116,6 +119,12 @@ class MainWindow(QMainWindow):
                                   f"Save the drawing as a {digit} (key {digit}); Ctrl+Z takes it back",
                                   lambda checked=False, d=digit: self.correct(d), [str(digit)])
             self.digit_actions.append(action)
+        self.save_number_action = self._action("Save the &number", "saveNumberAction",
+                                               "Save the number as shown or as typed (Enter)",
+                                               lambda: self.numbers.commit(), ["Return", "Enter"])
+        self.backspace_action = self._action("Take back a typed digit", "backspaceAction",
+                                             "Take back the last typed digit (Backspace)",
+                                             lambda: self.numbers.backspace(), ["Backspace"])
         self.keys_action = self._action("&Keys", "keysAction", "List the keyboard keys", self._show_keys)
         self.hint_action = self._action("&Getting started", "gettingStartedAction",
                                         "Show the three steps to start with", self._show_getting_started)
@@ -307,6 +316,8 @@ class MainWindow(QMainWindow):
         if self.canvas.is_empty():
             self.statusBar().showMessage("Draw a digit first, then say which one it is.", 4000)
             return
+        if self.numbers.take_key(digit):  # a digit of a number: typed, saved with Enter
+            return
         from model.preprocess import NothingDrawnError
         from model.samples import make_sample
 
@@ -329,7 +340,11 @@ class MainWindow(QMainWindow):
             return
         self._take_off(TakenOff(self.canvas.strokes(), sample))
         self._say_saved(f"Saved as <b>{digit}</b> · <a href='undo'>Undo</a>")
-        self._corrections_since_finetune += 1
+        self._saved(1)
+
+    def _saved(self, count: int) -> None:
+        """Count ``count`` new samples toward automatic fine-tuning and start one when it is due."""
+        self._corrections_since_finetune += count
         self._update_actions()
         every = self.auto_finetune_every()
         if every and self._corrections_since_finetune >= every and self.finetune_action.isEnabled():
@@ -361,14 +376,15 @@ class MainWindow(QMainWindow):
             if self.store is None:
                 return
             try:
-                self.store.delete(step.sample.id)
+                for sample in (step.sample, *step.more_samples):
+                    self.store.delete(sample.id)
             except Exception as error:  # sqlite3 or disk errors: the sample stays, and so does the history
                 self._notify("Not undone", f"The sample could not be removed ({error}).", QMessageBox.Icon.Warning)
                 return
-            self._corrections_since_finetune = max(0, self._corrections_since_finetune - 1)
+            self._corrections_since_finetune = max(0, self._corrections_since_finetune - 1 - len(step.more_samples))
         self.history.undo()
         self.canvas.set_strokes(step.strokes)
-        self._say_saved("" if step.sample is None else f"Took back the {step.sample.label}: your drawing is back.")
+        self._say_saved("" if step.sample is None else f"Took back the {_what(step)}: your drawing is back.")
         self._update_actions()
 
     def redo(self) -> None:
@@ -383,15 +399,15 @@ class MainWindow(QMainWindow):
             if self.store is None:
                 return
             try:
-                self.store.add(step.sample)  # the same sample, with its id and time, comes back
+                self.store.add_many([step.sample, *step.more_samples])  # the same samples, ids and times, come back
             except Exception as error:
                 self._notify("Not redone", f"The sample could not be saved ({error}).", QMessageBox.Icon.Warning)
                 return
-            self._corrections_since_finetune += 1
+            self._corrections_since_finetune += 1 + len(step.more_samples)
         self.history.redo()
         self.canvas.clear()
         self._say_saved("" if step.sample is None else
-                        f"Saved as <b>{step.sample.label}</b> · <a href='undo'>Undo</a>")
+                        f"Saved as <b>{_what(step)}</b> · <a href='undo'>Undo</a>")
         self._update_actions()
 
     def _say_saved(self, html: str) -> None:
@@ -592,3 +608,8 @@ class MainWindow(QMainWindow):
             self.store.close()
             self.store = None
         super().closeEvent(event)
+
+
+def _what(step: TakenOff) -> str:
+    """Return what a saved drawing was saved as: its digit, or the number of a number's digits."""
+    return step.sample.number if step.more_samples else str(step.sample.label)

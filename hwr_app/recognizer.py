@@ -4,6 +4,9 @@ The window calls :meth:`Recognizer.request` as often as it likes; each call gets
 and is queued to a worker thread, which skips every request that a newer one has overtaken. So
 inference never blocks painting, and a burst of mouse moves costs one prediction, not fifty.
 
+Each answer is a :class:`model.numbers.NumberReading`: one digit or several, the digits segmented
+by recognition; a request may ask for a given digit count (a correction that names the number).
+
 The worker also loads the model modules (torch is slow to import) so the window can appear and
 accept strokes before the model is ready.
 """
@@ -17,7 +20,7 @@ class _Worker(QObject):
     """Lives on the recognition thread; only its slots touch the predictor."""
 
     # None never travels through a signal: PySide6 on Python 3.11 miscounts its references.
-    predicted = Signal(int, object)  # (request number, model.predict.Prediction)
+    predicted = Signal(int, object)  # (request number, model.numbers.NumberReading)
     nothing_drawn = Signal(int)  # request number
     model_changed = Signal(object)  # model.checkpoint.Checkpoint now in use
     failed = Signal(str)
@@ -25,33 +28,41 @@ class _Worker(QObject):
     def __init__(self) -> None:
         super().__init__()
         self._predictor = None
+        self._reader = None  # model.numbers.NumberReader over the predictor's network
         self.latest = 0  # written by the GUI thread, read here: the newest request's number
-        self._pending: tuple[int, list] | None = None
+        self._pending: tuple[int, list, object] | None = None
 
     @Slot(object)
     def set_checkpoint(self, checkpoint) -> None:
+        from model.numbers import NumberReader
         from model.predict import Predictor  # first use imports torch, here, off the GUI thread
 
         self._predictor = Predictor(checkpoint)
+        self._reader = NumberReader(self._predictor.network)
         self.model_changed.emit(checkpoint)
         if self._pending is not None:  # a request that came before the model: answer it now
-            number, strokes = self._pending
+            number, strokes, expected_count = self._pending
             self._pending = None
-            self.predict(number, strokes)
+            self.predict(number, (strokes, expected_count))
 
     @Slot(int, object)
-    def predict(self, number: int, strokes: list) -> None:
+    def predict(self, number: int, request: tuple) -> None:
         if number != self.latest:
             return  # overtaken by a newer request
-        if self._predictor is None:
-            self._pending = (number, strokes)
+        strokes, expected_count = request
+        if self._reader is None:
+            self._pending = (number, strokes, expected_count)
             return
+        from model.numbers import SegmentationError
         from model.preprocess import NothingDrawnError
 
         try:
-            prediction = self._predictor.predict_strokes(strokes)
+            prediction = self._reader.read(strokes, expected_count)
         except NothingDrawnError:
             self.nothing_drawn.emit(number)
+            return
+        except SegmentationError as error:
+            self.failed.emit(str(error))
             return
         except Exception as error:  # shown to the user, never swallowed
             self.failed.emit(f"Recognition failed: {error}")
@@ -62,7 +73,7 @@ class _Worker(QObject):
 class Recognizer(QObject):
     """Owns the recognition thread; emits the prediction for the newest strokes only."""
 
-    prediction_ready = Signal(object)  # Prediction
+    prediction_ready = Signal(object)  # model.numbers.NumberReading
     cleared = Signal()  # nothing is drawn: no prediction
     model_changed = Signal(object)  # Checkpoint
     failed = Signal(str)
@@ -83,29 +94,38 @@ class Recognizer(QObject):
         self._worker.model_changed.connect(self.model_changed)
         self._worker.failed.connect(self.failed)
         self._number = 0
+        self._answered = 0  # the newest request answered (a reading, or nothing drawn)
         self._thread.start()
 
     def set_checkpoint(self, checkpoint) -> None:
         """Use this checkpoint for every later request (swapped on the recognition thread)."""
         self._checkpoint.emit(checkpoint)
 
-    def request(self, strokes: list) -> None:
-        """Ask for the prediction of these strokes; older unanswered requests are dropped."""
+    def request(self, strokes: list, expected_count: int | None = None) -> None:
+        """Ask for the reading of these strokes (as ``expected_count`` digits, if given); older
+        unanswered requests are dropped."""
         self._number += 1
         self._worker.latest = self._number
         if not strokes:
+            self._answered = self._number
             self.cleared.emit()
             return
-        self._request.emit(self._number, strokes)
+        self._request.emit(self._number, (strokes, expected_count))
+
+    def is_idle(self) -> bool:
+        """Return True when the newest request has been answered (its reading is the one shown)."""
+        return self._answered == self._number
 
     @Slot(int, object)
     def _on_predicted(self, number: int, prediction) -> None:
         if number == self._number:  # an answer for strokes that have changed since is stale
+            self._answered = number
             self.prediction_ready.emit(prediction)
 
     @Slot(int)
     def _on_nothing_drawn(self, number: int) -> None:
         if number == self._number:
+            self._answered = number
             self.cleared.emit()
 
     def stop(self) -> None:

@@ -21,7 +21,8 @@ def top_count(text: str) -> int:
 
 
 def predict_main(argv: list[str]) -> int:
-    """Classify image files or JSON stroke files; print one line per file. Return the exit status."""
+    """Read image files or JSON stroke files (one digit or a number); print one line per file, or
+    JSON with ``--json``. Return the exit status."""
     from model.assets import default_weights_path
     from model.checkpoint import CheckpointError, load_checkpoint
     from model.predict import Predictor, UnusableOutputError
@@ -29,32 +30,64 @@ def predict_main(argv: list[str]) -> int:
     from model.validate import InvalidInputError
 
     parser = argparse.ArgumentParser(prog="hwr predict", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-                                     description="Classify image files or JSON stroke files.")
+                                     description="Read the digit or the number in image files or JSON stroke "
+                                                 "files. One digit prints its top candidates; several print the "
+                                                 "number and each digit's confidence.")
     parser.add_argument("files", nargs="+", type=Path, help="PNG/JPEG/... pictures or .json stroke files")
     parser.add_argument("--weights", type=Path, default=None,
                         help="checkpoint to use (default: the shipped model)")
-    parser.add_argument("--top", type=top_count, default=1, help=f"how many candidates to print per file (1–{MAX_TOP})")
+    parser.add_argument("--top", type=top_count, default=1,
+                        help=f"how many candidates to print per file of one digit (1–{MAX_TOP})")
+    parser.add_argument("--digits", type=int, default=None, metavar="N",
+                        help="read every file as exactly N digits (default: as many as the reader finds)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document with every file's reading")
     args = parser.parse_args(argv)
+    if args.digits is not None and args.digits < 1:
+        parser.error("--digits must be at least 1")
     try:
         predictor = Predictor(load_checkpoint(args.weights or default_weights_path()))
     except CheckpointError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     status = 0
+    documents = []
     for path in args.files:
         try:
-            prediction = predictor.predict_file(path)
+            reading = predictor.read_number_file(path, args.digits)
         except NothingDrawnError:
-            print(f"{path}: nothing drawn")
+            documents.append({"file": str(path), "error": "nothing drawn"})
+            if not args.json:
+                print(f"{path}: nothing drawn")
             status = 1
             continue
         except (InvalidInputError, UnusableOutputError) as error:  # each names the file or model and the cause
-            print(f"error: {error}", file=sys.stderr)
+            documents.append({"file": str(path), "error": str(error)})
+            if not args.json:
+                print(f"error: {error}", file=sys.stderr)
             status = 1
             continue
-        candidates = ", ".join(f"{digit} ({probability:.1%})" for digit, probability in prediction.top(args.top))
-        print(f"{path}: {candidates}")
+        documents.append(reading_document(path, reading, args.top))
+        if args.json:
+            continue
+        if len(reading.digits) == 1:
+            candidates = ", ".join(f"{digit} ({probability:.1%})" for digit, probability in reading.digits[0].top(args.top))
+            print(f"{path}: {candidates}")
+        else:
+            confidences = ", ".join(f"{d.digit} {d.confidence:.1%}" for d in reading.digits)
+            print(f"{path}: {reading.text} ({confidences})")
+    if args.json:
+        print(json.dumps(documents, indent=1))
     return status
+
+
+def reading_document(path: Path, reading, top: int) -> dict:
+    """Return a model.numbers.NumberReading of one file as plain JSON-ready data."""
+    return {"file": str(path), "number": reading.text, "digits": [
+        {"digit": digit.digit, "confidence": round(digit.confidence, 6),
+         "top": [[d, round(p, 6)] for d, p in digit.top(max(top, 1))],
+         "box": [round(v, 2) for v in digit.box],  # x0, y0, x1, y1: picture pixels or stroke units
+         "strokes": list(digit.strokes),  # stroke indices (pictures: ink components)
+         } for digit in reading.digits]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 # -- drawings (stroke files, samples, imported samples) -----------------------------------------
 MAX_POINTS_PER_DRAWING = 10_000  # a digit drawn slowly with a 200 Hz pen has a few hundred
 MAX_STROKES_PER_DRAWING = 500
+MAX_NUMBER_DIGITS = 64  # digits of one written number kept with its samples
 MAX_COORDINATE = 1e6  # |x|, |y|: screen pixels; a 400-digit integer is not a position
 MIN_DRAWING_EXTENT = 1e-6  # a drawing is a dot (extent 0) or at least this wide: 5e-324 is neither
 MAX_PRESSURE = 1e3  # tablets report 0..1; a little slack for other scales

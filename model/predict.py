@@ -45,6 +45,7 @@ class Predictor:
         self.checkpoint = checkpoint
         # channels_last weights take the faster convolution path on the CPU (benchmarks/latency.py).
         self.network = checkpoint.build().to(memory_format=torch.channels_last)
+        self._number_reader = None  # model.numbers.NumberReader, made on first use
 
     @property
     def version(self) -> str:
@@ -75,3 +76,24 @@ class Predictor:
         if path.suffix.lower() == ".json":
             return self.predict_strokes(validate.stroke_file(path))
         return self.predict_image(raster_to_image(validate.picture_file(path)))
+
+    def read_number(self, strokes: Sequence[Sequence[Sequence[float]]], expected_count: int | None = None):
+        """Return the model.numbers.NumberReading of strokes holding one digit or several."""
+        from model.numbers import NumberReader
+
+        if self._number_reader is None:
+            self._number_reader = NumberReader(self.network)
+        return self._number_reader.read(strokes, expected_count)
+
+    def read_number_file(self, path: str | Path, expected_count: int | None = None):
+        """Return the model.numbers.NumberReading of a picture or a stroke file of one digit or several.
+
+        A file holding one digit reads exactly as :meth:`predict_file` reads it. The file is checked
+        as :meth:`predict_file` checks it (size, points, pixels), raising InvalidInputError.
+        """
+        from model.picture_numbers import read_picture_number
+
+        path = Path(path)
+        if path.suffix.lower() == ".json":
+            return self.read_number(validate.stroke_file(path), expected_count)
+        return read_picture_number(validate.picture_file(path), self.network, expected_count)

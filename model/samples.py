@@ -45,6 +45,8 @@ CREATE TABLE IF NOT EXISTS samples (
 );
 CREATE INDEX IF NOT EXISTS samples_label ON samples (label);
 """
+# Added after the first release; stores made before it get the column when opened (NULL for old rows).
+_NUMBER_COLUMN = "number"  # the number a digit was written in (e.g. "2026"), NULL for a lone digit
 
 
 class SampleStoreError(Exception):
@@ -64,22 +66,27 @@ class Sample:
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     uid: str = field(default_factory=lambda: uuid.uuid4().hex)
     id: int | None = None  # row id once stored
+    number: str | None = None  # the number this digit was written in, e.g. "2026"; None for a lone digit
 
 
 def make_sample(label: int, strokes: Sequence[Sequence[Sequence[float]]], predicted: int | None = None,
-                probabilities: Sequence[float] | None = None, model_version: str = "") -> Sample:
+                probabilities: Sequence[float] | None = None, model_version: str = "",
+                number: str | None = None) -> Sample:
     """Return a Sample for strokes, its picture rendered by the shared preprocessing.
 
     Raises NothingDrawnError for no points, and InvalidInputError (a ValueError) for a drawing
     beyond the limits of model.limits (too many points, coordinates that are not finite numbers…).
+    ``number`` is the number the digit was written in, if it was one digit of several.
     """
     _check_label(label)
+    if number is not None and not (str(number).isdigit() and len(str(number)) <= limits.MAX_NUMBER_DIGITS):
+        raise ValueError(f"A number is 1–{limits.MAX_NUMBER_DIGITS} digits 0–9, got {str(number)[:80]!r}.")
     if not any(len(stroke) for stroke in strokes):
         strokes_to_image([])  # raises NothingDrawnError
     clean = validate.drawing([[tuple(point) for point in stroke] for stroke in strokes])
     return Sample(label=int(label), strokes=clean, image=strokes_to_image(clean), predicted=predicted,
                   probabilities=None if probabilities is None else [float(p) for p in probabilities],
-                  model_version=model_version)
+                  model_version=model_version, number=None if number is None else str(number))
 
 
 def _check_label(label: int) -> None:
@@ -144,6 +151,9 @@ class SampleStore:
             connection.executescript(_SCHEMA)
             if connection.execute("PRAGMA user_version").fetchone()[0] == 0:
                 connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            columns = {row[1] for row in connection.execute("PRAGMA table_info(samples)")}
+            if _NUMBER_COLUMN not in columns:  # a store made before numbers were read
+                connection.execute(f"ALTER TABLE samples ADD COLUMN {_NUMBER_COLUMN} TEXT")
         except sqlite3.DatabaseError as error:
             connection.close()
             if header == SQLITE_HEADER and _is_format_error(error):
@@ -217,6 +227,15 @@ class SampleStore:
             sample.id = self._connection.execute("SELECT id FROM samples WHERE uid = ?", (sample.uid,)).fetchone()[0]
         return sample
 
+    def add_many(self, samples: Sequence[Sample]) -> list[Sample]:
+        """Store several samples in one transaction (all or none: the digits of one number)."""
+        with self._transaction():
+            cursors = [self._insert(sample) for sample in samples]
+        for sample, cursor in zip(samples, cursors):
+            sample.id = cursor.lastrowid if cursor.rowcount else self._connection.execute(
+                "SELECT id FROM samples WHERE uid = ?", (sample.uid,)).fetchone()[0]
+        return list(samples)
+
     def _insert(self, sample: Sample) -> sqlite3.Cursor:
         """Insert inside the caller's transaction; a uid already stored is left as it is.
 
@@ -224,11 +243,11 @@ class SampleStore:
         """
         return self._connection.execute(
             "INSERT OR IGNORE INTO samples (id, uid, created, label, predicted, probabilities, model_version,"
-            " strokes, image, preprocess_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " strokes, image, preprocess_version, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (sample.id, sample.uid, sample.created, sample.label, sample.predicted,
              None if sample.probabilities is None else json.dumps(sample.probabilities),
              sample.model_version, json.dumps(sample.strokes), _image_bytes(sample.image),
-             PREPROCESS_VERSION))
+             PREPROCESS_VERSION, sample.number))
 
     def relabel(self, sample_id: int, label: int) -> None:
         """Change a sample's true digit."""
@@ -286,7 +305,8 @@ class SampleStore:
         samples = self.samples()
         document = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "samples": [
             {"uid": s.uid, "created": s.created, "label": s.label, "predicted": s.predicted,
-             "probabilities": s.probabilities, "model_version": s.model_version, "strokes": s.strokes}
+             "probabilities": s.probabilities, "model_version": s.model_version, "strokes": s.strokes,
+             **({} if s.number is None else {"number": s.number})}
             for s in samples]}
         atomic_write_bytes(Path(path), json.dumps(document).encode("utf-8"))
         return len(samples)
@@ -305,7 +325,7 @@ class SampleStore:
             for number, entry in enumerate(entries, 1):
                 try:
                     sample = make_sample(entry["label"], entry["strokes"], entry["predicted"],
-                                         entry["probabilities"], entry["model_version"])
+                                         entry["probabilities"], entry["model_version"], entry["number"])
                 except ValueError as error:  # a drawing with no ink
                     raise validate.InvalidInputError(f"Samples file {path}: sample {number}: {error}") from error
                 sample.uid = entry["uid"]
@@ -349,7 +369,7 @@ class _Transaction:
             raise
 
 
-_COLUMNS = "id, uid, created, label, predicted, probabilities, model_version, strokes, image"
+_COLUMNS = "id, uid, created, label, predicted, probabilities, model_version, strokes, image, number"
 
 
 def _image_bytes(image: np.ndarray) -> bytes:
@@ -357,12 +377,12 @@ def _image_bytes(image: np.ndarray) -> bytes:
 
 
 def _sample_from_row(row: tuple) -> Sample:
-    sample_id, uid, created, label, predicted, probabilities, model_version, strokes, image = row
+    sample_id, uid, created, label, predicted, probabilities, model_version, strokes, image, number = row
     pixels = np.frombuffer(image, dtype=np.uint8).reshape(IMAGE_SIZE, IMAGE_SIZE).astype(np.float32) / 255
     return Sample(label=int(label), strokes=[[tuple(p) for p in s] for s in json.loads(strokes)],
                   image=pixels, predicted=predicted,
                   probabilities=None if probabilities is None else json.loads(probabilities),
-                  model_version=model_version, created=created, uid=uid, id=int(sample_id))
+                  model_version=model_version, created=created, uid=uid, id=int(sample_id), number=number)
 
 
 def read_training_set(path: str | Path, stop: Callable[[], bool] = lambda: False,

@@ -435,7 +435,7 @@ def checkpoint_weights(value: Any, config, path: str | os.PathLike) -> dict:
 
 EXPORT_FORMAT = "hwr-samples"
 EXPORT_VERSION = 1
-_SAMPLE_KEYS = {"uid", "created", "label", "predicted", "probabilities", "model_version", "strokes"}
+_SAMPLE_KEYS = {"uid", "created", "label", "predicted", "probabilities", "model_version", "strokes", "number"}
 _REQUIRED_SAMPLE_KEYS = ("uid", "label", "strokes")
 
 
@@ -451,7 +451,8 @@ def samples_export(document: Any, path: str | os.PathLike) -> list[dict]:
              "created": "<ISO 8601 time>",            optional
              "predicted": <integer 0–9 or null>,      optional
              "probabilities": <10 numbers 0–1, or null>, optional
-             "model_version": "<version id or empty>"  optional}, …]}
+             "model_version": "<version id or empty>", optional
+             "number": "<the number it was written in: 1–64 digits>" optional}, …]}
 
     Nothing else is accepted: no other keys, no labels written as text or as fractions.
     """
@@ -504,9 +505,14 @@ def _export_entry(entry: Any, where: str) -> dict:
     if not (isinstance(model_version, str) and (model_version == "" or VERSION_ID.fullmatch(model_version))):
         raise InvalidInputError(f"{where}: \"model_version\" is {_shown(model_version)}, not a version id "
                                 f"(10 hex digits) or empty.")
+    number = entry.get("number")
+    if number is not None and not (isinstance(number, str) and number.isascii() and number.isdigit()
+                                   and len(number) <= limits.MAX_NUMBER_DIGITS):
+        raise InvalidInputError(f"{where}: \"number\" is {_shown(number)}, not a string of 1–"
+                                f"{limits.MAX_NUMBER_DIGITS} digits.")
     strokes = drawing(entry["strokes"], where)
     return {"uid": uid, "created": created, "label": label, "predicted": predicted,
-            "probabilities": probabilities, "model_version": model_version, "strokes": strokes}
+            "probabilities": probabilities, "model_version": model_version, "strokes": strokes, "number": number}
 
 
 def _digit(value: Any, where: str, name: str) -> int:

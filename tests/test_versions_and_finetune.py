@@ -8,8 +8,9 @@ import torch
 
 from model.assets import default_weights_path
 from model.checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
+from model.constants import MIN_SAMPLES
 from model.data import DigitSet, balanced_subset
-from model.finetune import (MIN_SAMPLES, Evidence, Figures, FinetuneConfig, NotEnoughSamplesError, assign_folds,
+from model.finetune import (Evidence, Figures, FinetuneConfig, NotEnoughSamplesError, assign_folds,
                             finetune, judge, stamp_gate_figures)
 from model.predict import Predictor
 from model.preprocess import strokes_to_image
