@@ -34,6 +34,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from model.predict import UnusableOutputError
 from model.preprocess import NothingDrawnError, image_to_tensor, strokes_to_image
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in the input's units, y down
@@ -348,7 +349,11 @@ def network_probabilities(network: torch.nn.Module, images: Sequence[np.ndarray]
     """Return (N, 10) float64 probabilities for 28×28 images (ink 1.0), in one forward pass."""
     batch = torch.stack([image_to_tensor(image) for image in images])  # (N, 1, 28, 28)
     with torch.inference_mode():
-        return torch.softmax(network(batch), 1).numpy().astype(np.float64)
+        probabilities = torch.softmax(network(batch), 1).numpy().astype(np.float64)
+    if not np.isfinite(probabilities).all():  # finite weights can still overflow: never show a NaN
+        raise UnusableOutputError("The model gave no usable answer (its output is not a number); "
+                                  "use another model version.")
+    return probabilities
 
 
 class NumberReader:

@@ -123,5 +123,5 @@ def test_a_finetune_reads_the_samples_off_the_gui_thread(qtbot, tmp_path, mnist_
     assert readers == []  # the GUI thread returned without reading a single sample
     qtbot.waitUntil(lambda: window.finetune_worker is None, timeout=120_000)
     result, _ = window.last_finetune
-    assert result.train_count + result.holdout_count == 24
+    assert result.train_count == result.holdout_count == 24  # every sample trains the model and, out of fold, checks it
     assert len(readers) == 24 and not any(readers)
