@@ -193,7 +193,7 @@ def test_predict_prints_a_number_with_each_digits_confidence_and_json(tmp_path, 
     assert documents[0]["number"] == number
     assert [d["digit"] for d in documents[0]["digits"]] == [int(c) for c in number]
     assert all(len(d["box"]) == 4 and 0 < d["confidence"] <= 1 for d in documents[0]["digits"])
-    assert "missing.png" in documents[1]["file"] and "cannot read" in documents[1]["error"]
+    assert "missing.png" in documents[1]["file"] and "cannot be read" in documents[1]["error"]
 
     assert main(["predict", "--digits", "2", str(strokes_path)]) == 0
     assert capsys.readouterr().out.split(": ")[1].split(" ")[0].isdigit()

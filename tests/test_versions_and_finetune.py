@@ -128,7 +128,7 @@ def test_finetune_learns_a_personal_style_keeps_mnist_and_reports_progress(regis
     assert np.mean([p.loss for p in training[-config.steps:][-5:]]) < np.mean([p.loss for p in training[:5]])
 
     assert result.accepted, result.reason
-    assert result.before.user_correct <= 5 and result.after.user_correct >= 18  # out of fold, of 20
+    assert result.before.user_correct <= 10 and result.after.user_correct >= 18  # out of fold, of 20: at most half, then nearly all
     assert result.after.user_count == result.holdout_count == result.train_count == 20
     assert result.before.mnist_accuracy - result.after.mnist_accuracy <= 0.003
     fresh = style_images("z-two", 40, 2)
