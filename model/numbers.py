@@ -66,12 +66,14 @@ class SegmenterConfig:
     split_strokes: bool = False
     split_from: float = 1.0
     split_cost: float = 1.0  # charged for a digit boundary inside a stroke
-    # A drawing that reads as one digit with confidence, and is no wider than that digit is written,
-    # is that digit: the sum of log-probabilities can otherwise prefer confident fragments of a
+    # A drawing that reads as one digit with confidence, is no wider than that digit is written, and
+    # whose would-be digits overlap each other (a 4's bar across its stem, a 5's hat over its body,
+    # not a 1 beside a 3) is that digit: the sum of log-probabilities can otherwise prefer confident fragments of a
     # two-stroke 4 or 5 ("61"). Measured by benchmarks/pen_window.py (single digits of UNIPEN's test
     # writers drawn in the window): without it 2.9 % of them were shown as a wrong answer, against
     # 1.1 % for the network alone.
     one_digit_confidence: float = 0.6
+    one_digit_overlap: float = 0.3  # ...and when the digits it would otherwise be overlap this much (narrower box)
 
 
 DEFAULT_CONFIG = SegmenterConfig()
@@ -424,7 +426,7 @@ class NumberReader:
             score, path = best_path(candidates, len(pieces), height, config, expected_count, cut_costs)
         if expected_count is None and len(path) > 1:
             whole = next((c for c in candidates if c.first == 0 and c.end == len(pieces)), None)
-            if whole is not None and _plainly_one_digit(whole, height, config):
+            if whole is not None and _plainly_one_digit(whole, path, height, config):
                 path = [whole]
         digits = []
         for candidate in path:
@@ -466,11 +468,20 @@ class NumberReader:
         return len(missing)
 
 
-def _plainly_one_digit(candidate: _Candidate, height: float, config: SegmenterConfig) -> bool:
-    """Return True if the whole drawing reads as one digit surely and is not wider than it is written."""
+def _plainly_one_digit(candidate: _Candidate, path: Sequence[_Candidate], height: float,
+                       config: SegmenterConfig) -> bool:
+    """Return True if the whole drawing reads as one digit surely, is not wider than that digit is
+    written, and the digits of ``path`` (the best reading of several) overlap their neighbours."""
     digit = int(candidate.probabilities.argmax())
-    return (candidate.probabilities[digit] >= config.one_digit_confidence
-            and (candidate.box[2] - candidate.box[0]) / height <= config.widest[digit])
+    if candidate.probabilities[digit] < config.one_digit_confidence:
+        return False
+    if (candidate.box[2] - candidate.box[0]) / height > config.widest[digit]:
+        return False
+    for left, right in zip(path, path[1:]):
+        narrower = max(min(left.box[2] - left.box[0], right.box[2] - right.box[0]), 1e-9)
+        if (min(left.box[2], right.box[2]) - max(left.box[0], right.box[0])) / narrower < config.one_digit_overlap:
+            return False
+    return True
 
 
 def _piece_key(points: Sequence[Sequence[float]], piece: Piece) -> tuple:

@@ -136,15 +136,16 @@ def train_model(config: TrainConfig, training: DigitSet, validation: DigitSet, d
                                                            for _ in range(config.pen_repeat)])
         loss, train_accuracy = train_epoch(network, device, epoch_digits, optimizer, scheduler, config,
                                            generator, progress_for_epoch(epoch))
-        validation_accuracy = accuracy_of(network, validation, device) if len(validation) else float("nan")
-        pen_accuracy = accuracy_of(network, pen_validation, device) if pen_validation else float("nan")
+        # None, not NaN, where nothing was measured: a checkpoint's notes hold finite numbers only
+        validation_accuracy = accuracy_of(network, validation, device) if len(validation) else None
+        pen_accuracy = accuracy_of(network, pen_validation, device) if pen_validation else None
         elapsed = time.perf_counter() - started
         history.append({"epoch": epoch, "loss": loss, "train_accuracy": train_accuracy,
                         "validation_accuracy": validation_accuracy, "pen_validation_accuracy": pen_accuracy,
                         "seconds": elapsed})
-        log(f"epoch {epoch}/{config.epochs}: loss {loss:.4f}, train {train_accuracy:.2%}, "
-            f"validation MNIST {validation_accuracy:.2%}"
-            + (f", pen {pen_accuracy:.2%}" if pen_validation else "") + f", {elapsed:.0f} s")
+        log(f"epoch {epoch}/{config.epochs}: loss {loss:.4f}, train {train_accuracy:.2%}"
+            + (f", validation MNIST {validation_accuracy:.2%}" if validation_accuracy is not None else "")
+            + (f", pen {pen_accuracy:.2%}" if pen_accuracy is not None else "") + f", {elapsed:.0f} s")
     return network.eval(), net_config, history
 
 

@@ -127,3 +127,13 @@ def test_the_committed_suspects_are_real_training_or_validation_segments(unipen_
     by_place = {(d.file, d.line): d for d in pen_digits(unipen_dir)}
     assert suspects <= set(by_place)
     assert all(writer_split(by_place[place].writer) != "test" for place in suspects)
+
+
+def test_a_model_trained_without_validation_digits_can_be_loaded(mnist_dir, tmp_path):
+    from model.checkpoint import load_checkpoint
+
+    output = tmp_path / "model.pt"
+    assert main(["--mnist-dir", str(mnist_dir), "--epochs", "1", "--limit", "256", "--validation-size", "0",
+                 "--device", "cpu", "--output", str(output)]) == 0
+    history = load_checkpoint(output).info.notes["history"]  # no NaN for what was not measured
+    assert history[0]["validation_accuracy"] is None and history[0]["pen_validation_accuracy"] is None
