@@ -67,13 +67,13 @@ class SegmenterConfig:
     split_from: float = 1.0
     split_cost: float = 1.0  # charged for a digit boundary inside a stroke
     # A drawing that reads as one digit with confidence, is no wider than that digit is written, and
-    # whose would-be digits overlap each other (a 4's bar across its stem, a 5's hat over its body,
-    # not a 1 beside a 3) is that digit: the sum of log-probabilities can otherwise prefer confident fragments of a
-    # two-stroke 4 or 5 ("61"). Measured by benchmarks/pen_window.py (single digits of UNIPEN's test
-    # writers drawn in the window): without it 2.9 % of them were shown as a wrong answer, against
-    # 1.1 % for the network alone.
+    # whose would-be digits overlap each other at all (a 4's bar across its stem, a 5's hat over its
+    # body; not a 1 written beside a 3) is that digit. benchmarks/pen_window.py, UNIPEN test writers'
+    # single digits drawn in the window with the shipped weights: not shown right 114 without this
+    # guard, 108 with it (the network alone: 32 wrong). Without the overlap condition it was 77, but
+    # "31" written close read as one digit.
     one_digit_confidence: float = 0.6
-    one_digit_overlap: float = 0.3  # ...and when the digits it would otherwise be overlap this much (narrower box)
+    one_digit_overlap: float = 0.0  # share of the narrower box that neighbouring would-be digits must exceed
 
 
 DEFAULT_CONFIG = SegmenterConfig()
@@ -479,7 +479,7 @@ def _plainly_one_digit(candidate: _Candidate, path: Sequence[_Candidate], height
         return False
     for left, right in zip(path, path[1:]):
         narrower = max(min(left.box[2] - left.box[0], right.box[2] - right.box[0]), 1e-9)
-        if (min(left.box[2], right.box[2]) - max(left.box[0], right.box[0])) / narrower < config.one_digit_overlap:
+        if (min(left.box[2], right.box[2]) - max(left.box[0], right.box[0])) / narrower <= config.one_digit_overlap:
             return False
     return True
 
