@@ -34,7 +34,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from model.predict import UnusableOutputError
+from model.predict import DigitAnswer, UnusableOutputError
 from model.preprocess import NothingDrawnError, image_to_tensor, strokes_to_image
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in the input's units, y down
@@ -91,7 +91,7 @@ class Piece:
 
 
 @dataclass(frozen=True)
-class DigitReading:
+class DigitReading(DigitAnswer):
     """One digit of a reading: where its ink is and what the network makes of it."""
 
     strokes: tuple[int, ...]  # indices of the input strokes (or components) it is made of
@@ -99,19 +99,6 @@ class DigitReading:
     probabilities: np.ndarray  # (10,) float64, sums to 1
     image: np.ndarray  # (28, 28) float32, ink 1.0: what the network read
     box: Box
-
-    @property
-    def digit(self) -> int:
-        return int(self.probabilities.argmax())
-
-    @property
-    def confidence(self) -> float:
-        return float(self.probabilities.max())
-
-    def top(self, count: int = 3) -> list[tuple[int, float]]:
-        """Return the ``count`` most likely (digit, probability) pairs, most likely first."""
-        order = np.argsort(self.probabilities)[::-1][:count]
-        return [(int(d), float(self.probabilities[d])) for d in order]
 
 
 @dataclass(frozen=True)

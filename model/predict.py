@@ -17,12 +17,10 @@ class UnusableOutputError(ValueError):
     """The network's answer holds NaN or infinite values, so there is no probability to show."""
 
 
-@dataclass(frozen=True)
-class Prediction:
-    """What the model makes of one digit."""
+class DigitAnswer:
+    """The digit, confidence and runners-up of anything with ten ``probabilities``."""
 
-    probabilities: np.ndarray  # (10,) float, sums to 1
-    image: np.ndarray  # (28, 28) float, ink 1.0: what the model saw
+    probabilities: np.ndarray
 
     @property
     def digit(self) -> int:
@@ -36,6 +34,14 @@ class Prediction:
         """Return the ``count`` most likely (digit, probability) pairs, most likely first."""
         order = np.argsort(self.probabilities)[::-1][:count]
         return [(int(d), float(self.probabilities[d])) for d in order]
+
+
+@dataclass(frozen=True)
+class Prediction(DigitAnswer):
+    """What the model makes of one digit."""
+
+    probabilities: np.ndarray  # (10,) float, sums to 1
+    image: np.ndarray  # (28, 28) float, ink 1.0: what the model saw
 
 
 class Predictor:

@@ -34,6 +34,16 @@ class VersionEntry:
         return self.version == SHIPPED
 
 
+def _age(entry: VersionEntry) -> tuple[str, int]:
+    """Return the sort key oldest first: the saved time (whole seconds), then the file's own time,
+    so two fine-tunes saved in one second keep their order."""
+    try:
+        written = entry.path.stat().st_mtime_ns
+    except OSError:
+        written = 0
+    return entry.checkpoint.info.created, written
+
+
 def is_version_id(text: str) -> bool:
     """Return True if ``text`` is a version id (10 hex digits) that may name a file in models/."""
     return bool(validate.VERSION_ID.fullmatch(text))
@@ -65,12 +75,12 @@ class ModelRegistry:
     def versions(self) -> list[VersionEntry]:
         """Return the shipped model, then accepted versions oldest first; damaged files are moved aside."""
         entries = [entry for entry in map(self._load, self._version_files(self.folder)) if entry is not None]
-        return [self.shipped()] + sorted(entries, key=lambda e: e.checkpoint.info.created)
+        return [self.shipped()] + sorted(entries, key=_age)
 
     def rejected(self) -> list[VersionEntry]:
         """Return fine-tunes kept aside by the acceptance gate."""
         entries = [entry for entry in map(self._load, self._version_files(self.folder / "rejected")) if entry]
-        return sorted(entries, key=lambda e: e.checkpoint.info.created)
+        return sorted(entries, key=_age)
 
     @staticmethod
     def _version_files(folder: Path) -> list[Path]:

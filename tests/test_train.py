@@ -129,8 +129,11 @@ def test_the_committed_suspects_are_real_training_or_validation_segments(unipen_
     assert all(writer_split(by_place[place].writer) != "test" for place in suspects)
 
 
-def test_a_model_trained_without_validation_digits_can_be_loaded(mnist_dir, tmp_path):
+def test_a_model_trained_without_validation_digits_can_be_loaded(mnist_dir, tmp_path, monkeypatch):
     from model.checkpoint import load_checkpoint
+    from model.constants import UNIPEN_DIR_ENV
+
+    monkeypatch.delenv(UNIPEN_DIR_ENV, raising=False)  # MNIST only: no pen digits, no pen validation
 
     output = tmp_path / "model.pt"
     assert main(["--mnist-dir", str(mnist_dir), "--epochs", "1", "--limit", "256", "--validation-size", "0",
