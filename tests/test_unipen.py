@@ -141,3 +141,13 @@ def test_every_real_source_reads_upright(unipen_dir, shipped_network):
         chosen = [d for d in digits if d.source == source][:60]
         accuracy = accuracy_of(shipped_network, pen_digit_set(chosen))
         assert accuracy >= 0.75, f"{source}: {accuracy:.0%} read right; is its y axis the other way?"
+
+
+def test_the_shipped_model_reads_pen_digits_of_unseen_writers(unipen_dir, shipped_checkpoint, shipped_network):
+    """Issue 8's bar: at most half the 72 errors the MNIST-only model made on the test writers."""
+    test_writers = pen_digit_set(pen_digits(unipen_dir, "test"))
+    accuracy = accuracy_of(shipped_network, test_writers)
+    errors = round((1 - accuracy) * len(test_writers))
+    assert errors <= 36, f"{errors} of {len(test_writers)} test writers' digits read wrong"
+    claimed = shipped_checkpoint.info.notes.get("pen_test_accuracy")
+    assert claimed is not None and abs(claimed - accuracy) <= 0.0005, "the pen figure the checkpoint claims"
