@@ -78,7 +78,9 @@ def strokes_to_image(strokes: Sequence[Iterable[Sequence[float]]]) -> np.ndarray
     strokes_points = [points for points in strokes_points if points]
     if not strokes_points:
         raise NothingDrawnError()
-    return raster_to_image(_render_strokes(strokes_points), ink_is_dark=False)
+    # The rendering is ink already (background exactly 0, strokes drawn at full strength), so it skips
+    # the paper estimation a picture needs: same result, a third of the time.
+    return _image_from_ink(_render_strokes(strokes_points))
 
 
 def _render_strokes(strokes_points: list[list[StrokePoint]]) -> np.ndarray:
@@ -123,7 +125,11 @@ def raster_to_image(raster: np.ndarray | Image.Image, ink_is_dark: bool | None =
     from the picture unless ``ink_is_dark`` says it: the paper is the tone of most of the border
     (or, if the border is split evenly, of most of the picture). Ink may touch the edges.
     """
-    ink = _ink_map(raster, ink_is_dark)
+    return _image_from_ink(_ink_map(raster, ink_is_dark))
+
+
+def _image_from_ink(ink: np.ndarray) -> np.ndarray:
+    """Return the 28×28 image of an ink map (background exactly 0): crop, fit into 20×20, centre."""
     rows = np.flatnonzero(ink.max(axis=1) > 0)
     cols = np.flatnonzero(ink.max(axis=0) > 0)
     if rows.size == 0:
