@@ -17,19 +17,20 @@ MIN_SAMPLES = 10  # fewer samples than this are too few to fine-tune on and judg
 SHIPPED = "shipped"  # the version name of the model that ships in assets/
 
 
-def default_mnist_dir() -> Path:
-    """Return the MNIST folder from $HWR_MNIST_DIR, else a per-user cache folder."""
-    configured = os.environ.get(MNIST_DIR_ENV)
+def _configured_or_cached(variable: str, name: str) -> Path:
+    """Return the folder $variable names, else ``hwr/<name>`` in the per-user cache folder."""
+    configured = os.environ.get(variable)
     if configured:
         return Path(configured).expanduser()
     cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return cache_home / "hwr" / "mnist"
+    return cache_home / "hwr" / name
+
+
+def default_mnist_dir() -> Path:
+    """Return the MNIST folder from $HWR_MNIST_DIR, else a per-user cache folder."""
+    return _configured_or_cached(MNIST_DIR_ENV, "mnist")
 
 
 def default_unipen_dir() -> Path:
     """Return the UNIPEN folder from $HWR_UNIPEN_DIR, else a per-user cache folder."""
-    configured = os.environ.get(UNIPEN_DIR_ENV)
-    if configured:
-        return Path(configured).expanduser()
-    cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return cache_home / "hwr" / "unipen"
+    return _configured_or_cached(UNIPEN_DIR_ENV, "unipen")

@@ -26,30 +26,27 @@ torch.set_num_threads(1)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="session")
-def mnist_dir() -> Path:
-    """Return the folder holding MNIST/raw: $HWR_MNIST_DIR, else ../shared/data beside the repo."""
-    folder = Path(os.environ.get(MNIST_DIR_ENV, REPO_ROOT.parent / "shared" / "data")).expanduser()
-    if not (folder / "MNIST" / "raw").is_dir():
-        reason = (f"MNIST not found in {folder / 'MNIST' / 'raw'}; set {MNIST_DIR_ENV} to the folder "
-                  f"that holds MNIST/raw")
+def data_folder(variable: str, default: Path, inside: str) -> Path:
+    """Return $variable (else ``default``) if it holds ``inside``; skip, or fail in CI, naming both."""
+    folder = Path(os.environ.get(variable, default)).expanduser()
+    if not (folder / inside).is_dir():
+        reason = f"{inside} not found in {folder}; set {variable} to the folder that holds {inside}"
         if os.environ.get("CI"):
             pytest.fail(reason + " (CI must provide it)")
         pytest.skip(reason)
     return folder
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """Return the folder holding MNIST/raw: $HWR_MNIST_DIR, else ../shared/data beside the repo."""
+    return data_folder(MNIST_DIR_ENV, REPO_ROOT.parent / "shared" / "data", "MNIST/raw")
 
 
 @pytest.fixture(scope="session")
 def unipen_dir() -> Path:
     """Return the folder holding UNIPEN's train_r01_v07: $HWR_UNIPEN_DIR, else ../shared/data/unipen."""
-    folder = Path(os.environ.get(UNIPEN_DIR_ENV, REPO_ROOT.parent / "shared" / "data" / "unipen")).expanduser()
-    if not (folder / "train_r01_v07" / "data" / "1a").is_dir():
-        reason = (f"UNIPEN not found in {folder / 'train_r01_v07'}; set {UNIPEN_DIR_ENV} to the folder "
-                  f"that holds train_r01_v07")
-        if os.environ.get("CI"):
-            pytest.fail(reason + " (CI must provide it)")
-        pytest.skip(reason)
-    return folder
+    return data_folder(UNIPEN_DIR_ENV, REPO_ROOT.parent / "shared" / "data" / "unipen", "train_r01_v07/data/1a")
 
 
 @pytest.fixture(scope="session")
