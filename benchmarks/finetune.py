@@ -356,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--app-count", type=int, default=20, help="samples in the window's fine-tunes")
     parser.add_argument("--draws", type=int, default=10, help="digits drawn idle (and repeatedly during fine-tune)")
     parser.add_argument("--threads", type=int, default=0,
-                        help="torch threads of parts 1 and 3 (0 = the app's hwr_app.startup.TORCH_THREADS)")
+                        help="torch threads of parts 1 and 3 (0 = the app's model.constants.TORCH_THREADS)")
     parser.add_argument("--no-app", action="store_true", help="skip part 2 (the window)")
     parser.add_argument("--no-profile", action="store_true", help="skip part 3 (the profile)")
     parser.add_argument("--quick", action="store_true",
@@ -452,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.quick:
         args.styles, args.counts, args.draws, args.new = args.styles[:1], [20], 3, 30
-    from hwr_app.startup import TORCH_THREADS
+    from model.constants import TORCH_THREADS
 
     # The window first, while nothing of the fine-tune is imported yet: its first fine-tune then pays
     # what a user's first one pays.

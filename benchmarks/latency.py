@@ -238,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dense-factor", type=int, default=4,
                         help="the extra compact row splits every stroke segment into this many (mouse-like density)")
     parser.add_argument("--threads", type=int, default=0,
-                        help="torch threads of the reference runs (0 = what the app sets: hwr_app.startup.TORCH_THREADS)")
+                        help="torch threads of the reference runs (0 = what the app sets: model.constants.TORCH_THREADS)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the drawings and the seed net's random weights")
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (its compile takes a while)")
     parser.add_argument("--busy-cores", type=int, default=0,
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def measure_and_report(args: argparse.Namespace) -> int:
-    from hwr_app.startup import TORCH_THREADS  # the app's own setting; imports only QtCore
+    from model.constants import TORCH_THREADS  # the app's own setting
 
     app_threads = args.threads or TORCH_THREADS
     torch.set_num_threads(app_threads)
@@ -307,7 +307,7 @@ def measure_and_report(args: argparse.Namespace) -> int:
              f"{len(drawings)} synthetic drawings cycled (all digits and styles of model.synthetic, jittered; "
              f"{np.mean(points):.0f} points per drawing on average; a real mouse reports more, hence the row with "
              f"every segment split in {args.dense_factor}). Torch threads: {app_threads} unless stated "
-             f"(the app sets hwr_app.startup.TORCH_THREADS = {TORCH_THREADS} here). Times in ms.", ""]
+             f"(the app sets model.constants.TORCH_THREADS = {TORCH_THREADS} here). Times in ms.", ""]
     lines += ["### Strokes → probabilities (the app's path)", ""]
     rows = []
     for pipeline, app_call in zip(pipelines, app_calls):

@@ -306,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timing-numbers", type=int, default=100,
                         help="10-digit numbers timed headless (and 5-digit numbers read with and without splitting)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads for the timing (default: the app's, hwr_app.startup.TORCH_THREADS)")
+                        help="torch threads for the timing (default: the app's, model.constants.TORCH_THREADS)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-window", action="store_true", help="skip the written numbers in the window")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
@@ -315,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from hwr_app.startup import TORCH_THREADS
+    from model.constants import TORCH_THREADS
     from model.assets import default_weights_path
     from model.checkpoint import load_checkpoint
     from model.data import load_mnist

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 
-# Torch's intra-op threads, set once at start-up: more than 4 buys nothing for a network this small
-# and would only compete with the event loop.
-TORCH_THREADS = max(1, min(4, os.cpu_count() or 2))
+from model.constants import TORCH_THREADS
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,10 @@ MNIST_DIR_ENV = "HWR_MNIST_DIR"  # environment variable naming the folder that h
 UNIPEN_DIR_ENV = "HWR_UNIPEN_DIR"  # environment variable naming the folder that holds train_r01_v07
 # Below this probability an answer is shown as unsure (the window names candidates instead).
 CONFIDENCE_THRESHOLD = 0.6
+# Torch's intra-op threads, set once at start-up by the app (and used by the benchmarks that time
+# what the app does): more than 4 buys nothing for a network this small and would only compete with
+# the event loop.
+TORCH_THREADS = max(1, min(4, os.cpu_count() or 2))
 MIN_SAMPLES = 10  # fewer samples than this are too few to fine-tune on and judge the result
 SHIPPED = "shipped"  # the version name of the model that ships in assets/
 
