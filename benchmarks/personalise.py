@@ -116,16 +116,34 @@ def read_digits(checkpoint: Checkpoint, images: np.ndarray) -> np.ndarray:
     return network(normalise(torch.as_tensor(images, dtype=torch.float32).unsqueeze(1))).argmax(1).numpy()
 
 
+def finetune_config(settings: list[str]):
+    """Return model.finetune's FinetuneConfig with ``name=value`` settings applied (numbers only)."""
+    from dataclasses import fields, replace
+
+    from model.finetune import FinetuneConfig
+
+    config = FinetuneConfig()
+    kinds = {f.name: type(getattr(config, f.name)) for f in fields(config)}
+    changes = {}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        if kinds.get(name) not in (int, float):
+            raise ValueError(f"--set {setting}: FinetuneConfig has no number setting named {name!r}")
+        changes[name] = kinds[name](value)
+    return replace(config, **changes)
+
+
 def run_writer(base: Checkpoint, cache, writer: str, images: np.ndarray, labels: np.ndarray, protocol: str,
-               min_new: int, base_answers: np.ndarray) -> WriterRun | None:
+               min_new: int, base_answers: np.ndarray, config=None) -> WriterRun | None:
     """Return one writer's figures under one protocol, or None when the writer gives too few digits."""
     from model.finetune import FinetuneConfig, finetune
 
+    config = config or FinetuneConfig()
     corrections, new = split_by_protocol(protocol, labels, base_answers == labels)
     if len(corrections) < MIN_SAMPLES or len(new) < min_new:
         return None
     started = time.perf_counter()
-    steps = finetune(base, images[corrections], labels[corrections].tolist(), cache, FinetuneConfig(),
+    steps = finetune(base, images[corrections], labels[corrections].tolist(), cache, config,
                      sample_keys=[f"{writer}-{i}" for i in corrections])
     while True:
         try:
@@ -193,12 +211,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = the app's TORCH_THREADS)")
     parser.add_argument("--quick", action="store_true", help="only the five writers with the most digits")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a FinetuneConfig setting to try instead of its default (repeatable; implies "
+                             "--no-write, so that BENCHMARKS.md only ever shows the defaults)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from hwr_app.startup import TORCH_THREADS
+    from model.constants import TORCH_THREADS
     from model.data import MnistUnavailableError
     from model.finetune import FeatureCache
     from model.preprocess import NothingDrawnError, strokes_to_image
@@ -217,6 +238,11 @@ def main(argv: list[str] | None = None) -> int:
         digits = pen_digits(unipen_dir, args.split)
         cache = FeatureCache(load_reference(args.assets, args.data_dir))
     except (OSError, ValueError, MnistUnavailableError, ReferenceFileError, UnipenUnavailableError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        config = finetune_config(args.set)
+    except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     base = load_checkpoint(args.weights)
@@ -243,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         images, labels = np.stack(images), np.asarray(labels, dtype=np.int64)
         base_answers = read_digits(base, images)
         for protocol in args.protocols:
-            run = run_writer(base, cache, writer, images, labels, protocol, args.min_new, base_answers)
+            run = run_writer(base, cache, writer, images, labels, protocol, args.min_new, base_answers, config)
             if run is None:
                 skipped[protocol] = skipped.get(protocol, 0) + 1
                 continue
@@ -254,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
 
     gates = ", ".join(f"{g.name} gate {len(g):,} digits" for g in cache.reference.gates)
     lines = [f"Base model {base.info.version} (`{args.weights.name}`); {len(writers)} UNIPEN {args.split} writers "
-             f"({len(digits):,} digits in the {args.split} split); model.finetune defaults; {gates}; torch threads "
+             f"({len(digits):,} digits in the {args.split} split); model.finetune "
+             f"{', '.join(args.set) if args.set else 'defaults'}; {gates}; torch threads "
              f"{torch.get_num_threads()}; {time.perf_counter() - started:.0f} s in all.", "",
              "Errors are on each writer's new drawings, pooled over writers; after = the model in charge after the "
              "fine-tune (the base model when the gate rejected it). Drops are in points, base − fine-tuned, over "
@@ -289,10 +316,11 @@ def main(argv: list[str] | None = None) -> int:
                              "errors of the fine-tuned model", "gate evidence: fixed/broken, loss gain ± se",
                              "MNIST drop", "pen drop", "s"], rows)
     if args.split == "test":
-        publish("personalise", "Personalisation on real writers (UNIPEN test writers)", lines, write=not args.no_write)
+        publish("personalise", "Personalisation on real writers (UNIPEN test writers)", lines,
+                write=not (args.no_write or args.set))
     else:
         publish("personalise-val", "Personalisation on UNIPEN validation writers (for tuning settings)", lines,
-                write=not args.no_write)
+                write=not (args.no_write or args.set))
     return 0
 
 
