@@ -157,6 +157,8 @@ def command_line() -> str:
         script = script.resolve().relative_to(REPO_ROOT)
     except ValueError:
         pass
+    if script.parent == Path("benchmarks"):  # run as a module: benchmarks/numbers.py would shadow the stdlib
+        return " ".join([".venv/bin/python", "-m", f"benchmarks.{script.stem}", *sys.argv[1:]])
     return " ".join([".venv/bin/python", str(script), *sys.argv[1:]])
 
 
