@@ -170,13 +170,13 @@ class PredictionView(QWidget):
         eye_caption.setObjectName("modelEyeCaption")
         eye_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
+        # Nothing in the top row grows with the window: the big answer is centred beside the eye, the
+        # caption sits right under the eye, and spare height goes below the bars (layout.addStretch).
         answer = QVBoxLayout()
-        answer.addStretch(1)
-        answer.addWidget(self.answer_stack)
-        answer.addStretch(1)
+        answer.addWidget(self.answer_stack, 0, Qt.AlignmentFlag.AlignVCenter)
         eye = QVBoxLayout()
         eye.setSpacing(2)
-        eye.addWidget(self.model_eye, 1)
+        eye.addWidget(self.model_eye, 0, Qt.AlignmentFlag.AlignHCenter)
         eye.addWidget(eye_caption)
         top = QHBoxLayout()
         top.addLayout(answer, 1)
@@ -187,6 +187,7 @@ class PredictionView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.caption)
         layout.addWidget(self.probability_view, 1)
+        layout.addStretch(0)
         self.fit_answer(28 * 4)
         self.show_prediction(None)
 

@@ -213,6 +213,13 @@ def test_at_1600_by_1000_the_canvas_keeps_its_shape_and_the_panel_and_eye_grow(q
     assert window.panel.width() >= 1.6 * small_panel
     assert min(eye.width(), eye.height()) >= 2 * small_eye
     assert window.pen_width.width() <= 220
+    # The answer stays beside the eye and the eye's caption right under it: no tall empty band.
+    caption = window.prediction_view.findChild(QWidget, "modelEyeCaption")
+    panel_y = lambda w: w.mapTo(window.panel, w.rect().topLeft()).y()  # noqa: E731
+    label = window.prediction_view.digit_label
+    assert 0 <= panel_y(caption) - (panel_y(eye) + eye.height()) <= 8
+    label_middle, eye_middle = panel_y(label) + label.height() / 2, panel_y(eye) + eye.height() / 2
+    assert abs(label_middle - eye_middle) <= eye.height() / 4
 
 
 # -- 5. Fine-tune is enabled only when a fine-tune can run ---------------------------------------
