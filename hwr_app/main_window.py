@@ -429,8 +429,10 @@ class MainWindow(QMainWindow):
 
         samples = self.store.answers()  # labels only, for the result's wording: no strokes read here
         # The worker reads the samples itself: tens of thousands take seconds, never the GUI thread's.
-        worker = FinetuneWorker(self.checkpoint, partial(read_training_set, self.paths.samples_db), self.registry, self.mnist,
-                                config=self.finetune_config, parent=self)
+        self._read_problems: list[str] = []  # rows of the store the worker left out (appended on its thread)
+        worker = FinetuneWorker(self.checkpoint, partial(read_training_set, self.paths.samples_db,
+                                                         problems=self._read_problems),
+                                self.registry, self.mnist, config=self.finetune_config, parent=self)
         worker.progress.connect(self._on_finetune_progress)
         worker.succeeded.connect(self._on_finetune_succeeded)
         worker.failed.connect(self._on_finetune_failed)
@@ -490,6 +492,10 @@ class MainWindow(QMainWindow):
         self._finetune_samples = []
         self.panel.show_progress(False)
         self._update_actions()
+        problems, self._read_problems = getattr(self, "_read_problems", []), []
+        if problems:  # an edited or crafted samples.db: say so once, naming the file and the first row
+            more = f" ({len(problems) - 1} more such rows.)" if len(problems) > 1 else ""
+            self.statusBar().showMessage(problems[0] + more, 15000)
 
     # -- versions and samples -----------------------------------------------------------------
 

@@ -109,7 +109,10 @@ class SamplesDialog(QDialog):
             read = "" if sample.predicted is None else f"; hwr read it as {sample.predicted}"
             item.setToolTip(f"Drawn {readable_time(sample.created)}{read}")
             self.list.addItem(item)
-        self.summary.setText(plural(sum(counts.values()), "sample"))
+        problems = self._store.take_messages()
+        left_out = f" · {plural(len(problems), 'row')} of the file left out" if problems else ""
+        self.summary.setText(plural(sum(counts.values()), "sample") + left_out)
+        self.summary.setToolTip("\n".join(problems))  # which rows and why; they stay in the file untouched
         self._update_buttons()
 
     @staticmethod

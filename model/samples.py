@@ -116,6 +116,7 @@ class SampleStore:
         """
         self.path = Path(path)
         self.recovery_message = ""
+        self._messages: list[str] = []
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -269,34 +270,57 @@ class SampleStore:
     # -- reading -------------------------------------------------------------------------------
 
     def get(self, sample_id: int) -> Sample | None:
-        """Return the sample with this id, or None."""
+        """Return the sample with this id, or None (also when its row is not a valid sample)."""
         row = self._connection.execute(f"SELECT {_COLUMNS} FROM samples WHERE id = ?", (sample_id,)).fetchone()
-        return None if row is None else _sample_from_row(row)
+        checked = [] if row is None else self._checked([row])
+        return checked[0] if checked else None
 
     def samples(self, label: int | None = None) -> list[Sample]:
-        """Return all samples (or those of one digit), oldest first."""
+        """Return all samples (or those of one digit), oldest first.
+
+        Rows that do not hold a valid sample are left out (and left in the file); ``take_messages``
+        says which and why.
+        """
         if label is None:
             rows = self._connection.execute(f"SELECT {_COLUMNS} FROM samples ORDER BY id").fetchall()
         else:
             rows = self._connection.execute(f"SELECT {_COLUMNS} FROM samples WHERE label = ? ORDER BY id",
                                             (int(label),)).fetchall()
-        return [_sample_from_row(row) for row in rows]
+        return self._checked(rows)
+
+    def _checked(self, rows) -> list[Sample]:
+        samples = []
+        for row in rows:
+            try:
+                samples.append(_sample_from_row(row))
+            except BadRowError as error:
+                message = bad_row_message(self.path, row[0], error)
+                if message not in self._messages:
+                    self._messages.append(message)
+        return samples
+
+    def take_messages(self) -> list[str]:
+        """Return (and forget) the messages about rows that could not be used, one per row."""
+        messages, self._messages = self._messages, []
+        return messages
 
     def count(self) -> int:
         """Return how many samples are stored."""
-        return int(self._connection.execute("SELECT COUNT(*) FROM samples").fetchone()[0])
+        return int(self._connection.execute(f"SELECT COUNT(*) FROM samples WHERE {_VALID_LABEL}").fetchone()[0])
 
     def counts_by_label(self) -> dict[int, int]:
         """Return {digit: number of samples} for all ten digits."""
         counts = dict.fromkeys(range(10), 0)
-        for label, number in self._connection.execute("SELECT label, COUNT(*) FROM samples GROUP BY label"):
+        for label, number in self._connection.execute(f"SELECT label, COUNT(*) FROM samples WHERE {_VALID_LABEL} "
+                                                      f"GROUP BY label"):
             counts[int(label)] = int(number)
         return counts
 
     def answers(self) -> list["Answer"]:
         """Return each sample's label and what the model had said, without reading any strokes."""
-        return [Answer(int(label), None if predicted is None else int(predicted))
-                for label, predicted in self._connection.execute("SELECT label, predicted FROM samples ORDER BY id")]
+        return [Answer(int(label), predicted if type(predicted) is int and 0 <= predicted <= 9 else None)
+                for label, predicted in self._connection.execute(f"SELECT label, predicted FROM samples WHERE "
+                                                                 f"{_VALID_LABEL} ORDER BY id")]
 
     # -- exchange ------------------------------------------------------------------------------
 
@@ -370,26 +394,94 @@ class _Transaction:
 
 
 _COLUMNS = "id, uid, created, label, predicted, probabilities, model_version, strokes, image, number"
+_VALID_LABEL = "typeof(label) = 'integer' AND label BETWEEN 0 AND 9"  # what counts (the rest is left out when read)
 
 
 def _image_bytes(image: np.ndarray) -> bytes:
     return np.clip(np.round(np.asarray(image) * 255), 0, 255).astype(np.uint8).tobytes()
 
 
+class BadRowError(ValueError):
+    """A row of the sample database that hwr did not write as it is (edited, crafted or damaged)."""
+
+
+_MAX_TEXT = 200  # characters of a uid, a date or a model version in a row
+
+
+def _digit(value, what: str, optional: bool = False) -> int | None:
+    if value is None and optional:
+        return None
+    if type(value) is not int or not 0 <= value <= 9:
+        raise BadRowError(f"its {what} is {str(value)[:40]!r}, not a digit 0–9")
+    return value
+
+
+def _text(value, what: str, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or len(value) > _MAX_TEXT:
+        raise BadRowError(f"its {what} is not a short text")
+    return value
+
+
+def _row_strokes(strokes) -> list[list[tuple[float, float, float, float]]]:
+    """Return a row's strokes checked as any untrusted drawing is (model.validate.drawing)."""
+    if isinstance(strokes, bytes):
+        raw = strokes
+    elif isinstance(strokes, str):
+        raw = strokes.encode("utf-8", "replace")
+    else:
+        raise BadRowError("its strokes are not JSON text")
+    if len(raw) > limits.MAX_STROKE_FILE_BYTES:
+        raise BadRowError(f"its strokes take {len(raw):,} bytes; the limit is {limits.MAX_STROKE_FILE_BYTES:,}")
+    try:
+        return validate.drawing(validate.parse_json(raw, "in the row", "Strokes"), "its drawing")
+    except validate.InvalidInputError as error:
+        raise BadRowError(str(error).replace("Strokes in the row", "its strokes")) from error
+
+
 def _sample_from_row(row: tuple) -> Sample:
+    """Return the sample a row holds, every field checked; raises BadRowError saying what is wrong.
+
+    The picture is taken from the row when it is a 28×28 byte picture, else drawn again from the
+    strokes (which are what a sample is); probabilities that are not ten numbers 0–1 are dropped.
+    """
     sample_id, uid, created, label, predicted, probabilities, model_version, strokes, image, number = row
-    pixels = np.frombuffer(image, dtype=np.uint8).reshape(IMAGE_SIZE, IMAGE_SIZE).astype(np.float32) / 255
-    return Sample(label=int(label), strokes=[[tuple(p) for p in s] for s in json.loads(strokes)],
-                  image=pixels, predicted=predicted,
-                  probabilities=None if probabilities is None else json.loads(probabilities),
-                  model_version=model_version, created=created, uid=uid, id=int(sample_id), number=number)
+    label = _digit(label, "label")
+    predicted = _digit(predicted, "model's answer", optional=True)
+    drawing = _row_strokes(strokes)
+    if isinstance(image, bytes) and len(image) == IMAGE_SIZE * IMAGE_SIZE:
+        pixels = np.frombuffer(image, dtype=np.uint8).reshape(IMAGE_SIZE, IMAGE_SIZE).astype(np.float32) / 255
+    else:
+        pixels = strokes_to_image(drawing)
+    try:
+        ten = None if probabilities is None else json.loads(probabilities)
+    except (TypeError, ValueError, RecursionError):
+        ten = None
+    if not (isinstance(ten, list) and len(ten) == 10
+            and all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in ten)):
+        ten = None
+    if number is not None and not (isinstance(number, str) and number.isdigit()
+                                   and len(number) <= limits.MAX_NUMBER_DIGITS):
+        raise BadRowError(f"the number it came from is {str(number)[:40]!r}, not 1–{limits.MAX_NUMBER_DIGITS} digits")
+    return Sample(label=label, strokes=drawing, image=pixels, predicted=predicted, probabilities=ten,
+                  model_version=_text(model_version, "model version", optional=True) or "",
+                  created=_text(created, "date"), uid=_text(uid, "id"), id=int(sample_id), number=number)
+
+
+def bad_row_message(path: str | Path, sample_id, error: Exception) -> str:
+    """Return the one message for a row that cannot be used: which file, which row, why."""
+    return (f"Sample database {path}: sample {sample_id} was left out ({error}); it stays in the file "
+            f"as it is.")
 
 
 def read_training_set(path: str | Path, stop: Callable[[], bool] = lambda: False,
-                      batch: int = 256) -> tuple[np.ndarray, list[int], list[str]]:
+                      batch: int = 256, problems: list[str] | None = None) -> tuple[np.ndarray, list[int], list[str]]:
     """Return (pictures re-rendered from the strokes, labels, uids) of every sample at ``path``.
 
-    ``stop`` is asked between batches; once it says True, what was read so far is returned.
+    ``stop`` is asked between batches; once it says True, what was read so far is returned. A row
+    that does not hold a valid sample (edited or crafted file) is left out, and a message naming the
+    file, the row and the cause is appended to ``problems``.
 
     For the fine-tune's worker thread, and built to leave the GUI thread alone while it runs: rows
     come in small batches (one long fetch would hold Python's lock for a second with 20,000
@@ -403,11 +495,18 @@ def read_training_set(path: str | Path, stop: Callable[[], bool] = lambda: False
     try:
         connection = sqlite3.connect(Path(path), isolation_level=None, timeout=10.0)
         try:
-            cursor = connection.execute("SELECT uid, label, strokes FROM samples ORDER BY id")
+            cursor = connection.execute("SELECT id, uid, label, strokes FROM samples ORDER BY id")
             while not stop() and (rows := cursor.fetchmany(batch)):
-                for uid, label, strokes in rows:
-                    images.append(strokes_to_image(json.loads(strokes)))
-                    labels.append(int(label))
+                for sample_id, uid, label, strokes in rows:
+                    try:  # the same checks as any drawing from outside: the file may have been edited
+                        image = strokes_to_image(_row_strokes(strokes))
+                        label, uid = _digit(label, "label"), _text(uid, "id")
+                    except BadRowError as error:
+                        if problems is not None:
+                            problems.append(bad_row_message(path, sample_id, error))
+                        continue
+                    images.append(image)
+                    labels.append(label)
                     uids.append(uid)
         finally:
             connection.close()

@@ -125,3 +125,25 @@ def test_a_finetune_reads_the_samples_off_the_gui_thread(qtbot, tmp_path, mnist_
     result, _ = window.last_finetune
     assert result.train_count == result.holdout_count == 24  # every sample trains the model and, out of fold, checks it
     assert len(readers) == 24 and not any(readers)
+
+
+def test_the_samples_dialog_lists_the_good_samples_of_an_edited_store_and_says_rows_were_left_out(qtbot, tmp_path):
+    import sqlite3
+
+    path = tmp_path / "samples.db"
+    store = SampleStore(path)
+    store.add(make_sample(3, jitter(STANDARD[3], np.random.default_rng(1))))
+    store.close()
+    connection = sqlite3.connect(path)  # another program wrote a row that is no drawing
+    connection.execute("INSERT INTO samples (uid, created, label, strokes, image, preprocess_version) "
+                       "VALUES ('edited', 'today', 4, '[[[1, 2', x'00', 1)")
+    connection.commit()
+    connection.close()
+    store = SampleStore(path)
+    dialog = SamplesDialog(store)  # before: json.loads raised here and the dialog never opened
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.list.count() == 1
+    assert "1 row of the file left out" in dialog.summary.text()
+    assert str(path) in dialog.summary.toolTip() and "sample 2 was left out" in dialog.summary.toolTip()
+    store.close()
