@@ -189,6 +189,18 @@ def test_judge_needs_more_samples_right_with_evidence_and_both_gates_kept():
     assert not lucky[0] and "evidence" in lucky[1]
 
 
+def test_the_loss_alone_can_accept_only_when_asked_and_nothing_broke():
+    base = figures(20, 0.05)
+    surer = Evidence(fixed=0, broken=0, loss_gain=0.03, loss_gain_se=0.01)  # 3 standard errors
+    assert not judge(base, figures(20, 0.02), surer)[0]  # by default an accuracy that did not move is not better
+    asked = FinetuneConfig(evidence_z_same=2.0)
+    accepted, reason = judge(base, figures(20, 0.02), surer, asked)
+    assert accepted and "Surer on your samples" in reason and "MNIST" in reason
+    assert not judge(base, figures(20, 0.02), Evidence(1, 1, 0.03, 0.01), asked)[0]  # one fixed, one broken
+    assert not judge(base, figures(20, 0.02), Evidence(0, 0, 0.01, 0.01), asked)[0]  # 1 standard error
+    assert not judge(base, figures(20, 0.02, 0.990), surer, asked)[0]  # the gates still come first
+
+
 def test_stamped_gate_figures_are_used_instead_of_measuring_the_base(registry, reference, tmp_path):
     shipped = registry.shipped().checkpoint
     stamped = stamp_gate_figures(shipped, reference)
