@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSlider, QVBoxLayout, QWidget
@@ -22,6 +24,7 @@ from model.wording import GENERAL_ACCURACY, general_accuracy, plural
 LIVE_INTERVAL_MS = 40  # while the pen moves, at most one prediction request per interval
 AUTO_FINETUNE_CHOICES = (0, 10, 20, 50)  # "fine-tune after every N corrections"; 0 = off
 MIN_WINDOW = QSize(480, 400)  # fits a small laptop screen; the panel compacts to fit it
+SWITCH_INTERVAL_S = 0.001  # how often Python hands its lock between threads (see MainWindow.__init__)
 MAX_CANVAS_ASPECT = 1.3  # the canvas is never wider than this times its height: room for one digit
 KEYS_HELP = ("<table cellspacing=4>"
              "<tr><td><b>0</b> … <b>9</b></td><td>save the drawing as that digit</td></tr>"
@@ -39,6 +42,11 @@ class MainWindow(QMainWindow):
 
     def __init__(self, paths: AppPaths, icon: QIcon | None = None, download_mnist: bool = True) -> None:
         super().__init__()
+        # Python hands its interpreter lock between threads every 5 ms by default; while the
+        # fine-tune's thread runs Python code (preparing, checking), each event the window handles may
+        # wait that long several times. 1 ms took the longest event-loop gap of a warm fine-tune from
+        # 20 to 15 ms (benchmarks/finetune.py) for no measurable cost. Process-wide, set by the window.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.setObjectName("mainWindow")
         self.setWindowTitle("hwr — handwritten digits")
         if icon is not None:
