@@ -44,8 +44,9 @@ class MainWindow(QMainWindow):
         super().__init__()
         # Python hands its interpreter lock between threads every 5 ms by default; while the
         # fine-tune's thread runs Python code (preparing, checking), each event the window handles may
-        # wait that long several times. 1 ms took the longest event-loop gap of a warm fine-tune from
-        # 20 to 15 ms (benchmarks/finetune.py) for no measurable cost. Process-wide, set by the window.
+        # wait that long several times. At 1 ms no event-loop gap while a fine-tune prepared or trained
+        # exceeded 20 ms (20–25 ms before; benchmarks/finetune.py), fine-tune time unchanged.
+        # Process-wide, set by the window (and so also in tests and benchmarks that build one).
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.setObjectName("mainWindow")
         self.setWindowTitle("hwr — handwritten digits")

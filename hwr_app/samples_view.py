@@ -90,7 +90,13 @@ class SamplesDialog(QDialog):
 
     def refresh(self) -> None:
         """Reload the filter counts and the thumbnails from the store."""
-        counts = self._store.counts_by_label()
+        # Every row is read and checked, so that the counts, the list and the note on rows left out
+        # (an edited or crafted file) agree whatever digit is chosen.
+        every = self._store.samples()
+        problems = self._store.take_messages()
+        counts = {digit: 0 for digit in range(10)}
+        for sample in every:
+            counts[sample.label] += 1
         chosen = self.filter.currentData()
         self.filter.blockSignals(True)
         self.filter.clear()
@@ -101,7 +107,8 @@ class SamplesDialog(QDialog):
         self.filter.blockSignals(False)
 
         self.list.clear()
-        samples = sorted(self._store.samples(self.filter.currentData()), key=lambda s: (s.label, s.id))
+        chosen = self.filter.currentData()
+        samples = sorted((s for s in every if chosen is None or s.label == chosen), key=lambda s: (s.label, s.id))
         ink, paper = palette_colours(self.list)
         for sample in samples:
             item = QListWidgetItem(thumbnail(sample.image, ink, paper), self._caption(sample))
@@ -109,7 +116,6 @@ class SamplesDialog(QDialog):
             read = "" if sample.predicted is None else f"; hwr read it as {sample.predicted}"
             item.setToolTip(f"Drawn {readable_time(sample.created)}{read}")
             self.list.addItem(item)
-        problems = self._store.take_messages()
         left_out = f" · {plural(len(problems), 'row')} of the file left out" if problems else ""
         self.summary.setText(plural(sum(counts.values()), "sample") + left_out)
         self.summary.setToolTip("\n".join(problems))  # which rows and why; they stay in the file untouched
@@ -177,7 +183,10 @@ class SamplesDialog(QDialog):
             show_message(self, "Export failed", f"Could not write {path}: {error.strerror or error}",
                          QMessageBox.Icon.Warning)
             return
-        self.summary.setText(f"Exported {plural(count, 'sample')}")
+        problems = self._store.take_messages()
+        left_out = f" · {plural(len(problems), 'row')} of the file left out" if problems else ""
+        self.summary.setText(f"Exported {plural(count, 'sample')}{left_out}")
+        self.summary.setToolTip("\n".join(problems))
 
     def _import(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import samples", "", "hwr samples (*.json)")

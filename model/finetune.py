@@ -444,9 +444,11 @@ def judge(before: Figures, after: Figures, evidence: Evidence, config: FinetuneC
           ) -> tuple[bool, str]:
     """Return (accepted, reason): more of the user's samples read right, with evidence, gates kept.
 
-    A fine-tune is better only when the accuracy it reports moved: more samples read right out of
-    fold than by the base model. Beyond that the per-sample loss must improve by more than
-    ``config.evidence_z`` standard errors, so that a couple of lucky readings do not decide.
+    A fine-tune is better when the accuracy it reports moved: more samples read right out of fold
+    than by the base model, and the per-sample loss improved by more than ``config.evidence_z``
+    standard errors, so that a couple of lucky readings do not decide. Only if
+    ``config.evidence_z_same`` is finite (it is not by default) may a fine-tune whose accuracy did not
+    move, and which broke none, be accepted on the loss alone.
     """
     for name, old, new, allowed in (("MNIST", before.mnist_accuracy, after.mnist_accuracy, config.max_mnist_drop),
                                     ("pen", before.pen_accuracy, after.pen_accuracy, config.max_pen_drop)):

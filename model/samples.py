@@ -79,8 +79,11 @@ def make_sample(label: int, strokes: Sequence[Sequence[Sequence[float]]], predic
     ``number`` is the number the digit was written in, if it was one digit of several.
     """
     _check_label(label)
-    if number is not None and not (str(number).isdigit() and len(str(number)) <= limits.MAX_NUMBER_DIGITS):
+    if number is not None and not (str(number).isascii() and str(number).isdigit()
+                                   and len(str(number)) <= limits.MAX_NUMBER_DIGITS):
         raise ValueError(f"A number is 1–{limits.MAX_NUMBER_DIGITS} digits 0–9, got {str(number)[:80]!r}.")
+    if model_version and not validate.VERSION_ID.fullmatch(str(model_version)):
+        raise ValueError(f"A model version is 10 hex digits, got {str(model_version)[:80]!r}.")
     if not any(len(stroke) for stroke in strokes):
         strokes_to_image([])  # raises NothingDrawnError
     clean = validate.drawing([[tuple(point) for point in stroke] for stroke in strokes])
@@ -142,6 +145,7 @@ class SampleStore:
         if header and header != SQLITE_HEADER:  # an empty file is a new database; anything else needs the header
             raise _Damaged("it is not an SQLite database")
         connection = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+        connection.text_factory = _text_factory
         try:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")  # a committed sample survives power loss
@@ -393,7 +397,11 @@ class _Transaction:
             raise
 
 
-_COLUMNS = "id, uid, created, label, predicted, probabilities, model_version, strokes, image, number"
+# A strokes value over the size limit is not even loaded: the row gets NULL and its size instead.
+_STROKES_SIZE = "length(CAST(strokes AS BLOB))"
+_COLUMNS = (f"id, uid, created, label, predicted, probabilities, model_version, "
+            f"CASE WHEN {_STROKES_SIZE} <= {limits.MAX_STROKE_FILE_BYTES} THEN strokes END, image, number, "
+            f"{_STROKES_SIZE}")
 _VALID_LABEL = "typeof(label) = 'integer' AND label BETWEEN 0 AND 9"  # what counts (the rest is left out when read)
 
 
@@ -405,74 +413,78 @@ class BadRowError(ValueError):
     """A row of the sample database that hwr did not write as it is (edited, crafted or damaged)."""
 
 
-_MAX_TEXT = 200  # characters of a uid, a date or a model version in a row
+def _text_factory(data: bytes) -> str:
+    """Decode TEXT from the database; bytes that are not UTF-8 survive as surrogates (and fail the
+    checks of the field that holds them) instead of making SQLite refuse the whole query."""
+    return data.decode("utf-8", "surrogateescape")
 
 
-def _digit(value, what: str, optional: bool = False) -> int | None:
-    if value is None and optional:
-        return None
-    if type(value) is not int or not 0 <= value <= 9:
-        raise BadRowError(f"its {what} is {str(value)[:40]!r}, not a digit 0–9")
-    return value
-
-
-def _text(value, what: str, optional: bool = False) -> str | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or len(value) > _MAX_TEXT:
-        raise BadRowError(f"its {what} is not a short text")
-    return value
-
-
-def _row_strokes(strokes) -> list[list[tuple[float, float, float, float]]]:
-    """Return a row's strokes checked as any untrusted drawing is (model.validate.drawing)."""
-    if isinstance(strokes, bytes):
-        raw = strokes
-    elif isinstance(strokes, str):
-        raw = strokes.encode("utf-8", "replace")
-    else:
-        raise BadRowError("its strokes are not JSON text")
-    if len(raw) > limits.MAX_STROKE_FILE_BYTES:
-        raise BadRowError(f"its strokes take {len(raw):,} bytes; the limit is {limits.MAX_STROKE_FILE_BYTES:,}")
+def _row_drawing(strokes, size: int | None):
+    """Return a row's strokes column parsed as JSON (not yet checked as a drawing)."""
+    if strokes is None:
+        raise BadRowError(f"its strokes take {size or 0:,} bytes; the limit is {limits.MAX_STROKE_FILE_BYTES:,}"
+                          if size else "it has no strokes")
+    raw = strokes if isinstance(strokes, bytes) else str(strokes).encode("utf-8", "surrogateescape")
     try:
-        return validate.drawing(validate.parse_json(raw, "in the row", "Strokes"), "its drawing")
+        return validate.parse_json(raw, "in the row", "Strokes")
     except validate.InvalidInputError as error:
         raise BadRowError(str(error).replace("Strokes in the row", "its strokes")) from error
 
 
+def _row_probabilities(value) -> list | None:
+    """Return a row's probabilities if they are ten numbers 0–1 (as the app writes them), else None."""
+    if not isinstance(value, str) or len(value) > 10_000:
+        return None
+    try:
+        ten = json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+    if (isinstance(ten, list) and len(ten) == 10
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in ten)):
+        return ten
+    return None
+
+
+def _row_entry(row: tuple) -> tuple[int, dict]:
+    """Return (row id, the sample's fields checked as an export file's are); raises BadRowError."""
+    sample_id, uid, created, label, predicted, probabilities, model_version, strokes, image, number, size = row
+    if type(sample_id) is not int:
+        raise BadRowError("its id is not a whole number")
+    # Metadata that is not as an export file would hold it is dropped, not the sample: the date and
+    # the model version only label it.
+    entry = {"uid": uid, "created": created if isinstance(created, str) and validate.is_iso_time(created) else "",
+             "label": label, "predicted": predicted, "probabilities": _row_probabilities(probabilities),
+             "model_version": model_version if isinstance(model_version, str)
+             and validate.VERSION_ID.fullmatch(model_version) else "",
+             "strokes": _row_drawing(strokes, size), "number": number}
+    try:
+        return sample_id, validate.sample_entry(entry, "its fields")
+    except validate.InvalidInputError as error:
+        raise BadRowError(str(error)) from error
+
+
 def _sample_from_row(row: tuple) -> Sample:
-    """Return the sample a row holds, every field checked; raises BadRowError saying what is wrong.
+    """Return the sample a row holds, every field checked as an export file's are (the file may have
+    been edited by another program); raises BadRowError saying what is wrong.
 
     The picture is taken from the row when it is a 28×28 byte picture, else drawn again from the
     strokes (which are what a sample is); probabilities that are not ten numbers 0–1 are dropped.
     """
-    sample_id, uid, created, label, predicted, probabilities, model_version, strokes, image, number = row
-    label = _digit(label, "label")
-    predicted = _digit(predicted, "model's answer", optional=True)
-    drawing = _row_strokes(strokes)
+    sample_id, clean = _row_entry(row)
+    image = row[8]
     if isinstance(image, bytes) and len(image) == IMAGE_SIZE * IMAGE_SIZE:
         pixels = np.frombuffer(image, dtype=np.uint8).reshape(IMAGE_SIZE, IMAGE_SIZE).astype(np.float32) / 255
     else:
-        pixels = strokes_to_image(drawing)
-    try:
-        ten = None if probabilities is None else json.loads(probabilities)
-    except (TypeError, ValueError, RecursionError):
-        ten = None
-    if not (isinstance(ten, list) and len(ten) == 10
-            and all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in ten)):
-        ten = None
-    if number is not None and not (isinstance(number, str) and number.isdigit()
-                                   and len(number) <= limits.MAX_NUMBER_DIGITS):
-        raise BadRowError(f"the number it came from is {str(number)[:40]!r}, not 1–{limits.MAX_NUMBER_DIGITS} digits")
-    return Sample(label=label, strokes=drawing, image=pixels, predicted=predicted, probabilities=ten,
-                  model_version=_text(model_version, "model version", optional=True) or "",
-                  created=_text(created, "date"), uid=_text(uid, "id"), id=int(sample_id), number=number)
+        pixels = strokes_to_image(clean["strokes"])
+    return Sample(label=clean["label"], strokes=clean["strokes"], image=pixels, predicted=clean["predicted"],
+                  probabilities=clean["probabilities"], model_version=clean["model_version"],
+                  created=clean["created"], uid=clean["uid"], id=sample_id, number=clean["number"])
 
 
 def bad_row_message(path: str | Path, sample_id, error: Exception) -> str:
     """Return the one message for a row that cannot be used: which file, which row, why."""
-    return (f"Sample database {path}: sample {sample_id} was left out ({error}); it stays in the file "
-            f"as it is.")
+    shown = sample_id if type(sample_id) is int else repr(sample_id)[:40]
+    return (f"Sample database {path}: sample {shown} was left out ({error}); it stays in the file as it is.")
 
 
 def read_training_set(path: str | Path, stop: Callable[[], bool] = lambda: False,
@@ -495,19 +507,19 @@ def read_training_set(path: str | Path, stop: Callable[[], bool] = lambda: False
     try:
         connection = sqlite3.connect(Path(path), isolation_level=None, timeout=10.0)
         try:
-            cursor = connection.execute("SELECT id, uid, label, strokes FROM samples ORDER BY id")
+            connection.text_factory = _text_factory
+            cursor = connection.execute(f"SELECT {_COLUMNS} FROM samples ORDER BY id")
             while not stop() and (rows := cursor.fetchmany(batch)):
-                for sample_id, uid, label, strokes in rows:
-                    try:  # the same checks as any drawing from outside: the file may have been edited
-                        image = strokes_to_image(_row_strokes(strokes))
-                        label, uid = _digit(label, "label"), _text(uid, "id")
+                for row in rows:
+                    try:  # the same checks as an export file's: the file may have been edited
+                        _, clean = _row_entry(row)
                     except BadRowError as error:
                         if problems is not None:
-                            problems.append(bad_row_message(path, sample_id, error))
+                            problems.append(bad_row_message(path, row[0], error))
                         continue
-                    images.append(image)
-                    labels.append(label)
-                    uids.append(uid)
+                    images.append(strokes_to_image(clean["strokes"]))
+                    labels.append(clean["label"])
+                    uids.append(clean["uid"])
         finally:
             connection.close()
     except sqlite3.Error as error:

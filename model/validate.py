@@ -319,6 +319,11 @@ def checkpoint_info(value: Any, path: str | os.PathLike) -> dict:
     return clean
 
 
+def is_iso_time(text: str) -> bool:
+    """Return True if ``text`` is an ISO 8601 time of at most 64 characters that Python can read."""
+    return _is_iso_time(text)
+
+
 def _is_iso_time(text: str) -> bool:
     if len(text) > 64:
         return False
@@ -474,6 +479,12 @@ def samples_export(document: Any, path: str | os.PathLike) -> list[dict]:
         raise InvalidInputError(f"{where} holds {len(samples):,} samples; the limit is "
                                 f"{limits.MAX_SAMPLES_PER_EXPORT:,}.")
     return [_export_entry(entry, f"{where}: sample {number}") for number, entry in enumerate(samples, 1)]
+
+
+def sample_entry(entry: Any, where: str) -> dict:
+    """Return one sample (a dict as an export file holds it) with every field checked, or raise naming
+    ``where`` and the field: the same rules for an export file and for a row of the sample database."""
+    return _export_entry(entry, where)
 
 
 def _export_entry(entry: Any, where: str) -> dict:

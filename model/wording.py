@@ -34,7 +34,10 @@ def readable_time(iso: str, zone: tzinfo | None = None) -> str:
         return ""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(zone)
+    try:
+        moment = moment.astimezone(zone)
+    except (OverflowError, ValueError, OSError):  # year 1 at +14:00 lands before year 1
+        return ""
     return f"{moment.day} {moment:%b %Y, %H:%M}"
 
 

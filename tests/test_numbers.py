@@ -245,21 +245,25 @@ def test_a_drawing_with_too_many_strokes_is_refused_with_a_reason(predictor):
         read_number(dots, predictor.network)
 
 
+# UNIPEN test-writer segments labelled as one digit that hold several (looked at: rows of zeros, two
+# sixes); read as what they show, they are not the reader's mistakes.
+SEVERAL_DIGITS = {f"val/gresai30.dat:{line}" for line in (6, 33, 35, 37, 39, 42, 44, 48, 55, 56)} | {
+    "val/gresai36.dat:61"}
+
+
 def test_single_digits_of_unipen_test_writers_drawn_with_several_strokes_read_as_one_digit(predictor, unipen_dir):
     # Open 4s ("L" then a stem beside it), 5s whose hat runs far to the right, 7s with a bar: the
-    # reader once read 45 such digits of these writers as two digits ("41", "51"), which a user of
-    # a digit recogniser sees as a plain misreading.
+    # reader once read 50 such digits of these writers as several digits ("41", "51"), which a user
+    # of a digit recogniser sees as a plain misreading.
     from model.unipen import pen_digits
 
-    drawings = [[list(map(tuple, stroke)) for stroke in d.strokes]
+    drawings = [(f"{d.file}:{d.line}", [list(map(tuple, stroke)) for stroke in d.strokes])
                 for d in pen_digits(unipen_dir, "test") if len(d.strokes) > 1]
     reader = NumberReader(predictor.network)
-    several = [(r.text, s) for s in drawings if len(r := reader.read(s)) > 1]
-    # Drawings of two or more zeros, sixes… that UNIPEN labels as one digit (looked at) are read as
-    # what they show; the rest must be a handful at most.
-    real = [text for text, strokes in several if len(set(text)) > 1]
-    assert len(drawings) > 500
-    assert len(real) <= 6, f"{len(real)} of {len(drawings)} single digits read as several: {real}"
+    several = [(where, r.text) for where, strokes in drawings if len(r := reader.read(strokes)) > 1]
+    assert len(drawings) > 800 and {where for where, _ in several} >= SEVERAL_DIGITS
+    mistakes = [item for item in several if item[0] not in SEVERAL_DIGITS]
+    assert len(mistakes) <= 6, f"{len(mistakes)} of {len(drawings)} single digits read as several: {mistakes}"
 
 
 def _box_strokes(strokes, x0, y0, w, h):

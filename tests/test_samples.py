@@ -34,9 +34,9 @@ def store(tmp_path):
 
 def test_a_sample_keeps_strokes_picture_label_prediction_and_model(store):
     strokes = drawing(7)
-    sample = store.add(make_sample(7, strokes, predicted=1, probabilities=[0.1] * 10, model_version="abc"))
+    sample = store.add(make_sample(7, strokes, predicted=1, probabilities=[0.1] * 10, model_version="0123456789"))
     loaded = store.get(sample.id)
-    assert loaded.label == 7 and loaded.predicted == 1 and loaded.model_version == "abc"
+    assert loaded.label == 7 and loaded.predicted == 1 and loaded.model_version == "0123456789"
     assert loaded.probabilities == [0.1] * 10
     assert len(loaded.strokes) == len(strokes)
     assert loaded.strokes[0][0] == pytest.approx(strokes[0][0])
@@ -178,6 +178,8 @@ def _crafted_rows(path: Path, good_sample) -> dict[str, int]:
         "strokes too large": (3, None, None, "[[" + ",".join(["[1, 2]"] * 600_000) + "]]", image, None),
         "number not digits": (3, None, None, good, image, "12a"),
         "predicted 77": (4, 77, None, good, image, None),
+        "number in other digits": (3, None, None, good, image, "١٢٣"),
+        "probabilities of booleans": (3, None, "[true" + ", 0" * 9 + "]", "[[1, 2", image, None),
         # usable: a picture of the wrong size is drawn again, nonsense probabilities dropped
         "bad picture, bad probabilities": (6, 6, "[1, 2, 3]", good, b"\x00\x01", None),
     }
@@ -190,6 +192,19 @@ def _crafted_rows(path: Path, good_sample) -> dict[str, int]:
             "preprocess_version, number) VALUES (?, '2026-01-01T00:00:00+00:00', ?, ?, ?, '', ?, ?, 1, ?)",
             (f"crafted-{n}", label, predicted, probabilities, strokes, image, number))
         ids[name] = cursor.lastrowid
+    # text that is not UTF-8 (made by SQL, as another program could): it must not stop the others
+    cursor = connection.execute(
+        "INSERT INTO samples (uid, created, label, strokes, image, preprocess_version) "
+        "VALUES ('crafted-utf8', '2026-01-01', 3, CAST(x'5b5bff5d5d' AS TEXT), x'00', 1)")
+    ids["strokes not UTF-8"] = cursor.lastrowid
+    cursor = connection.execute(
+        "INSERT INTO samples (uid, created, label, strokes, image, preprocess_version) "
+        "VALUES (CAST(x'ff' AS TEXT), '2026-01-01', 3, ?, x'00', 1)", (good,))
+    ids["uid not UTF-8"] = cursor.lastrowid
+    cursor = connection.execute(
+        "INSERT INTO samples (uid, created, label, strokes, image, preprocess_version) "
+        "VALUES ('a uid with spaces', '2026-01-01', 3, ?, x'00', 1)", (good,))
+    ids["uid with spaces"] = cursor.lastrowid
     connection.commit()
     connection.close()
     return ids
@@ -218,7 +233,7 @@ def test_rows_edited_or_crafted_in_the_file_are_left_out_with_a_message_and_left
         if sample_id != usable:
             mine = [m for m in messages if f"sample {sample_id} was left out" in m]
             assert len(mine) == 1 and str(path) in mine[0], name
-    assert "label is '5.5'" in next(m for m in messages if f"sample {ids['label 5.5']} " in m)
+    assert '"label" is 5.5' in next(m for m in messages if f"sample {ids['label 5.5']} " in m)
     assert "the limit is" in next(m for m in messages if f"sample {ids['strokes too large']} " in m)
     counts = store.counts_by_label()
     # counted: the rows whose label is a digit (label 5.5 is not), whatever else is wrong with them
@@ -232,3 +247,26 @@ def test_rows_edited_or_crafted_in_the_file_are_left_out_with_a_message_and_left
     assert set(labels) <= set(range(10)) and "crafted-0" not in uids and good.uid in uids
     assert any(f"sample {ids['strokes NaN']} was left out" in p for p in problems)
     assert path.read_bytes() == before  # nothing was changed or deleted in the file
+
+
+def test_a_row_with_odd_metadata_keeps_its_drawing_and_exports_to_a_file_that_imports(tmp_path):
+    path = tmp_path / "samples.db"
+    store = SampleStore(path)
+    good = store.add(make_sample(2, drawing(2)))
+    store.close()
+    strokes = json.dumps([[list(p[:2]) for p in stroke] for stroke in good.strokes])
+    connection = sqlite3.connect(path)
+    connection.execute("INSERT INTO samples (uid, created, label, strokes, image, model_version, preprocess_version) "
+                       "VALUES ('odd', '0001-01-01T00:00:00+14:00', 5, ?, x'00', 'hello', 1)", (strokes,))
+    connection.execute("INSERT INTO samples (uid, created, label, strokes, image, model_version, preprocess_version) "
+                       "VALUES ('when', 'today', 5, ?, x'00', '', 1)", (strokes,))
+    connection.commit()
+    connection.close()
+    store = SampleStore(path)
+    odd = {s.uid: s for s in store.samples()}
+    assert set(odd) == {good.uid, "odd", "when"} and store.take_messages() == []
+    assert odd["odd"].model_version == "" and odd["when"].created == ""  # metadata dropped, not the sample
+    export = tmp_path / "export.json"
+    assert store.export_to(export) == 3
+    other = SampleStore(tmp_path / "other.db")
+    assert other.import_from(export) == 3  # what the store reads, an export file holds

@@ -132,3 +132,10 @@ def test_the_outcome_of_a_finetune_result_counts_drawings_and_uses_the_windows_g
     assert made.digits == (2, 7)  # the digits it got wrong, most often first; confirmed 4s are not news
     assert made.general_after == 0.9956 and made.general_before == pytest.approx(0.9962)
     assert made.sample_count == 14 and made.check_size == 5000
+
+
+def test_a_time_at_the_edge_of_the_calendar_reads_as_nothing_instead_of_failing():
+    from model.wording import readable_time
+
+    assert readable_time("0001-01-01T00:00:00+14:00") == ""  # before year 1 in UTC
+    assert readable_time("9999-12-31T23:59:59-14:00", timezone.utc) == ""  # after year 9999
