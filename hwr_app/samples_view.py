@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEventLoop, QSize, Qt, QThread, Signal
 from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QMessageBox, QVBoxLayout, QWidget)
@@ -21,6 +22,26 @@ def thumbnail(image: np.ndarray, ink=None, paper=None) -> QIcon:
     return QIcon(digit_pixmap(image, THUMBNAIL, smooth=True, ink=ink, paper=paper))
 
 
+class _ExportReader(QThread):
+    """Reads an export file (model.samples.read_export) on its own thread; ``samples`` or ``error`` after."""
+
+    def __init__(self, path: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.path = path
+        self.samples: list = []
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        from model.samples import SampleStoreError, read_export
+
+        try:
+            self.samples = read_export(self.path)
+        except SampleStoreError as error:
+            self.error = error
+        except Exception as error:  # delivered to the dialog, never lost on this thread
+            self.error = SampleStoreError(f"Cannot import {self.path}: {error!r}")
+
+
 class SamplesDialog(QDialog):
     """Browse and edit the stored samples; emits ``changed`` after every edit."""
 
@@ -33,6 +54,7 @@ class SamplesDialog(QDialog):
         self.resize(620, 480)
         self._store = store
         self._deleted: list = []  # samples removed in this dialog, newest last, for undo
+        self._importing = False
 
         self.filter = QComboBox()
         self.filter.setObjectName("sampleFilter")
@@ -194,14 +216,41 @@ class SamplesDialog(QDialog):
             self.import_from(path)
 
     def import_from(self, path: str) -> None:
-        """Import samples from ``path``; a bad file changes nothing and says why."""
+        """Import samples from ``path``; a bad file changes nothing and says why.
+
+        The file is read, checked and rendered on a worker thread (a large export takes seconds)
+        while this dialog and the window stay responsive; the method returns when it is done.
+        """
         from model.samples import SampleStoreError
 
+        reader = _ExportReader(path, self)
+        waiting = QEventLoop(self)
+        reader.finished.connect(waiting.quit)  # queued from the worker: handled inside exec()
+        self._importing = True
+        self.setEnabled(False)  # no edits, no second import while the file is read
+        self.summary.setText(f"Reading {Path(path).name}…")
+        reader.start()
+        waiting.exec()
+        self._importing = False
+        self.setEnabled(True)
         try:
-            added = self._store.import_from(path)
+            if reader.error is not None:
+                raise reader.error
+            added = self._store.add_imported(reader.samples, path)
         except (SampleStoreError, sqlite3.Error) as error:
+            self.refresh()
             show_message(self, "Import failed", str(error), QMessageBox.Icon.Warning)
             return
         self.refresh()
         self.summary.setText(f"Imported {plural(added, 'new sample')}")
         self.changed.emit()
+
+    def reject(self) -> None:
+        if not self._importing:  # Esc or the close button while a file is read: finish first
+            super().reject()
+
+    def closeEvent(self, event) -> None:
+        if self._importing:
+            event.ignore()
+        else:
+            super().closeEvent(event)

@@ -344,23 +344,14 @@ class SampleStore:
 
         The file is checked whole against the export schema (model.validate.samples_export) before
         anything is stored, so a bad file changes nothing; the error names the file and its first
-        bad entry.
+        bad entry. (The window reads the file on a worker thread with :func:`read_export`, then
+        calls :meth:`add_imported`.)
         """
-        try:
-            data = validate.read_limited(path, limits.MAX_EXPORT_FILE_BYTES, "Samples file")
-            entries = validate.samples_export(validate.parse_json(data, path, "Samples file"), path)
-            incoming = []
-            for number, entry in enumerate(entries, 1):
-                try:
-                    sample = make_sample(entry["label"], entry["strokes"], entry["predicted"],
-                                         entry["probabilities"], entry["model_version"], entry["number"])
-                except ValueError as error:  # a drawing with no ink
-                    raise validate.InvalidInputError(f"Samples file {path}: sample {number}: {error}") from error
-                sample.uid = entry["uid"]
-                sample.created = entry["created"] or sample.created
-                incoming.append(sample)
-        except validate.InvalidInputError as error:
-            raise SampleStoreError(str(error)) from error
+        return self.add_imported(read_export(path), path)
+
+    def add_imported(self, incoming: Sequence[Sample], path: str | Path) -> int:
+        """Store samples read by :func:`read_export` in one transaction, skipping those already here;
+        return how many were new."""
         try:
             before = self.count()
             with self._transaction():
@@ -479,6 +470,27 @@ def _sample_from_row(row: tuple) -> Sample:
     return Sample(label=clean["label"], strokes=clean["strokes"], image=pixels, predicted=clean["predicted"],
                   probabilities=clean["probabilities"], model_version=clean["model_version"],
                   created=clean["created"], uid=clean["uid"], id=sample_id, number=clean["number"])
+
+
+def read_export(path: str | Path) -> list[Sample]:
+    """Return the samples of an export file, each checked and rendered; raises SampleStoreError naming
+    the file and its first bad entry. Touches no database, so any thread may call it."""
+    try:
+        data = validate.read_limited(path, limits.MAX_EXPORT_FILE_BYTES, "Samples file")
+        entries = validate.samples_export(validate.parse_json(data, path, "Samples file"), path)
+        incoming = []
+        for number, entry in enumerate(entries, 1):
+            try:
+                sample = make_sample(entry["label"], entry["strokes"], entry["predicted"],
+                                     entry["probabilities"], entry["model_version"], entry["number"])
+            except ValueError as error:  # a drawing with no ink
+                raise validate.InvalidInputError(f"Samples file {path}: sample {number}: {error}") from error
+            sample.uid = entry["uid"]
+            sample.created = entry["created"] or sample.created
+            incoming.append(sample)
+    except validate.InvalidInputError as error:
+        raise SampleStoreError(str(error)) from error
+    return incoming
 
 
 def bad_row_message(path: str | Path, sample_id, error: Exception) -> str:

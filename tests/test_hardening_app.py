@@ -147,3 +147,30 @@ def test_the_samples_dialog_lists_the_good_samples_of_an_edited_store_and_says_r
     assert "1 row of the file left out" in dialog.summary.text()
     assert str(path) in dialog.summary.toolTip() and "sample 2 was left out" in dialog.summary.toolTip()
     store.close()
+
+
+def test_a_large_import_is_read_while_the_dialog_stays_responsive_and_cannot_be_closed_midway(qtbot, tmp_path):
+    from PySide6.QtCore import QTimer
+
+    rng = np.random.default_rng(3)
+    entries = [{"uid": f"s{i}", "label": i % 10, "strokes": [[list(p[:2]) for p in stroke]
+                                                              for stroke in jitter(STANDARD[i % 10], rng)]}
+               for i in range(1500)]
+    path = tmp_path / "large.json"
+    path.write_text(json.dumps({"format": "hwr-samples", "version": 1, "samples": entries}))
+    store = SampleStore(tmp_path / "samples.db")
+    dialog = SamplesDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    ticks, seen = [], []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(dialog.summary.text()))
+    timer.start(10)
+    QTimer.singleShot(50, lambda: seen.append((dialog.close(), dialog.isVisible(), dialog.isEnabled())))
+    dialog.import_from(str(path))
+    timer.stop()
+    assert any(text.startswith("Reading large.json") for text in ticks)  # the event loop ran meanwhile
+    assert seen == [(False, True, False)]  # closing was refused while the file was read
+    assert store.count() == 1500 and dialog.list.count() == 1500 and dialog.isEnabled()
+    assert "Imported 1,500 new samples" in dialog.summary.text()
+    store.close()
