@@ -607,6 +607,15 @@ class MainWindow(QMainWindow):
                      f"{self.paths.user_dir}", QMessageBox.Icon.Information)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        dialog = getattr(self, "samples_dialog", None)
+        try:
+            importing = dialog is not None and dialog.is_importing()
+        except RuntimeError:  # the dialog was closed and deleted
+            importing = False
+        if importing:  # the store is in use until the file being imported is stored: close after
+            self.statusBar().showMessage("Still importing samples; close again once it is done.", 4000)
+            event.ignore()
+            return
         worker = self.finetune_worker
         if worker is not None:  # stop cleanly; the active model is untouched, nothing is kept
             for signal in (worker.progress, worker.succeeded, worker.failed, worker.cancelled, worker.finished):

@@ -229,21 +229,35 @@ class SamplesDialog(QDialog):
         self._importing = True
         self.setEnabled(False)  # no edits, no second import while the file is read
         self.summary.setText(f"Reading {Path(path).name}…")
-        reader.start()
-        waiting.exec()
-        self._importing = False
-        self.setEnabled(True)
         try:
-            if reader.error is not None:
-                raise reader.error
-            added = self._store.add_imported(reader.samples, path)
-        except (SampleStoreError, sqlite3.Error) as error:
+            reader.start()
+            waiting.exec()
+            interrupted = not reader.isFinished()  # the application is quitting: every loop was told to end
+            reader.wait()
+            samples, error = reader.samples, reader.error
+        finally:
+            self._importing = False
+            self.setEnabled(True)
+            reader.samples = []
+            reader.deleteLater()
+            waiting.deleteLater()
+        if interrupted:
+            return  # nothing was stored; the window is closing
+        try:
+            if error is not None:
+                raise error
+            added = self._store.add_imported(samples, path)
+        except (SampleStoreError, sqlite3.Error) as problem:
+            show_message(self, "Import failed", str(problem), QMessageBox.Icon.Warning)
             self.refresh()
-            show_message(self, "Import failed", str(error), QMessageBox.Icon.Warning)
             return
         self.refresh()
         self.summary.setText(f"Imported {plural(added, 'new sample')}")
         self.changed.emit()
+
+    def is_importing(self) -> bool:
+        """True while a file is being read (the dialog, and the window, must not close meanwhile)."""
+        return self._importing
 
     def reject(self) -> None:
         if not self._importing:  # Esc or the close button while a file is read: finish first

@@ -388,7 +388,8 @@ class _Transaction:
             raise
 
 
-# A strokes value over the size limit is not even loaded: the row gets NULL and its size instead.
+# A strokes value over the size limit is never handed to Python (SQLite still reads it to measure
+# it): the row gets NULL and the size instead.
 _STROKES_SIZE = "length(CAST(strokes AS BLOB))"
 _COLUMNS = (f"id, uid, created, label, predicted, probabilities, model_version, "
             f"CASE WHEN {_STROKES_SIZE} <= {limits.MAX_STROKE_FILE_BYTES} THEN strokes END, image, number, "

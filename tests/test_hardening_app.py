@@ -174,3 +174,23 @@ def test_a_large_import_is_read_while_the_dialog_stays_responsive_and_cannot_be_
     assert store.count() == 1500 and dialog.list.count() == 1500 and dialog.isEnabled()
     assert "Imported 1,500 new samples" in dialog.summary.text()
     store.close()
+
+
+def test_closing_the_window_during_an_import_waits_for_it_and_loses_nothing(qtbot, tmp_path, mnist_dir):
+    from PySide6.QtCore import QTimer
+
+    rng = np.random.default_rng(4)
+    entries = [{"uid": f"w{i}", "label": i % 10, "strokes": [[list(p[:2]) for p in stroke]
+                                                              for stroke in jitter(STANDARD[i % 10], rng)]}
+               for i in range(800)]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps({"format": "hwr-samples", "version": 1, "samples": entries}))
+    window = open_window(qtbot, tmp_path / "user", mnist_dir)
+    qtbot.waitUntil(lambda: window.store is not None, timeout=5000)
+    window.show_samples()
+    closed = []
+    QTimer.singleShot(30, lambda: closed.append(window.close()))
+    window.samples_dialog.import_from(str(path))
+    assert closed == [False] and window.isVisible()  # refused while the file was read
+    assert window.store.count() == 800
+    assert window.close()  # and closes normally afterwards
