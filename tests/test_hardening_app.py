@@ -149,15 +149,20 @@ def test_the_samples_dialog_lists_the_good_samples_of_an_edited_store_and_says_r
     store.close()
 
 
+def _export_file(path, count: int, seed: int):
+    """Write an export file of ``count`` synthetic digits (0, 1, … 9, 0, …) and return its path."""
+    rng = np.random.default_rng(seed)
+    entries = [{"uid": f"s{i}", "label": i % 10, "strokes": [[list(p[:2]) for p in stroke]
+                                                              for stroke in jitter(STANDARD[i % 10], rng)]}
+               for i in range(count)]
+    path.write_text(json.dumps({"format": "hwr-samples", "version": 1, "samples": entries}))
+    return path
+
+
 def test_a_large_import_is_read_while_the_dialog_stays_responsive_and_cannot_be_closed_midway(qtbot, tmp_path):
     from PySide6.QtCore import QTimer
 
-    rng = np.random.default_rng(3)
-    entries = [{"uid": f"s{i}", "label": i % 10, "strokes": [[list(p[:2]) for p in stroke]
-                                                              for stroke in jitter(STANDARD[i % 10], rng)]}
-               for i in range(1500)]
-    path = tmp_path / "large.json"
-    path.write_text(json.dumps({"format": "hwr-samples", "version": 1, "samples": entries}))
+    path = _export_file(tmp_path / "large.json", 1500, seed=3)
     store = SampleStore(tmp_path / "samples.db")
     dialog = SamplesDialog(store)
     qtbot.addWidget(dialog)
@@ -179,12 +184,7 @@ def test_a_large_import_is_read_while_the_dialog_stays_responsive_and_cannot_be_
 def test_closing_the_window_during_an_import_waits_for_it_and_loses_nothing(qtbot, tmp_path, mnist_dir):
     from PySide6.QtCore import QTimer
 
-    rng = np.random.default_rng(4)
-    entries = [{"uid": f"w{i}", "label": i % 10, "strokes": [[list(p[:2]) for p in stroke]
-                                                              for stroke in jitter(STANDARD[i % 10], rng)]}
-               for i in range(800)]
-    path = tmp_path / "export.json"
-    path.write_text(json.dumps({"format": "hwr-samples", "version": 1, "samples": entries}))
+    path = _export_file(tmp_path / "export.json", 800, seed=4)
     window = open_window(qtbot, tmp_path / "user", mnist_dir)
     qtbot.waitUntil(lambda: window.store is not None, timeout=5000)
     window.show_samples()
