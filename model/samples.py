@@ -412,13 +412,13 @@ def _text_factory(data: bytes) -> str:
 
 
 def _row_drawing(strokes, size: int | None):
-    """Return a row's strokes column parsed as JSON (not yet checked as a drawing)."""
+    """Return a row's strokes column as a checked drawing (model.validate.drawing's rules)."""
     if strokes is None:
         raise BadRowError(f"its strokes take {size or 0:,} bytes; the limit is {limits.MAX_STROKE_FILE_BYTES:,}"
                           if size else "it has no strokes")
     raw = strokes if isinstance(strokes, bytes) else str(strokes).encode("utf-8", "surrogateescape")
     try:
-        return validate.parse_json(raw, "in the row", "Strokes")
+        return validate.drawing_json(raw, "in the row", "Strokes", "its drawing")
     except validate.InvalidInputError as error:
         raise BadRowError(str(error).replace("Strokes in the row", "its strokes")) from error
 
@@ -448,9 +448,10 @@ def _row_entry(row: tuple) -> tuple[int, dict]:
              "label": label, "predicted": predicted, "probabilities": _row_probabilities(probabilities),
              "model_version": model_version if isinstance(model_version, str)
              and validate.VERSION_ID.fullmatch(model_version) else "",
-             "strokes": _row_drawing(strokes, size), "number": number}
+             "strokes": None, "number": number}
+    drawing = _row_drawing(strokes, size)
     try:
-        return sample_id, validate.sample_entry(entry, "its fields")
+        return sample_id, validate.sample_entry(entry, "its fields", strokes=drawing)
     except validate.InvalidInputError as error:
         raise BadRowError(str(error)) from error
 

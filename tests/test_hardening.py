@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from model import limits
+from model import limits, validate
 from model.assets import default_weights_path
 from model.checkpoint import (FORMAT, FORMAT_VERSION, CheckpointError, ModelInfo, load_checkpoint, make_checkpoint,
                               save_checkpoint)
@@ -606,3 +606,26 @@ def test_startup_sweeps_stale_temporaries(tmp_path):
 def test_limits_are_finite_and_positive():
     values = [value for name, value in vars(limits).items() if name.isupper()]
     assert values and all(isinstance(v, (int, float)) and math.isfinite(v) and v > 0 for v in values)
+
+
+@pytest.mark.parametrize("text", [
+    "[[[1, 2], [3, 4]]]", "[[[1.5, -2e3, 0.5], [3, 4, 1000]], [], [[5, 6, 0, 12.5]]]", "[[[0, 0]]]",
+    "[[[1000000, -1000000], [0, 0]]]", "[[[1, 2, 0, -10000000]]]",
+    # each of these breaks a rule; the fast path must defer to the full check and its message
+    "[[[1000001, 0], [0, 0]]]", "[[[1, 2, -1]]]", "[[[1, 2, 1001]]]", "[[[1, 2, 0, 10000001]]]", "[[[1e999, 0]]]",
+    "[[[1, [2]]]]", "[[[1, 2], [3, 4, 5]]]", "[[[1]]]", "[[[1, 2, 3, 4, 5]]]", "[[1, 2]]", "[]", "[[]]",
+    "[[[0, 0], [5e-324, 0]]]", "[[[" + "9" * 400 + ", 0]]]", "[[[true, 0]]]", "[[[NaN, 0]]]", '[[["1", 0]]]',
+    "[" + "[[0, 0]]," * 500 + "[[1, 1]]]", "[[" + "[1, 2]," * 10_000 + "[3, 4]]]", "[[[1, 2]]", "[[[1 2]]]",
+])
+def test_a_drawing_read_from_json_text_is_checked_exactly_as_the_full_check_does(text):
+    raw = text.encode()
+
+    def outcome(read):
+        try:
+            return "ok", read()
+        except validate.InvalidInputError as error:
+            return "refused", str(error)
+
+    full = outcome(lambda: validate.drawing(validate.parse_json(raw, "x.json", "Strokes"), "The drawing"))
+    fast = outcome(lambda: validate.drawing_json(raw, "x.json", "Strokes", "The drawing"))
+    assert fast == full
