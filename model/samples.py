@@ -394,7 +394,7 @@ _STROKES_SIZE = "length(CAST(strokes AS BLOB))"
 _COLUMNS = (f"id, uid, created, label, predicted, probabilities, model_version, "
             f"CASE WHEN {_STROKES_SIZE} <= {limits.MAX_STROKE_FILE_BYTES} THEN strokes END, image, number, "
             f"{_STROKES_SIZE}")
-_VALID_LABEL = "typeof(label) = 'integer' AND label BETWEEN 0 AND 9"  # what counts (the rest is left out when read)
+_VALID_LABEL = "typeof(label) = 'integer' AND +label BETWEEN 0 AND 9"  # +: not by the label index (answers() would sort)  # what counts (the rest is left out when read)
 
 
 def _image_bytes(image: np.ndarray) -> bytes:
