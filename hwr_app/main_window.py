@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         if icon is not None:
             self.setWindowIcon(icon)
         self.paths = paths
+        self._read_problems: list[str] = []  # rows of the store the last fine-tune left out (see start_finetune)
         self.settings = QSettings(str(paths.user_dir / "settings.ini"), QSettings.Format.IniFormat)
         self.registry = None  # model.versions.ModelRegistry, once loaded
         self.store = None  # model.samples.SampleStore, once loaded
@@ -438,7 +439,7 @@ class MainWindow(QMainWindow):
 
         samples = self.store.answers()  # labels only, for the result's wording: no strokes read here
         # The worker reads the samples itself: tens of thousands take seconds, never the GUI thread's.
-        self._read_problems: list[str] = []  # rows of the store the worker left out (appended on its thread)
+        self._read_problems = []  # a fresh list per fine-tune: the worker appends to it on its thread
         worker = FinetuneWorker(self.checkpoint, partial(read_training_set, self.paths.samples_db,
                                                          problems=self._read_problems),
                                 self.registry, self.mnist, config=self.finetune_config, parent=self)
@@ -501,7 +502,7 @@ class MainWindow(QMainWindow):
         self._finetune_samples = []
         self.panel.show_progress(False)
         self._update_actions()
-        problems, self._read_problems = getattr(self, "_read_problems", []), []
+        problems, self._read_problems = self._read_problems, []
         if problems:  # an edited or crafted samples.db: say so once, naming the file and the first row
             more = f" ({len(problems) - 1} more such rows.)" if len(problems) > 1 else ""
             self.statusBar().showMessage(problems[0] + more, 15000)

@@ -79,8 +79,7 @@ def make_sample(label: int, strokes: Sequence[Sequence[Sequence[float]]], predic
     ``number`` is the number the digit was written in, if it was one digit of several.
     """
     _check_label(label)
-    if number is not None and not (str(number).isascii() and str(number).isdigit()
-                                   and len(str(number)) <= limits.MAX_NUMBER_DIGITS):
+    if number is not None and not validate.is_number_text(str(number)):
         raise ValueError(f"A number is 1–{limits.MAX_NUMBER_DIGITS} digits 0–9, got {str(number)[:80]!r}.")
     if model_version and not validate.VERSION_ID.fullmatch(str(model_version)):
         raise ValueError(f"A model version is 10 hex digits, got {str(model_version)[:80]!r}.")
@@ -394,7 +393,9 @@ _STROKES_SIZE = "length(CAST(strokes AS BLOB))"
 _COLUMNS = (f"id, uid, created, label, predicted, probabilities, model_version, "
             f"CASE WHEN {_STROKES_SIZE} <= {limits.MAX_STROKE_FILE_BYTES} THEN strokes END, image, number, "
             f"{_STROKES_SIZE}")
-_VALID_LABEL = "typeof(label) = 'integer' AND +label BETWEEN 0 AND 9"  # +: not by the label index (answers() would sort)  # what counts (the rest is left out when read)
+# The rows that count; the rest are left out when read. "+label": not through the label index, which
+# would make answers() sort every row.
+_VALID_LABEL = "typeof(label) = 'integer' AND +label BETWEEN 0 AND 9"
 
 
 def _image_bytes(image: np.ndarray) -> bytes:
