@@ -69,6 +69,9 @@ class FinetuneWorker(QThread):
         self._mnist = mnist
         self._config = config
         self._cancel = threading.Event()
+        # A model.predict.Predictor of an accepted fine-tune's checkpoint, built here before
+        # ``succeeded`` is emitted, so that putting it in charge costs the window nothing.
+        self.predictor = None
 
     def cancel(self) -> None:
         """Ask the fine-tune to stop at its next step; safe from any thread."""
@@ -110,6 +113,10 @@ class FinetuneWorker(QThread):
                 self.cancelled.emit()
                 return
             entry = self._registry.add(result.checkpoint, accepted=result.accepted)
+            if result.accepted:
+                from model.predict import Predictor
+
+                self.predictor = Predictor(result.checkpoint)
         except (MnistUnavailableError, ReferenceFileError, NotEnoughSamplesError, SampleStoreError) as error:
             self.failed.emit(str(error))
             return

@@ -482,7 +482,8 @@ class MainWindow(QMainWindow):
         base = result.checkpoint.info.parent_version
         still_on_base = self.checkpoint is not None and self.checkpoint.info.version == base
         if result.accepted and still_on_base:
-            self.activate_version(entry.version)
+            worker = self.finetune_worker
+            self.activate_version(entry.version, predictor=worker.predictor if worker is not None else None)
         outcome = finetune_outcome(result, self._finetune_samples, activated=result.accepted and still_on_base,
                                    allowed_drop=(self.finetune_config or FinetuneConfig()).max_mnist_drop,
                                    new_name=model_name(self.registry, result.checkpoint.info))
@@ -509,8 +510,9 @@ class MainWindow(QMainWindow):
 
     # -- versions and samples -----------------------------------------------------------------
 
-    def activate_version(self, version: str) -> None:
-        """Make ``version`` the active model (persisted) and use it for predictions."""
+    def activate_version(self, version: str, predictor=None) -> None:
+        """Make ``version`` the active model (persisted) and use it for predictions (``predictor``:
+        one already built from it, see Recognizer.set_checkpoint)."""
         try:
             entry = self.registry.activate(version)
         except KeyError:
@@ -522,7 +524,7 @@ class MainWindow(QMainWindow):
             self._notify("Cannot switch model", f"Could not record the choice ({error.strerror or error}); "
                          f"the current model stays active.", QMessageBox.Icon.Warning)
             return
-        self.recognizer.set_checkpoint(entry.checkpoint)
+        self.recognizer.set_checkpoint(entry.checkpoint, predictor)
 
     def show_models(self) -> None:
         if self.registry is None:

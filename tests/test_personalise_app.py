@@ -234,3 +234,35 @@ def test_the_automatic_finetune_counter_survives_a_restart(qtbot, tmp_path, mnis
     assert again.finetune_worker is not None
     qtbot.waitUntil(lambda: again.finetune_worker is None, timeout=120_000)
     assert again.last_finetune is not None
+
+
+def test_the_recognizer_takes_a_prebuilt_predictor_only_for_its_own_checkpoint(qtbot, shipped_checkpoint):
+    """An accepted fine-tune hands over a network already built on its worker; a mismatched one is ignored."""
+    import torch
+
+    from hwr_app.recognizer import Recognizer
+    from model.checkpoint import make_checkpoint
+    from model.predict import Predictor
+
+    network = shipped_checkpoint.build()
+    with torch.no_grad():  # a model that answers 7 to everything, told apart from the shipped one
+        network.head[-1].weight.zero_()
+        network.head[-1].bias.copy_(torch.arange(10) == 7)
+    sevens = make_checkpoint(network, shipped_checkpoint.config, shipped_checkpoint.info)
+    handed = Predictor(sevens)
+    with torch.no_grad():  # marked, so that an answer shows whether this very object is used (5) or a rebuild (7)
+        handed.network.head[-1].bias.copy_(torch.arange(10) == 5)
+    recognizer = Recognizer()
+    readings = []
+    recognizer.prediction_ready.connect(readings.append)
+    try:
+        for checkpoint, predictor, expected in ((shipped_checkpoint, handed, 3),  # not built from it: ignored
+                                                (sevens, handed, 5)):  # built from it: used as it is
+            with qtbot.waitSignal(recognizer.model_changed, timeout=10_000) as changed:
+                recognizer.set_checkpoint(checkpoint, predictor)
+            assert changed.args[0].info.version == checkpoint.info.version
+            with qtbot.waitSignal(recognizer.prediction_ready, timeout=10_000):
+                recognizer.request(standard_digit(3))
+            assert readings[-1].text == str(expected)
+    finally:
+        recognizer.stop()
