@@ -23,6 +23,13 @@ leaves the base model in charge, so it counts as no change; whether the rejectio
 judged by what the kept-aside model would have done on the new drawings (right if it would not have
 made fewer errors, or if it broke a gate by more than 0.3 points).
 
+A fourth protocol, ``session``, plays the app's real use over a writer's whole file: every digit,
+in order, is read by the model in charge; each one read wrong is corrected and every fifth read right
+confirmed, and every 10 saved samples (the app's "fine-tune after every 10 corrections") the model in
+charge is fine-tuned on all of them, a fine-tune the gate accepts taking charge for the digits after it.
+Its errors are counted on the digits after the first fine-tune, against the shipped model's on the same
+digits; it has its own table (it has no targets of its own).
+
 Reported per protocol: errors on the new drawings before → after (pooled over writers) and the
 relative error reduction, accepted and rejected fine-tunes and how many rejections were right, the
 average and worst MNIST and pen gate drops of accepted models, and the wall time of a fine-tune.
@@ -54,6 +61,7 @@ TARGET_REDUCTION = {"k2": 0.50, "k5": 0.70, "corrections": 0.70}  # relative err
 TARGET_AVERAGE_DROP = 0.1  # points, MNIST and pen gates, average over accepted fine-tunes
 TARGET_WORST_DROP = 0.3  # points, always
 CONFIRM_EVERY = 5  # corrections-only protocol: every fifth digit read right is confirmed
+SESSION_EVERY = 10  # session protocol: a fine-tune after every 10 saved samples, the app's smallest choice
 
 
 @dataclass
@@ -163,6 +171,115 @@ def run_writer(base: Checkpoint, cache, writer: str, images: np.ndarray, labels:
                      f"{result.evidence.loss_gain_se:.2f}")
 
 
+@dataclass
+class SessionRun:
+    """One writer's whole file under the session protocol."""
+
+    writer: str
+    digits: int
+    saved: int  # corrections and confirmations saved over the session
+    fine_tunes: int
+    accepted: int
+    counted: int  # digits after the first fine-tune, on which the errors are counted
+    errors_base: int  # the shipped model's errors on them
+    errors_session: int  # errors of the model in charge at each digit
+    mnist_drop: float | None  # points, shipped − final model in charge, on the MNIST gate (None: never changed)
+    pen_drop: float | None
+    seconds: list[float]
+
+
+def run_session(base: Checkpoint, cache, writer: str, images: np.ndarray, labels: np.ndarray,
+                base_answers: np.ndarray, config=None, every: int = SESSION_EVERY) -> SessionRun | None:
+    """Return one writer's session, or None when it never saves enough samples for a fine-tune."""
+    from model.finetune import FinetuneConfig, finetune
+
+    config = config or FinetuneConfig()
+    model, answers = base, base_answers
+    saved: list[int] = []
+    pending = right_seen = 0
+    first_counted = None
+    errors_session = fine_tunes = accepted = 0
+    seconds: list[float] = []
+    first_gates = last_gates = None
+    for index in range(len(labels)):
+        wrong = answers[index] != labels[index]
+        if first_counted is not None:
+            errors_session += int(wrong)
+        if wrong:
+            saved.append(index)
+            pending += 1
+        else:
+            right_seen += 1
+            if right_seen % CONFIRM_EVERY == 0:
+                saved.append(index)
+                pending += 1
+        if pending < every or len(saved) < MIN_SAMPLES or index == len(labels) - 1:
+            continue
+        started = time.perf_counter()
+        steps = finetune(model, images[saved], labels[saved].tolist(), cache, config,
+                         sample_keys=[f"{writer}-{i}" for i in saved])
+        while True:
+            try:
+                next(steps)
+            except StopIteration as finished:
+                result = finished.value
+                break
+        seconds.append(time.perf_counter() - started)
+        fine_tunes += 1
+        pending = 0
+        if first_counted is None:
+            first_counted = index + 1
+            first_gates = (result.before.mnist_accuracy, result.before.pen_accuracy)
+        if result.accepted:
+            accepted += 1
+            model = result.checkpoint
+            answers = read_digits(model, images)
+            last_gates = (result.after.mnist_accuracy, result.after.pen_accuracy)
+    if first_counted is None:
+        return None
+    counted = len(labels) - first_counted
+    errors_base = int((base_answers[first_counted:] != labels[first_counted:]).sum())
+    mnist_drop = pen_drop = None
+    if last_gates is not None:
+        mnist_drop = (first_gates[0] - last_gates[0]) * 100
+        if first_gates[1] is not None and last_gates[1] is not None:
+            pen_drop = (first_gates[1] - last_gates[1]) * 100
+    return SessionRun(writer, len(labels), len(saved), fine_tunes, accepted, counted, errors_base,
+                      errors_session, mnist_drop, pen_drop, seconds)
+
+
+def session_lines(sessions: list[SessionRun], writers: int) -> list[str]:
+    """Return the session protocol's section: pooled figures, then every writer that fine-tuned."""
+    if not sessions:
+        return ["", "### Session protocol", "", "No writer saved enough samples for a fine-tune."]
+    before, after = sum(s.errors_base for s in sessions), sum(s.errors_session for s in sessions)
+    counted = sum(s.counted for s in sessions)
+    changed = [s for s in sessions if s.mnist_drop is not None]
+    drops = [s.mnist_drop for s in changed] or [float("nan")]
+    pen = [s.pen_drop for s in changed if s.pen_drop is not None] or [float("nan")]
+    times = percentiles(t for s in sessions for t in s.seconds)
+    lines = ["", "### Session protocol: corrections as they happen, a fine-tune every "
+             f"{SESSION_EVERY} saved samples", "",
+             f"{len(sessions)} of {writers} writers saved enough samples for at least one fine-tune (the others "
+             f"never change model). Errors are counted on each writer's digits after its first fine-tune; drops "
+             f"are the shipped model's gate accuracy minus the last model in charge's, in points.", ""]
+    lines += markdown_table(["writers", "digits counted", "errors: shipped model → model in charge",
+                             "relative error reduction", "fine-tunes accepted / run",
+                             "MNIST drop avg / worst", "pen drop avg / worst", "fine-tune s p50 / max"],
+                            [[len(sessions), f"{counted:,}", f"{before} → {after}", f"**{reduction(before, after):.0%}**",
+                              f"{sum(s.accepted for s in sessions)} / {sum(s.fine_tunes for s in sessions)}",
+                              f"{np.mean(drops):.2f} / {np.max(drops):.2f}", f"{np.mean(pen):.2f} / {np.max(pen):.2f}",
+                              f"{times['p50']:.2f} / {times['max']:.2f}"]])
+    lines += ["", "Every writer with an error or an accepted fine-tune:", ""]
+    rows = [[s.writer, s.digits, s.saved, f"{s.accepted} / {s.fine_tunes}", s.counted,
+             f"{s.errors_base} → {s.errors_session}", "–" if s.mnist_drop is None else f"{s.mnist_drop:+.2f}",
+             "–" if s.pen_drop is None else f"{s.pen_drop:+.2f}"]
+            for s in sessions if s.errors_base or s.errors_session or s.accepted]
+    lines += markdown_table(["writer", "digits", "saved", "accepted / fine-tunes", "digits counted",
+                             "errors: shipped → in charge", "MNIST drop", "pen drop"], rows)
+    return lines
+
+
 def summary_rows(runs: list[WriterRun], skipped: dict[str, int]) -> list[list[object]]:
     rows = []
     for protocol in PROTOCOLS:
@@ -203,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the folder with the reference digits (mnist_reference.npz, pen_gate.npz)")
     parser.add_argument("--weights", type=Path, default=default_weights_path(), help="the base checkpoint")
     parser.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS)
+    parser.add_argument("--no-session", action="store_true", help="skip the session protocol")
     parser.add_argument("--split", default="test", choices=("test", "val"),
                         help="whose digits: the test writers (the figure), or the validation writers (for tuning "
                              "a setting: test writers must never be used for that); val writes its own section")
@@ -256,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         writers = writers[:args.writers]
 
     runs: list[WriterRun] = []
+    sessions: list[SessionRun] = []
     skipped: dict[str, int] = {}
     started = time.perf_counter()
     for writer in writers:
@@ -277,6 +396,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {writer} {protocol}: {run.corrections} corrections, errors {run.errors_before} → "
                   f"{run.errors_kept} of {run.new} ({'accepted' if run.accepted else 'rejected'}, "
                   f"trained model {run.errors_trained}; {run.evidence}), {run.seconds:.1f} s", flush=True)
+        session = None if args.no_session else run_session(base, cache, writer, images, labels, base_answers, config)
+        if session is not None:
+            sessions.append(session)
+            print(f"  {writer} session: {session.saved} saved, {session.accepted} of {session.fine_tunes} fine-tunes "
+                  f"accepted, errors {session.errors_base} → {session.errors_session} of {session.counted}", flush=True)
 
     gates = ", ".join(f"{g.name} gate {len(g):,} digits" for g in cache.reference.gates)
     lines = [f"Base model {base.info.version} (`{args.weights.name}`); {len(writers)} UNIPEN {args.split} writers "
@@ -307,6 +431,8 @@ def main(argv: list[str] | None = None) -> int:
                                  TARGET_AVERAGE_DROP, "points"))
             lines.append(verdict(f"{name} gate drop, worst accepted fine-tune", float(np.max(drops)),
                                  TARGET_WORST_DROP, "points"))
+    if not args.no_session:
+        lines += session_lines(sessions, len(writers))
     lines += ["", "### Every writer", ""]
     rows = [[r.writer, r.protocol, r.corrections, r.new, f"{r.errors_before} → {r.errors_kept}",
              "yes" if r.accepted else ("no (right)" if r.rejection_right else "no (wrong)"), r.errors_trained,

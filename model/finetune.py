@@ -17,7 +17,9 @@ Method (each part guards against a known failure of naive fine-tuning on a handf
   The new model (trained on all samples) is accepted only if those out-of-fold readings are right
   more often than the base model's, the per-sample loss improves by more than ``evidence_z`` of its
   standard error, and accuracy on the MNIST and pen gates falls by at most ``max_mnist_drop`` and
-  ``max_pen_drop``. With 20 samples the decision rests on 20 paired readings, not on 3 held-out ones.
+  ``max_pen_drop`` — below the base model *and* below the model the user's line of fine-tunes started
+  from (usually the shipped one), so that drops cannot add up over fine-tune after fine-tune. With 20
+  samples the decision rests on 20 paired readings, not on 3 held-out ones.
 
 :func:`finetune` is a generator: it yields :class:`Progress` after every step (the caller may stop
 at any yield, which is how cancellation works) and returns a :class:`FinetuneResult`.
@@ -234,15 +236,31 @@ class FeatureCache:
 
     def gate_accuracy(self, checkpoint: Checkpoint, top: nn.Module, gate: GateSet, features: torch.Tensor) -> float:
         """Return the checkpoint's accuracy on a gate: stored in it, measured earlier, or measured now."""
-        stored = checkpoint.info.notes.get("gates", {})
-        figure = stored.get(gate.name) if isinstance(stored, dict) else None
-        if (isinstance(figure, dict) and figure.get("digest") == gate.digest and figure.get(_TRUNK_NOTE) == self._key
-                and isinstance(figure.get("accuracy"), float)):
-            return figure["accuracy"]
+        stored = self._stored_accuracy(checkpoint, _GATES_NOTE, gate)
+        if stored is not None:
+            return stored
         key = (checkpoint.info.version, gate.digest)
         if key not in self._gate_accuracy:
             self._gate_accuracy[key] = _accuracy(top, features, gate.digits.labels)
         return self._gate_accuracy[key]
+
+    def lineage_accuracy(self, checkpoint: Checkpoint, gate: GateSet, own: float) -> float:
+        """Return the accuracy on a gate of the model the checkpoint's line of fine-tunes started from.
+
+        A fine-tune records it (see finetune); for any other checkpoint — the shipped model, or a
+        figure stored for other gate digits — the line starts at the checkpoint itself (``own``).
+        """
+        stored = self._stored_accuracy(checkpoint, _LINEAGE_NOTE, gate)
+        return own if stored is None else stored
+
+    def _stored_accuracy(self, checkpoint: Checkpoint, note: str, gate: GateSet) -> float | None:
+        """Return a gate accuracy stored under ``note`` for these very gate digits and trunk, else None."""
+        stored = checkpoint.info.notes.get(note, {})
+        figure = stored.get(gate.name) if isinstance(stored, dict) else None
+        if (isinstance(figure, dict) and figure.get("digest") == gate.digest and figure.get(_TRUNK_NOTE) == self._key
+                and isinstance(figure.get("accuracy"), float) and 0.0 <= figure["accuracy"] <= 1.0):
+            return figure["accuracy"]
+        return None
 
     def gate_notes(self, accuracies: dict[str, float]) -> dict:
         """Return the ``notes["gates"]`` entry recording gate accuracies, so later fine-tunes reuse them."""
@@ -251,6 +269,8 @@ class FeatureCache:
 
 
 _TRUNK_NOTE = "trunk"  # gate figures are measured through a trunk; a figure stored for another is not reused
+_GATES_NOTE = "gates"  # the model's own gate accuracies
+_LINEAGE_NOTE = "lineage_gates"  # those of the model its line of fine-tunes started from
 
 
 def _accuracy(top: nn.Module, features: torch.Tensor, labels: torch.Tensor) -> float:
@@ -267,7 +287,7 @@ def stamp_gate_figures(checkpoint: Checkpoint, reference: Reference) -> Checkpoi
     trunk, top = split_network(checkpoint.build(), checkpoint.config.arch)
     _, gate_features = cache.features(trunk)
     accuracies = {g.name: _accuracy(top, gate_features[g.name], g.digits.labels) for g in reference.gates}
-    info = replace(checkpoint.info, notes={**checkpoint.info.notes, "gates": cache.gate_notes(accuracies),
+    info = replace(checkpoint.info, notes={**checkpoint.info.notes, _GATES_NOTE: cache.gate_notes(accuracies),
                                            "gate_mnist_accuracy": accuracies["MNIST"],
                                            "gate_size": len(reference.gates[0])})
     return Checkpoint(checkpoint.config, checkpoint.state_dict, info)
@@ -358,20 +378,22 @@ def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], refere
     yield Progress("checking", total, total, float("nan"))
     _, final_top = split_network(network, base.config.arch)
     base_logits = top_logits(base_top, user_features)
-    before_acc, after_acc = {}, {}
+    before_acc, after_acc, lineage_acc = {}, {}, {}
     for gate in cache.reference.gates:
         before_acc[gate.name] = cache.gate_accuracy(base, base_top, gate, gate_features[gate.name])
         after_acc[gate.name] = _accuracy(final_top, gate_features[gate.name], gate.digits.labels)
+        lineage_acc[gate.name] = cache.lineage_accuracy(base, gate, before_acc[gate.name])
     before = _figures(base_logits, user_labels, before_acc)
     after = _figures(out_of_fold, user_labels, after_acc)
     evidence = _evidence(base_logits, out_of_fold, user_labels)
-    accepted, reason = judge(before, after, evidence, config)
+    accepted, reason = judge(before, after, evidence, config,
+                             lineage=_figures(base_logits, user_labels, lineage_acc))
 
     info = ModelInfo(parent_version=base.info.version, mnist_test_accuracy=base.info.mnist_test_accuracy,
                      mnist_test_size=base.info.mnist_test_size,
                      training_command=f"fine-tune of {base.info.version} on {len(labels)} samples",
                      seed=config.seed, sample_count=len(labels),
-                     notes={"gates": cache.gate_notes(after_acc),
+                     notes={_GATES_NOTE: cache.gate_notes(after_acc), _LINEAGE_NOTE: cache.gate_notes(lineage_acc),
                             "gate_mnist_accuracy": after.mnist_accuracy, "gate_size": len(cache.reference.gates[0]),
                             "base_gate_mnist_accuracy": before.mnist_accuracy,
                             "pen_gate_accuracy": after.pen_accuracy, "base_pen_gate_accuracy": before.pen_accuracy,
@@ -440,9 +462,13 @@ class _Adam:
             parameter.grad = None
 
 
-def judge(before: Figures, after: Figures, evidence: Evidence, config: FinetuneConfig = FinetuneConfig()
-          ) -> tuple[bool, str]:
+def judge(before: Figures, after: Figures, evidence: Evidence, config: FinetuneConfig = FinetuneConfig(),
+          lineage: Figures | None = None) -> tuple[bool, str]:
     """Return (accepted, reason): more of the user's samples read right, with evidence, gates kept.
+
+    The gates are kept when the new model loses at most the allowed accuracy against the base model
+    and against ``lineage``, the model the line of fine-tunes started from (only its gate figures are
+    read): each fine-tune of a line may lose a little, but the losses may not add up.
 
     A fine-tune is better when the accuracy it reports moved: more samples read right out of fold
     than by the base model, and the per-sample loss improved by more than ``config.evidence_z``
@@ -452,10 +478,15 @@ def judge(before: Figures, after: Figures, evidence: Evidence, config: FinetuneC
     """
     for name, old, new, allowed in (("MNIST", before.mnist_accuracy, after.mnist_accuracy, config.max_mnist_drop),
                                     ("pen", before.pen_accuracy, after.pen_accuracy, config.max_pen_drop)):
+        what = "MNIST digits" if name == "MNIST" else "other people's pen-drawn digits"
         if old is not None and new is not None and old - new > allowed:
-            what = "MNIST digits" if name == "MNIST" else "other people's pen-drawn digits"
             return False, (f"Accuracy on {what} would fall by {old - new:.2%} (allowed: {allowed:.2%}); "
                            f"the new model was kept aside.")
+        first = None if lineage is None else (lineage.mnist_accuracy if name == "MNIST" else lineage.pen_accuracy)
+        if first is not None and new is not None and first - new > allowed:
+            return False, (f"Accuracy on {what} would be {first - new:.2%} below that of the model your fine-tunes "
+                           f"started from (allowed: {allowed:.2%}, however many fine-tunes); the new model was "
+                           f"kept aside.")
     count = after.user_count
     surer = (after.user_correct == before.user_correct and evidence.broken == 0
              and evidence.loss_gain > config.evidence_z_same * evidence.loss_gain_se)

@@ -201,6 +201,40 @@ def test_the_loss_alone_can_accept_only_when_asked_and_nothing_broke():
     assert not judge(base, figures(20, 0.02, 0.990), surer, asked)[0]  # the gates still come first
 
 
+def test_drops_cannot_add_up_over_a_line_of_finetunes():
+    base = figures(4, 2.0, mnist=0.995, pen=0.980)  # itself a fine-tune, 0.2 points below where the line started
+    started = figures(0, 0.0, mnist=0.997, pen=0.982)
+    strong = Evidence(fixed=14, broken=0, loss_gain=1.5, loss_gain_se=0.3)
+    assert judge(base, figures(18, 0.5, 0.993, 0.980), strong)[0]  # 0.2 points below its base: allowed alone
+    accepted, reason = judge(base, figures(18, 0.5, 0.993, 0.980), strong, lineage=started)  # 0.4 below the start
+    assert not accepted and "MNIST" in reason and "started from" in reason
+    accepted, reason = judge(base, figures(18, 0.5, 0.995, 0.978), strong, lineage=started)
+    assert not accepted and "pen-drawn" in reason and "started from" in reason
+    assert judge(base, figures(18, 0.5, 0.995, 0.980), strong, lineage=started)[0]  # 0.2 below the start: allowed
+
+
+def test_a_finetune_records_where_its_line_started_and_is_held_to_it(registry, reference):
+    shipped = stamp_gate_figures(registry.shipped().checkpoint, reference)
+    digit, _ = STYLES["z-two"]
+    images, config = style_images("z-two", 10, 1), FinetuneConfig(steps=2)
+    _, first = run_to_end(finetune(shipped, images, [digit] * 10, reference, config))
+    # The shipped model starts the line: its own figures are recorded as the start.
+    assert first.checkpoint.info.notes["lineage_gates"] == shipped.info.notes["gates"]
+    # A fine-tune of a fine-tune carries the start on, and is refused when it would end too far below it.
+    child = first.checkpoint
+    child.info.notes["lineage_gates"]["MNIST"]["accuracy"] = 1.0  # as if the line had started at 100 %
+    lenient = FinetuneConfig(steps=2, max_mnist_drop=0.006)  # passes against its base, not against 100 %
+    _, second = run_to_end(finetune(child, images, [digit] * 10, reference, lenient))
+    assert second.checkpoint.info.notes["lineage_gates"]["MNIST"]["accuracy"] == 1.0
+    assert second.before.mnist_accuracy - second.after.mnist_accuracy <= 0.006
+    assert not second.accepted and "started from" in second.reason
+    # A start recorded for other gate digits is not trusted: the base starts a new line.
+    child.info.notes["lineage_gates"]["MNIST"]["digest"] = "0000000000"
+    _, third = run_to_end(finetune(child, images, [digit] * 10, reference, lenient))
+    assert "started from" not in third.reason
+    assert third.checkpoint.info.notes["lineage_gates"]["MNIST"]["accuracy"] == third.before.mnist_accuracy
+
+
 def test_stamped_gate_figures_are_used_instead_of_measuring_the_base(registry, reference, tmp_path):
     shipped = registry.shipped().checkpoint
     stamped = stamp_gate_figures(shipped, reference)
