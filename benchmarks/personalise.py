@@ -141,25 +141,30 @@ def finetune_config(settings: list[str]):
     return replace(config, **changes)
 
 
+def timed_finetune(base: Checkpoint, writer: str, images: np.ndarray, labels: np.ndarray, chosen, cache, config):
+    """Return (model.finetune's result, seconds) of fine-tuning ``base`` on the chosen digits, as the app does."""
+    from model.finetune import finetune
+
+    started = time.perf_counter()
+    steps = finetune(base, images[chosen], labels[chosen].tolist(), cache, config,
+                     sample_keys=[f"{writer}-{i}" for i in chosen])
+    while True:
+        try:
+            next(steps)
+        except StopIteration as finished:
+            return finished.value, time.perf_counter() - started
+
+
 def run_writer(base: Checkpoint, cache, writer: str, images: np.ndarray, labels: np.ndarray, protocol: str,
                min_new: int, base_answers: np.ndarray, config=None) -> WriterRun | None:
     """Return one writer's figures under one protocol, or None when the writer gives too few digits."""
-    from model.finetune import FinetuneConfig, finetune
+    from model.finetune import FinetuneConfig
 
     config = config or FinetuneConfig()
     corrections, new = split_by_protocol(protocol, labels, base_answers == labels)
     if len(corrections) < MIN_SAMPLES or len(new) < min_new:
         return None
-    started = time.perf_counter()
-    steps = finetune(base, images[corrections], labels[corrections].tolist(), cache, config,
-                     sample_keys=[f"{writer}-{i}" for i in corrections])
-    while True:
-        try:
-            next(steps)
-        except StopIteration as finished:
-            result = finished.value
-            break
-    seconds = time.perf_counter() - started
+    result, seconds = timed_finetune(base, writer, images, labels, corrections, cache, config)
     errors_before = int((base_answers[new] != labels[new]).sum())
     errors_trained = int((read_digits(result.checkpoint, images[new]) != labels[new]).sum())
     before, after = result.before, result.after
@@ -191,7 +196,7 @@ class SessionRun:
 def run_session(base: Checkpoint, cache, writer: str, images: np.ndarray, labels: np.ndarray,
                 base_answers: np.ndarray, config=None, every: int = SESSION_EVERY) -> SessionRun | None:
     """Return one writer's session, or None when it never saves enough samples for a fine-tune."""
-    from model.finetune import FinetuneConfig, finetune
+    from model.finetune import FinetuneConfig
 
     config = config or FinetuneConfig()
     model, answers = base, base_answers
@@ -215,16 +220,8 @@ def run_session(base: Checkpoint, cache, writer: str, images: np.ndarray, labels
                 pending += 1
         if pending < every or len(saved) < MIN_SAMPLES or index == len(labels) - 1:
             continue
-        started = time.perf_counter()
-        steps = finetune(model, images[saved], labels[saved].tolist(), cache, config,
-                         sample_keys=[f"{writer}-{i}" for i in saved])
-        while True:
-            try:
-                next(steps)
-            except StopIteration as finished:
-                result = finished.value
-                break
-        seconds.append(time.perf_counter() - started)
+        result, took = timed_finetune(model, writer, images, labels, saved, cache, config)
+        seconds.append(took)
         fine_tunes += 1
         pending = 0
         if first_counted is None:
