@@ -433,6 +433,7 @@ class MainWindow(QMainWindow):
         if not readiness.ready:
             self.statusBar().showMessage(readiness.missing, 8000)
             return
+        self._corrections_since_finetune = 0  # "after every N corrections" counts from here
         from functools import partial
 
         from model.samples import read_training_set

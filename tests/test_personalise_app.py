@@ -220,6 +220,13 @@ def test_automatic_finetune_after_every_n_corrections(qtbot, window):
     correct_with_key(qtbot, window, strokes, digit)
     assert window.finetune_worker is not None
     qtbot.waitUntil(lambda: window.finetune_worker is None, timeout=120_000)
+    # The count starts again: the next corrections do not fine-tune until there are ten more.
+    for seed in range(100, 109):
+        correct_with_key(qtbot, window, style_digit(STYLE, seed)[1], digit)
+        assert window.finetune_worker is None, f"a fine-tune started after {seed - 99} more corrections"
+    correct_with_key(qtbot, window, style_digit(STYLE, 109)[1], digit)
+    assert window.finetune_worker is not None
+    qtbot.waitUntil(lambda: window.finetune_worker is None, timeout=120_000)
 
 
 def test_the_automatic_finetune_counter_survives_a_restart(qtbot, tmp_path, mnist_dir):
