@@ -23,6 +23,17 @@ def release_free_memory() -> None:
         pass
 
 
+def _prebuilt_predictor(checkpoint):
+    """Return a model.predict.Predictor of the checkpoint, or None: the recognition thread then builds
+    one itself, and reports any failure there, rather than calling a saved fine-tune a failure."""
+    from model.predict import Predictor
+
+    try:
+        return Predictor(checkpoint)
+    except Exception:  # noqa: BLE001 — an optimisation only; the model itself was saved and judged
+        return None
+
+
 class MnistCache:
     """The digits a fine-tune replays and is checked against, with their trunk features, kept per run.
 
@@ -80,6 +91,15 @@ class FinetuneWorker(QThread):
     def is_cancelled(self) -> bool:
         return self._cancel.is_set()
 
+    def _line_start(self):
+        """Return the shipped model, where every line of fine-tunes starts; None if it cannot be read."""
+        from model.checkpoint import CheckpointError
+
+        try:
+            return self._registry.shipped().checkpoint
+        except (CheckpointError, OSError):  # the fine-tune is then held to its own base only
+            return None
+
     def run(self) -> None:
         from model.data import MnistUnavailableError
         from model.finetune import FinetuneConfig, NotEnoughSamplesError, finetune
@@ -98,7 +118,7 @@ class FinetuneWorker(QThread):
                 self.cancelled.emit()
                 return
             steps = finetune(self._base, images, labels, reference, self._config or FinetuneConfig(),
-                             sample_keys=keys)
+                             sample_keys=keys, line_start=self._line_start())
             while True:
                 if self._cancel.is_set():
                     steps.close()
@@ -114,9 +134,7 @@ class FinetuneWorker(QThread):
                 return
             entry = self._registry.add(result.checkpoint, accepted=result.accepted)
             if result.accepted:
-                from model.predict import Predictor
-
-                self.predictor = Predictor(result.checkpoint)
+                self.predictor = _prebuilt_predictor(result.checkpoint)
         except (MnistUnavailableError, ReferenceFileError, NotEnoughSamplesError, SampleStoreError) as error:
             self.failed.emit(str(error))
             return

@@ -97,7 +97,8 @@ class ModelsDialog(QDialog):
             tips = (f"Made {readable_time(info.created)}", "", "Your samples it was fine-tuned on",
                     f"{GENERAL_ACCURACY}: {GENERAL_ACCURACY_MEANS}"
                     + (" (for a fine-tune, estimated from a check on part of them)" if estimated else ""),
-                    "Your samples set aside to check it, read right by the model it was made from → by it", "")
+                    "Your samples read right by the model it was made from → by models trained the same way "
+                    "without them (each sample a test drawing once)", "")
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, (entry.version, status))

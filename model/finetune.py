@@ -244,14 +244,15 @@ class FeatureCache:
             self._gate_accuracy[key] = _accuracy(top, features, gate.digits.labels)
         return self._gate_accuracy[key]
 
-    def lineage_accuracy(self, checkpoint: Checkpoint, gate: GateSet, own: float) -> float:
-        """Return the accuracy on a gate of the model the checkpoint's line of fine-tunes started from.
+    def lineage_accuracy(self, checkpoint: Checkpoint, gate: GateSet, own: float, allowed: float) -> float | None:
+        """Return the gate accuracy recorded in a fine-tune for the model its line started from, else None.
 
-        A fine-tune records it (see finetune); for any other checkpoint — the shipped model, or a
-        figure stored for other gate digits — the line starts at the checkpoint itself (``own``).
+        A recorded figure more than ``allowed`` above the checkpoint's ``own`` cannot come from a line
+        whose every fine-tune passed the gate, so it is capped there: a hand-made figure cannot refuse
+        every later fine-tune.
         """
         stored = self._stored_accuracy(checkpoint, _LINEAGE_NOTE, gate)
-        return own if stored is None else stored
+        return None if stored is None else min(stored, own + allowed)
 
     def _stored_accuracy(self, checkpoint: Checkpoint, note: str, gate: GateSet) -> float | None:
         """Return a gate accuracy stored under ``note`` for these very gate digits and trunk, else None."""
@@ -334,13 +335,16 @@ def _train_top(top: nn.Module, pool: torch.Tensor, pool_labels: torch.Tensor, al
 
 
 def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], reference: Reference | FeatureCache,
-             config: FinetuneConfig = FinetuneConfig(),
-             sample_keys: Sequence[str] | None = None) -> Generator[Progress, None, FinetuneResult]:
+             config: FinetuneConfig = FinetuneConfig(), sample_keys: Sequence[str] | None = None,
+             line_start: Checkpoint | None = None) -> Generator[Progress, None, FinetuneResult]:
     """Yield progress while fine-tuning a copy of ``base``; return the judged result.
 
     ``images`` are the user's (N, 28, 28) pictures (ink 1.0), ``labels`` their true digits,
     ``reference`` the replay digits and gates (a FeatureCache keeps their trunk features between
     fine-tunes), ``sample_keys`` (the samples' uids) fix which fold each sample falls in.
+    ``line_start``: the model every line of fine-tunes starts from (the app passes the shipped one),
+    used when ``base`` is a fine-tune that does not record its line's start (made before it was
+    recorded); without it, or when ``base`` is not a fine-tune, the line starts at ``base``.
     """
     readiness = finetune_readiness(Counter(int(label) for label in labels))
     if not readiness.ready:  # the window's Fine-tune button asks the same function
@@ -379,10 +383,19 @@ def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], refere
     _, final_top = split_network(network, base.config.arch)
     base_logits = top_logits(base_top, user_features)
     before_acc, after_acc, lineage_acc = {}, {}, {}
+    start_top = _line_start_top(base, line_start, trunk)
     for gate in cache.reference.gates:
-        before_acc[gate.name] = cache.gate_accuracy(base, base_top, gate, gate_features[gate.name])
-        after_acc[gate.name] = _accuracy(final_top, gate_features[gate.name], gate.digits.labels)
-        lineage_acc[gate.name] = cache.lineage_accuracy(base, gate, before_acc[gate.name])
+        features = gate_features[gate.name]
+        before_acc[gate.name] = cache.gate_accuracy(base, base_top, gate, features)
+        after_acc[gate.name] = _accuracy(final_top, features, gate.digits.labels)
+        allowed = config.max_mnist_drop if gate.name == "MNIST" else config.max_pen_drop
+        recorded = cache.lineage_accuracy(base, gate, before_acc[gate.name], allowed)
+        if recorded is not None:
+            lineage_acc[gate.name] = recorded
+        elif start_top is not None:
+            lineage_acc[gate.name] = cache.gate_accuracy(line_start, start_top, gate, features)
+        else:
+            lineage_acc[gate.name] = before_acc[gate.name]
     before = _figures(base_logits, user_labels, before_acc)
     after = _figures(out_of_fold, user_labels, after_acc)
     evidence = _evidence(base_logits, out_of_fold, user_labels)
@@ -407,6 +420,18 @@ def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], refere
     return FinetuneResult(make_checkpoint(network, base.config, info), accepted, reason, before, after,
                           len(labels), len(labels), folds, evidence,
                           {gate.name: len(gate) for gate in cache.reference.gates})
+
+
+def _line_start_top(base: Checkpoint, line_start: Checkpoint | None, trunk: nn.Module) -> nn.Module | None:
+    """Return the top of ``line_start`` if it can stand for the start of ``base``'s line, else None.
+
+    It can when ``base`` is a fine-tune (it has a parent) of another model that shares its trunk,
+    so that the gate features already computed are the ones ``line_start`` sees.
+    """
+    if line_start is None or not base.info.parent_version or line_start.info.version == base.info.version:
+        return None
+    start_trunk, start_top = split_network(line_start.build(), line_start.config.arch)
+    return start_top if _trunk_key(start_trunk) == _trunk_key(trunk) else None
 
 
 def _figures(logits: torch.Tensor, labels: torch.Tensor, gates: dict[str, float]) -> Figures:

@@ -95,9 +95,9 @@ class FinetuneOutcome:
     activated: bool  # accepted and now in use (False when the user switched models while it ran)
     sample_count: int  # samples saved when it started
     trained_count: int  # samples it learned from
-    test_count: int  # samples set aside to check it (never learned from)
+    test_count: int  # samples each read by a model that had not learned from it (all of them)
     test_right_before: int  # of those, how many the old model read right
-    test_right_after: int  # ... and the new one
+    test_right_after: int  # ... and the models that had not seen them
     digits: tuple[int, ...]  # the digits the user corrected, most often first
     general_before: float | None  # general accuracy of the old model (the figure the window shows)
     general_after: float | None  # ... of the new one
@@ -105,6 +105,8 @@ class FinetuneOutcome:
     check_size: int = 0  # MNIST test digits the new model's general accuracy was checked on
     new_name: str = ""  # the new model's readable name
     gate_reason: str = ""  # the gate's own words, for the details only
+    folds: int = 0  # the groups the samples were split into, each read by a model trained without it
+    line_start: float | None = None  # general accuracy of the model the user's fine-tunes started from
 
 
 def finetune_outcome(result, samples: Sequence, activated: bool, allowed_drop: float,
@@ -129,13 +131,24 @@ def finetune_outcome(result, samples: Sequence, activated: bool, allowed_drop: f
     labels = corrected or [s.label for s in samples]
     digits = tuple(sorted(set(labels), key=lambda d: (-labels.count(d), d)))
     count = result.holdout_count
+    start_gate = _line_start_gate(info.notes)
+    line_start = (None if start_gate is None or general_after is None
+                  else general_after + (start_gate - after.mnist_accuracy))
     return FinetuneOutcome(
         accepted=result.accepted, activated=activated, sample_count=len(samples),
         trained_count=result.train_count, test_count=count,
         test_right_before=round(before.user_accuracy * count), test_right_after=round(after.user_accuracy * count),
         digits=digits, general_before=general_before, general_after=general_after,
         general_allowed_drop=allowed_drop, check_size=int(info.notes.get("gate_size", 0)), new_name=new_name,
-        gate_reason=result.reason)
+        gate_reason=result.reason, folds=int(getattr(result, "folds", 0) or 0), line_start=line_start)
+
+
+def _line_start_gate(notes: dict) -> float | None:
+    """Return the MNIST gate accuracy recorded for the start of a fine-tune's line, if any."""
+    start = notes.get("lineage_gates")
+    figure = start.get("MNIST") if isinstance(start, dict) else None
+    accuracy = figure.get("accuracy") if isinstance(figure, dict) else None
+    return accuracy if isinstance(accuracy, float) else None
 
 
 @dataclass(frozen=True)
@@ -172,6 +185,14 @@ def describe_finetune(outcome: FinetuneOutcome) -> FinetuneReport:
         headline = (f"hwr kept its model: the new one would read other people's digits worse "
                     f"({GENERAL_ACCURACY.lower()} {general_accuracy(o.general_before)} → "
                     f"{general_accuracy(o.general_after)}). Save a few more samples and try again.")
+    elif (o.line_start is not None and o.general_after is not None
+          and o.line_start - o.general_after > max(o.general_allowed_drop, 0.0)):
+        title = "Fine-tune not used"
+        headline = (f"hwr kept its model: the new one would read other people's digits worse than the model your "
+                    f"fine-tunes started from ({GENERAL_ACCURACY.lower()} {general_accuracy(o.line_start)} → "
+                    f"{general_accuracy(o.general_after)}; fine-tunes may lose at most "
+                    f"{o.general_allowed_drop * 100:.1f} points in all, one after another). To teach hwr further, "
+                    f"choose the shipped model in Model versions and fine-tune again: your samples are kept.")
     elif o.test_right_after > o.test_right_before:  # refused by a rule these figures do not show
         title = "Fine-tune not used"
         headline = (f"hwr kept its model: the new one read {o.test_right_after} of {o.test_count} test drawings "
@@ -198,12 +219,12 @@ def _general_change(before: float | None, after: float | None) -> str:
 
 
 def _details(o: FinetuneOutcome) -> str:
+    learned = "all of them" if o.trained_count == o.sample_count else f"{o.trained_count:,} of them"
+    groups = f"{o.folds} groups" if o.folds else "groups"
     lines = [
-        f"Your samples: {o.sample_count:,} saved. {plural(o.test_count, 'sample')} "
-        f"{'was' if o.test_count == 1 else 'were'} set aside as test drawings and not learned from, so the new "
-        f"model is judged on handwriting it has not seen; it learned from the other {o.trained_count:,}. "
-        f"A digit with a single sample is never set aside, and a sample set aside stays aside in later "
-        f"fine-tunes.",
+        f"Your samples: {o.sample_count:,} saved; the new model learned from {learned}. To judge it on handwriting "
+        f"it had not seen, your samples were split into {groups}, and each group was read by a model trained the "
+        f"same way without it — so every sample is a test drawing once.",
         f"Test drawings read right: before {o.test_right_before} of {o.test_count}, after {o.test_right_after} "
         f"of {o.test_count}." + (" With so few test drawings this is a rough check; it gets surer as you save "
                                   "more samples." if o.test_count < 5 else ""),
@@ -212,7 +233,9 @@ def _details(o: FinetuneOutcome) -> str:
         checked = f"checked on {o.check_size:,} of those digits; " if o.check_size else ""
         lines.append(f"{GENERAL_ACCURACY} is {GENERAL_ACCURACY_MEANS}: {general_accuracy(o.general_before)} "
                      f"before, {general_accuracy(o.general_after)} after ({checked}a new model may lose at most "
-                     f"{o.general_allowed_drop * 100:.1f} points).")
+                     f"{o.general_allowed_drop * 100:.1f} points, against the model it was made from and against "
+                     f"the model your fine-tunes started from"
+                     + (f", {general_accuracy(o.line_start)}" if o.line_start is not None else "") + ").")
     if o.new_name:
         where = "in use now" if o.activated else ("listed in Model versions" if o.accepted
                                                    else "listed as not used in Model versions")

@@ -107,7 +107,8 @@ def test_correct_finetune_in_background_improves_style_and_roll_back_restores(qt
     assert window.checkpoint.info.parent_version == shipped_version
     dialog = window.findChild(QMessageBox, "finetuneResultDialog")
     assert dialog is not None and dialog.text().startswith("hwr now reads your 2s better:")
-    assert "test drawings right" in dialog.text() and "set aside" in dialog.detailedText()
+    assert "test drawings right" in dialog.text() and "learned from all of them" in dialog.detailedText()
+    assert "split into 4 groups" in dialog.detailedText()
     # One figure for general accuracy: the dialog, the status bar and Model versions agree.
     general = general_accuracy(window.checkpoint.info.mnist_test_accuracy)
     assert general in dialog.text() and general in window.model_label.text()

@@ -10,8 +10,8 @@ from model.assets import default_weights_path
 from model.checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
 from model.constants import MIN_SAMPLES
 from model.data import DigitSet, balanced_subset
-from model.finetune import (Evidence, Figures, FinetuneConfig, NotEnoughSamplesError, assign_folds,
-                            finetune, judge, stamp_gate_figures)
+from model.finetune import (Evidence, FeatureCache, Figures, FinetuneConfig, NotEnoughSamplesError, assign_folds,
+                            finetune, judge, split_network, stamp_gate_figures)
 from model.predict import Predictor
 from model.preprocess import strokes_to_image
 from model.reference import MNIST_GATE_PER_CLASS, REPLAY_PER_CLASS, Reference, gate_set
@@ -217,22 +217,46 @@ def test_a_finetune_records_where_its_line_started_and_is_held_to_it(registry, r
     shipped = stamp_gate_figures(registry.shipped().checkpoint, reference)
     digit, _ = STYLES["z-two"]
     images, config = style_images("z-two", 10, 1), FinetuneConfig(steps=2)
-    _, first = run_to_end(finetune(shipped, images, [digit] * 10, reference, config))
-    # The shipped model starts the line: its own figures are recorded as the start.
+    _, first = run_to_end(finetune(shipped, images, [digit] * 10, reference, config, line_start=shipped))
+    # The shipped model starts the line: its own figures are recorded as the start ...
     assert first.checkpoint.info.notes["lineage_gates"] == shipped.info.notes["gates"]
-    # A fine-tune of a fine-tune carries the start on, and is refused when it would end too far below it.
-    child = first.checkpoint
-    child.info.notes["lineage_gates"]["MNIST"]["accuracy"] = 1.0  # as if the line had started at 100 %
+    # ... and a fine-tune of that fine-tune carries them on.
+    _, second = run_to_end(finetune(first.checkpoint, images, [digit] * 10, reference, config, line_start=shipped))
+    assert second.checkpoint.info.notes["lineage_gates"] == shipped.info.notes["gates"]
+    # A fine-tune made before lines were recorded is held to the line's start (the shipped model): here
+    # one whose stored figure says 100 %, so that any new model is too far below it.
+    older = first.checkpoint
+    del older.info.notes["lineage_gates"]
+    perfect = stamp_gate_figures(registry.shipped().checkpoint, reference)
+    perfect.info.notes["gates"]["MNIST"]["accuracy"] = 1.0
     lenient = FinetuneConfig(steps=2, max_mnist_drop=0.006)  # passes against its base, not against 100 %
-    _, second = run_to_end(finetune(child, images, [digit] * 10, reference, lenient))
-    assert second.checkpoint.info.notes["lineage_gates"]["MNIST"]["accuracy"] == 1.0
-    assert second.before.mnist_accuracy - second.after.mnist_accuracy <= 0.006
-    assert not second.accepted and "started from" in second.reason
-    # A start recorded for other gate digits is not trusted: the base starts a new line.
-    child.info.notes["lineage_gates"]["MNIST"]["digest"] = "0000000000"
-    _, third = run_to_end(finetune(child, images, [digit] * 10, reference, lenient))
-    assert "started from" not in third.reason
-    assert third.checkpoint.info.notes["lineage_gates"]["MNIST"]["accuracy"] == third.before.mnist_accuracy
+    _, held = run_to_end(finetune(older, images, [digit] * 10, reference, lenient, line_start=perfect))
+    assert held.before.mnist_accuracy - held.after.mnist_accuracy <= 0.006
+    assert held.checkpoint.info.notes["lineage_gates"]["MNIST"]["accuracy"] == 1.0
+    assert not held.accepted and "started from" in held.reason
+    # Without a start to go by, the line starts again at the base.
+    _, alone = run_to_end(finetune(older, images, [digit] * 10, reference, config))
+    assert alone.checkpoint.info.notes["lineage_gates"]["MNIST"]["accuracy"] == alone.before.mnist_accuracy
+
+
+def test_a_recorded_line_start_is_checked_and_capped(registry, reference):
+    shipped = stamp_gate_figures(registry.shipped().checkpoint, reference)
+    cache = FeatureCache(reference)
+    cache.features(split_network(shipped.build(), shipped.config.arch)[0])  # the trunk the figures were made with
+    gate = reference.gates[0]
+    figure = dict(shipped.info.notes["gates"][gate.name])
+
+    def recorded(value):
+        shipped.info.notes["lineage_gates"] = value
+        return cache.lineage_accuracy(shipped, gate, own=0.99, allowed=0.003)
+
+    assert recorded({gate.name: {**figure, "accuracy": 0.985}}) == 0.985
+    # No line passing the gate at every step can end more than the allowed drop below its start.
+    assert recorded({gate.name: {**figure, "accuracy": 1.0}}) == pytest.approx(0.993)
+    for odd in ([1, 2], None, 1, True, {gate.name: "0.9"}, {gate.name: {**figure, "accuracy": "0.9"}},
+                {gate.name: {**figure, "accuracy": 1.5}}, {gate.name: {**figure, "trunk": "6:0000000000"}},
+                {gate.name: {**figure, "digest": "0000000000"}}):
+        assert recorded(odd) is None, odd
 
 
 def test_stamped_gate_figures_are_used_instead_of_measuring_the_base(registry, reference, tmp_path):

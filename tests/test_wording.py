@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import timezone
 from types import SimpleNamespace
 
@@ -80,9 +81,10 @@ def test_every_model_has_one_readable_name():
 # -- a fine-tune's result -------------------------------------------------------------------------
 
 def outcome(**changes) -> FinetuneOutcome:
-    values = dict(accepted=True, activated=True, sample_count=13, trained_count=11, test_count=2,
+    values = dict(accepted=True, activated=True, sample_count=13, trained_count=13, test_count=2,
                   test_right_before=0, test_right_after=2, digits=(2, 7), general_before=0.9962,
-                  general_after=0.9956, general_allowed_drop=0.003, check_size=5000, new_name="tuned 30 Nov 14:05")
+                  general_after=0.9956, general_allowed_drop=0.003, check_size=5000, new_name="tuned 30 Nov 14:05",
+                  folds=4)
     values.update(changes)
     return FinetuneOutcome(**values)
 
@@ -93,9 +95,10 @@ def test_an_accepted_fine_tune_is_one_plain_sentence_then_details():
                                "General accuracy unchanged (99.6 %). Draw a few digits to try it.")
     for jargon in ("held-out", "MNIST", "gate", "loss", "→ 100%"):
         assert jargon not in report.headline
-    # The details say how many were set aside, why, and what it learned from: 13 = 2 + 11.
-    assert "13 saved" in report.details and "2 samples were set aside" in report.details
-    assert "not learned from" in report.details and "other 11" in report.details
+    # The details say what it learned from and how it was judged on drawings it had not seen.
+    assert "13 saved; the new model learned from all of them" in report.details
+    assert "split into 4 groups" in report.details and "trained the same way without it" in report.details
+    assert "set aside" not in report.details and "not learned from" not in report.details
     assert "rough check" in report.details  # two test drawings are few, and the user is told so
     assert "5,000" in report.details and "tuned 30 Nov 14:05, in use now" in report.details
 
@@ -112,6 +115,8 @@ def test_general_accuracy_appears_as_one_figure_with_one_name():
     (dict(accepted=False, activated=False, general_after=0.9912), "would read other people's digits worse (general accuracy 99.6 % → 99.1 %)"),
     (dict(test_right_before=2), "reads your 2s and 7s more surely: 2 of 2 test drawings right, as before"),
     (dict(digits=(1, 2, 3, 4)), "reads your handwriting better"),
+    (dict(accepted=False, activated=False, general_before=0.9934, general_after=0.9921, line_start=0.9962),
+     "worse than the model your fine-tunes started from (general accuracy 99.6 % → 99.2 %"),
 ])
 def test_each_result_says_what_happened(changes, expected):
     report = describe_finetune(outcome(**changes))
@@ -132,6 +137,12 @@ def test_the_outcome_of_a_finetune_result_counts_drawings_and_uses_the_windows_g
     assert made.digits == (2, 7)  # the digits it got wrong, most often first; confirmed 4s are not news
     assert made.general_after == 0.9956 and made.general_before == pytest.approx(0.9962)
     assert made.sample_count == 14 and made.check_size == 5000
+    assert made.line_start is None  # no line recorded: nothing to compare with
+    info.notes["lineage_gates"] = {"MNIST": {"accuracy": 0.9990, "digest": "x", "trunk": "y"}}
+    started = finetune_outcome(result, samples, activated=True, allowed_drop=0.003)
+    assert started.line_start == pytest.approx(0.9956 + (0.9990 - 0.9954))  # the window's figure, moved alike
+    refused = describe_finetune(replace(started, accepted=False, activated=False))
+    assert "choose the shipped model in Model versions" in refused.headline and "samples are kept" in refused.headline
 
 
 def test_a_time_at_the_edge_of_the_calendar_reads_as_nothing_instead_of_failing():
