@@ -33,6 +33,12 @@ def default_data_dir() -> Path:
 # -- the machine --------------------------------------------------------------------------------
 
 
+def default_unipen_dir() -> Path:
+    """Return $HWR_UNIPEN_DIR if set, else ../shared/data/unipen beside the repository."""
+    configured = os.environ.get("HWR_UNIPEN_DIR")
+    return Path(configured).expanduser() if configured else REPO_ROOT.parent / "shared" / "data" / "unipen"
+
+
 def cpu_model() -> str:
     """Return the CPU's model name from /proc/cpuinfo (or what platform knows elsewhere)."""
     try:

@@ -42,16 +42,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np
 import torch
 
-from benchmarks.common import REPO_ROOT, default_data_dir, markdown_table, other_load, percentiles, publish, verdict
+from benchmarks.common import (default_data_dir, default_unipen_dir, markdown_table, other_load, percentiles,
+                               publish, verdict)
 from model.compose import Layout, compose_number, compose_picture
 
 LENGTHS = (3, 5, 8)
-
-
-def default_unipen_dir() -> Path:
-    """Return $HWR_UNIPEN_DIR if set, else ../shared/data/unipen beside the repository."""
-    configured = os.environ.get("HWR_UNIPEN_DIR")
-    return Path(configured).expanduser() if configured else REPO_ROOT.parent / "shared" / "data" / "unipen"
 
 
 TARGET_GAP_POINTS = 2.0  # 5-digit numbers: number accuracy within this many points of the bound

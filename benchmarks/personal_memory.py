@@ -26,7 +26,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/personal_memory.py`: 
 import numpy as np
 import torch
 
-from benchmarks.common import REPO_ROOT, markdown_table, publish
+from benchmarks.common import default_unipen_dir, markdown_table, publish
 from benchmarks.personalise import PROTOCOLS, split_by_protocol
 from model.assets import default_weights_path
 from model.constants import MIN_SAMPLES
@@ -83,7 +83,8 @@ def memory_errors(writers: dict, protocol: str, tau: float, beta: float, min_new
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.personal_memory", description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", type=Path, default=default_weights_path())
-    parser.add_argument("--unipen-dir", type=Path, default=REPO_ROOT.parent / "shared" / "data" / "unipen")
+    parser.add_argument("--unipen-dir", type=Path, default=default_unipen_dir(),
+                        help="UNIPEN folder ($HWR_UNIPEN_DIR, else ../shared/data/unipen)")
     parser.add_argument("--min-new", type=int, default=10, help="as benchmarks.personalise")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args(argv)

@@ -39,7 +39,6 @@ Every writer's row is kept, so the spread is visible, not only the mean.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -51,7 +50,8 @@ if __package__ in (None, ""):  # run as `python benchmarks/personalise.py`: make
 import numpy as np
 import torch
 
-from benchmarks.common import REPO_ROOT, default_data_dir, markdown_table, percentiles, publish, verdict
+from benchmarks.common import (REPO_ROOT, default_data_dir, default_unipen_dir, markdown_table, percentiles, publish,
+                               verdict)
 from model.assets import default_weights_path
 from model.checkpoint import Checkpoint, load_checkpoint
 from model.constants import MIN_SAMPLES
@@ -309,8 +309,8 @@ def reduction(before: int, after: int) -> float:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.personalise", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--unipen-dir", type=Path, default=None, help="UNIPEN folder ($HWR_UNIPEN_DIR, else "
-                        "../shared/data/unipen)")
+    parser.add_argument("--unipen-dir", type=Path, default=default_unipen_dir(),
+                        help="UNIPEN folder ($HWR_UNIPEN_DIR, else ../shared/data/unipen)")
     parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
                         help="folder holding MNIST/raw, used only when the assets hold no reference digits")
     parser.add_argument("--assets", type=Path, default=REPO_ROOT / "assets",
@@ -339,16 +339,10 @@ def main(argv: list[str] | None = None) -> int:
     from model.finetune import FeatureCache
     from model.preprocess import NothingDrawnError, strokes_to_image
     from model.reference import ReferenceFileError, load_reference
-    from model.constants import UNIPEN_DIR_ENV
-    from model.unipen import UnipenUnavailableError, default_unipen_dir, pen_digits
+    from model.unipen import UnipenUnavailableError, pen_digits
 
     torch.set_num_threads(args.threads or TORCH_THREADS)
-    if args.unipen_dir is not None:
-        unipen_dir = args.unipen_dir
-    elif os.environ.get(UNIPEN_DIR_ENV):
-        unipen_dir = default_unipen_dir()
-    else:
-        unipen_dir = REPO_ROOT.parent / "shared" / "data" / "unipen"  # beside the repository, as MNIST
+    unipen_dir = args.unipen_dir
     try:
         digits = pen_digits(unipen_dir, args.split)
         cache = FeatureCache(load_reference(args.assets, args.data_dir))
