@@ -146,12 +146,12 @@ class SampleStore:
         connection = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
         connection.text_factory = _text_factory
         try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")  # a committed sample survives power loss
             result = connection.execute("PRAGMA quick_check").fetchone()[0]
             if result != "ok":
                 raise _Damaged(f"it failed SQLite's integrity check ({str(result)[:80]})")
-            self._check_schema(connection)
+            self._check_schema(connection)  # before anything is written: a refused file stays byte for byte
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")  # a committed sample survives power loss
             connection.executescript(_SCHEMA)
             if connection.execute("PRAGMA user_version").fetchone()[0] == 0:
                 connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -187,9 +187,13 @@ class SampleStore:
         # A column this program does not fill must have a default, or every insert would fail.
         stuck = [name for name, row in columns.items()
                  if name not in _REQUIRED_COLUMNS and row[3] and row[4] is None]
-        if missing or stuck:
+        # Samples are named, undone and deleted by their id: it must be the table's integer key.
+        keyed = "id" not in columns or (str(columns["id"][2]).upper() == "INTEGER" and columns["id"][5] == 1
+                                        and sum(1 for row in columns.values() if row[5]) == 1)
+        if missing or stuck or not keyed:
             detail = (f"its samples table has no column {missing[0]!r}" if missing
-                      else f"its samples table needs a value for {stuck[0]!r}")
+                      else f"its samples table needs a value for {stuck[0]!r}" if stuck
+                      else "its samples table is not keyed by a whole-number id")
             raise SampleStoreError(
                 f"The sample database {self.path} was made by another version of hwr ({detail}). It was "
                 f"left as it is; corrections cannot be saved until it is opened with that version or "

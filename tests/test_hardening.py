@@ -9,6 +9,7 @@ import json
 import math
 import multiprocessing
 import os
+import re
 import sqlite3
 import struct
 import time
@@ -188,11 +189,28 @@ def test_a_database_from_another_hwr_says_so_at_start(tmp_path):
     connection.execute("CREATE TABLE samples (id INTEGER PRIMARY KEY, label INTEGER, strokes TEXT)")
     connection.commit()
     connection.close()
+    before = path.read_bytes()
     with pytest.raises(SampleStoreError, match="another version of hwr.*'uid'"):
         SampleStore(path)
+    assert path.read_bytes() == before  # "left as it is", byte for byte
     connection = sqlite3.connect(path)
     connection.execute("PRAGMA user_version=7")
     connection.close()
+
+
+@pytest.mark.parametrize("id_column", ["id TEXT PRIMARY KEY", "id INTEGER", "id INTEGER, PRIMARY KEY (id, uid)"])
+def test_a_database_whose_samples_are_not_keyed_by_a_whole_number_id_is_refused_and_left_alone(tmp_path, id_column):
+    path = tmp_path / "samples.db"
+    connection = sqlite3.connect(path)
+    connection.execute(f"CREATE TABLE samples ({id_column.split(',')[0]}, uid TEXT, created TEXT, label INTEGER, "
+                       f"predicted INTEGER, probabilities TEXT, model_version TEXT, strokes TEXT, image BLOB, "
+                       f"preprocess_version INTEGER{',' + id_column.split(',', 1)[1] if ',' in id_column else ''})")
+    connection.commit()
+    connection.close()
+    before = path.read_bytes()
+    with pytest.raises(SampleStoreError, match=f"{re.escape(str(path))}.*another version of hwr.*whole-number id"):
+        SampleStore(path)
+    assert path.read_bytes() == before
 
 
 def test_a_database_from_a_newer_hwr_is_left_alone(tmp_path):
