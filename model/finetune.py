@@ -383,13 +383,15 @@ def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], refere
     _, final_top = split_network(network, base.config.arch)
     base_logits = top_logits(base_top, user_features)
     before_acc, after_acc, lineage_acc = {}, {}, {}
-    start_top = _line_start_top(base, line_start, trunk)
+    start_top = None  # the line's start, built only if the base does not record it
     for gate in cache.reference.gates:
         features = gate_features[gate.name]
         before_acc[gate.name] = cache.gate_accuracy(base, base_top, gate, features)
         after_acc[gate.name] = _accuracy(final_top, features, gate.digits.labels)
         allowed = config.max_mnist_drop if gate.name == "MNIST" else config.max_pen_drop
         recorded = cache.lineage_accuracy(base, gate, before_acc[gate.name], allowed)
+        if recorded is None and start_top is None:
+            start_top = _line_start_top(base, line_start, trunk)
         if recorded is not None:
             lineage_acc[gate.name] = recorded
         elif start_top is not None:
