@@ -25,7 +25,8 @@ def release_free_memory() -> None:
 
 def _prebuilt_predictor(checkpoint):
     """Return a model.predict.Predictor of the checkpoint, or None: the recognition thread then builds
-    one itself, and reports any failure there, rather than calling a saved fine-tune a failure."""
+    one itself and, if that fails too, says so and keeps the model before it (Recognizer.set_checkpoint),
+    rather than this calling a saved, judged fine-tune a failure."""
     from model.predict import Predictor
 
     try:

@@ -60,7 +60,8 @@ class ModelsDialog(QDialog):
                                          "Use the model that came with the app", self._reset)
         close_button = make_button("Close", "closeModelsButton", "Close this window", self.accept)
         self.note = QLabel("A fine-tune listed as “not used” did not pass the check (better on your test "
-                           "drawings, general accuracy kept); it is kept for reference and cannot be activated.")
+                           "drawings; general accuracy kept, against the model it was made from and the one your "
+                           "fine-tunes started from); it is kept for reference and cannot be activated.")
         self.note.setObjectName("modelsNote")
         self.note.setWordWrap(True)
 
@@ -97,8 +98,9 @@ class ModelsDialog(QDialog):
             tips = (f"Made {readable_time(info.created)}", "", "Your samples it was fine-tuned on",
                     f"{GENERAL_ACCURACY}: {GENERAL_ACCURACY_MEANS}"
                     + (" (for a fine-tune, estimated from a check on part of them)" if estimated else ""),
-                    "Your samples read right by the model it was made from → by models trained the same way "
-                    "without them (each sample a test drawing once)", "")
+                    ("Your samples read right by the model it was made from → by models trained the same way "
+                     "without them (each sample a test drawing once)" if notes.get("folds") else
+                     "Your samples set aside to check it, read right by the model it was made from → by it"), "")
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, (entry.version, status))

@@ -39,7 +39,13 @@ class _Worker(QObject):
         from model.predict import Predictor  # first use imports torch, here, off the GUI thread
 
         checkpoint, predictor = request if isinstance(request, tuple) else (request, None)
-        self._predictor = predictor if predictor is not None else Predictor(checkpoint)
+        try:
+            predictor = predictor if predictor is not None else Predictor(checkpoint)
+        except Exception as error:  # noqa: BLE001 — reported; the model in use keeps reading
+            self.failed.emit(f"Model {checkpoint.info.version} could not be used ({error}); "
+                             f"{'the model before it keeps reading your digits' if self._predictor else 'nothing is read'}.")
+            return
+        self._predictor = predictor
         self._reader = NumberReader(self._predictor.network)
         self.model_changed.emit(checkpoint)
         if self._pending is not None:  # a request that came before the model: answer it now

@@ -137,6 +137,9 @@ class FinetuneResult:
     folds: int = 0
     evidence: Evidence | None = None
     gate_sizes: dict = field(default_factory=dict)  # gate name → digits in it
+    # gate name → (accuracy where the line of fine-tunes started, the new model's) for each gate on
+    # which the new model is more than the allowed drop below the line's start
+    line_exceeded: dict = field(default_factory=dict)
 
 
 class NotEnoughSamplesError(ValueError):
@@ -244,15 +247,9 @@ class FeatureCache:
             self._gate_accuracy[key] = _accuracy(top, features, gate.digits.labels)
         return self._gate_accuracy[key]
 
-    def lineage_accuracy(self, checkpoint: Checkpoint, gate: GateSet, own: float, allowed: float) -> float | None:
-        """Return the gate accuracy recorded in a fine-tune for the model its line started from, else None.
-
-        A recorded figure more than ``allowed`` above the checkpoint's ``own`` cannot come from a line
-        whose every fine-tune passed the gate, so it is capped there: a hand-made figure cannot refuse
-        every later fine-tune.
-        """
-        stored = self._stored_accuracy(checkpoint, _LINEAGE_NOTE, gate)
-        return None if stored is None else min(stored, own + allowed)
+    def lineage_accuracy(self, checkpoint: Checkpoint, gate: GateSet) -> float | None:
+        """Return the gate accuracy recorded in a fine-tune for the model its line started from, else None."""
+        return self._stored_accuracy(checkpoint, _LINEAGE_NOTE, gate)
 
     def _stored_accuracy(self, checkpoint: Checkpoint, note: str, gate: GateSet) -> float | None:
         """Return a gate accuracy stored under ``note`` for these very gate digits and trunk, else None."""
@@ -383,21 +380,18 @@ def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], refere
     _, final_top = split_network(network, base.config.arch)
     base_logits = top_logits(base_top, user_features)
     before_acc, after_acc, lineage_acc = {}, {}, {}
-    start_top = None  # the line's start, built only if the base does not record it
+    start_top: nn.Module | None | bool = False  # the line's start: built when first needed (None: unusable)
     for gate in cache.reference.gates:
         features = gate_features[gate.name]
         before_acc[gate.name] = cache.gate_accuracy(base, base_top, gate, features)
         after_acc[gate.name] = _accuracy(final_top, features, gate.digits.labels)
-        allowed = config.max_mnist_drop if gate.name == "MNIST" else config.max_pen_drop
-        recorded = cache.lineage_accuracy(base, gate, before_acc[gate.name], allowed)
-        if recorded is None and start_top is None:
+        start = cache.lineage_accuracy(base, gate)
+        if start is None and start_top is False:
             start_top = _line_start_top(base, line_start, trunk)
-        if recorded is not None:
-            lineage_acc[gate.name] = recorded
-        elif start_top is not None:
-            lineage_acc[gate.name] = cache.gate_accuracy(line_start, start_top, gate, features)
-        else:
-            lineage_acc[gate.name] = before_acc[gate.name]
+        if start is None and start_top is not None and start_top is not False:
+            start = cache.gate_accuracy(line_start, start_top, gate, features)
+        allowed = config.max_mnist_drop if gate.name == "MNIST" else config.max_pen_drop
+        lineage_acc[gate.name] = line_start_figure(start, before_acc[gate.name], allowed)
     before = _figures(base_logits, user_labels, before_acc)
     after = _figures(out_of_fold, user_labels, after_acc)
     evidence = _evidence(base_logits, out_of_fold, user_labels)
@@ -419,9 +413,23 @@ def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], refere
     if base.info.mnist_test_accuracy is not None:
         info.mnist_test_accuracy = base.info.mnist_test_accuracy + (after.mnist_accuracy - before.mnist_accuracy)
         info.notes["mnist_test_accuracy_is_estimate"] = True
+    line_exceeded = {name: (lineage_acc[name], after_acc[name]) for name in lineage_acc
+                     if lineage_acc[name] - after_acc[name]
+                     > (config.max_mnist_drop if name == "MNIST" else config.max_pen_drop)}
     return FinetuneResult(make_checkpoint(network, base.config, info), accepted, reason, before, after,
                           len(labels), len(labels), folds, evidence,
-                          {gate.name: len(gate) for gate in cache.reference.gates})
+                          {gate.name: len(gate) for gate in cache.reference.gates}, line_exceeded)
+
+
+def line_start_figure(start: float | None, own: float, allowed: float) -> float:
+    """Return the gate accuracy a fine-tune of a base with accuracy ``own`` is held to as its line's start.
+
+    No known start: the line starts at the base. A start more than ``allowed`` above the base cannot
+    come from a line whose every fine-tune passed the gate (a hand-made figure, a gate the line was
+    never held to, a line that drifted before lines were recorded), so it is capped there: such a line
+    may not fall further, yet is never stuck for good.
+    """
+    return own if start is None else min(start, own + allowed)
 
 
 def _line_start_top(base: Checkpoint, line_start: Checkpoint | None, trunk: nn.Module) -> nn.Module | None:

@@ -149,7 +149,9 @@ class SampleStore:
             result = connection.execute("PRAGMA quick_check").fetchone()[0]
             if result != "ok":
                 raise _Damaged(f"it failed SQLite's integrity check ({str(result)[:80]})")
-            self._check_schema(connection)  # before anything is written: a refused file stays byte for byte
+            # Before anything is written: a refused database is not switched to this program's journal
+            # mode (one already in WAL mode has its log folded into it by SQLite on closing: same content).
+            self._check_schema(connection)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")  # a committed sample survives power loss
             connection.executescript(_SCHEMA)

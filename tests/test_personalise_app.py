@@ -274,3 +274,29 @@ def test_the_recognizer_takes_a_prebuilt_predictor_only_for_its_own_checkpoint(q
             assert readings[-1].text == str(expected)
     finally:
         recognizer.stop()
+
+
+def test_a_model_the_recognizer_cannot_build_is_reported_and_the_one_before_keeps_reading(qtbot, shipped_checkpoint):
+    import torch
+
+    from hwr_app.recognizer import Recognizer
+    from model.checkpoint import Checkpoint
+
+    broken = Checkpoint(shipped_checkpoint.config, {**shipped_checkpoint.state_dict,
+                                                    "head.1.weight": torch.zeros(3, 3)}, shipped_checkpoint.info)
+    recognizer = Recognizer()
+    changed, failures, readings = [], [], []
+    recognizer.model_changed.connect(changed.append)
+    recognizer.failed.connect(failures.append)
+    recognizer.prediction_ready.connect(readings.append)
+    try:
+        with qtbot.waitSignal(recognizer.model_changed, timeout=10_000):
+            recognizer.set_checkpoint(shipped_checkpoint)
+        with qtbot.waitSignal(recognizer.failed, timeout=10_000):
+            recognizer.set_checkpoint(broken)
+        assert len(changed) == 1 and "could not be used" in failures[-1] and "keeps reading" in failures[-1]
+        with qtbot.waitSignal(recognizer.prediction_ready, timeout=10_000):
+            recognizer.request(standard_digit(3))
+        assert readings[-1].text == "3"
+    finally:
+        recognizer.stop()

@@ -11,7 +11,7 @@ from model.checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
 from model.constants import MIN_SAMPLES
 from model.data import DigitSet, balanced_subset
 from model.finetune import (Evidence, FeatureCache, Figures, FinetuneConfig, NotEnoughSamplesError, assign_folds,
-                            finetune, judge, split_network, stamp_gate_figures)
+                            finetune, judge, line_start_figure, split_network, stamp_gate_figures)
 from model.predict import Predictor
 from model.preprocess import strokes_to_image
 from model.reference import MNIST_GATE_PER_CLASS, REPLAY_PER_CLASS, Reference, gate_set
@@ -231,9 +231,12 @@ def test_a_finetune_records_where_its_line_started_and_is_held_to_it(registry, r
     perfect.info.notes["gates"]["MNIST"]["accuracy"] = 1.0
     lenient = FinetuneConfig(steps=2, max_mnist_drop=0.006)  # passes against its base, not against 100 %
     _, held = run_to_end(finetune(older, images, [digit] * 10, reference, lenient, line_start=perfect))
-    assert held.before.mnist_accuracy - held.after.mnist_accuracy <= 0.006
-    assert held.checkpoint.info.notes["lineage_gates"]["MNIST"]["accuracy"] == 1.0
+    assert 0 < held.before.mnist_accuracy - held.after.mnist_accuracy <= 0.006
+    # The start is held at most the allowed drop above the base (line_start_figure, tested below).
+    start = held.checkpoint.info.notes["lineage_gates"]["MNIST"]["accuracy"]
+    assert start == pytest.approx(min(1.0, held.before.mnist_accuracy + 0.006))
     assert not held.accepted and "started from" in held.reason
+    assert set(held.line_exceeded) == {"MNIST"} and held.line_exceeded["MNIST"][0] == start
     # Without a start to go by, the line starts again at the base.
     _, alone = run_to_end(finetune(older, images, [digit] * 10, reference, config))
     assert alone.checkpoint.info.notes["lineage_gates"]["MNIST"]["accuracy"] == alone.before.mnist_accuracy
@@ -248,15 +251,17 @@ def test_a_recorded_line_start_is_checked_and_capped(registry, reference):
 
     def recorded(value):
         shipped.info.notes["lineage_gates"] = value
-        return cache.lineage_accuracy(shipped, gate, own=0.99, allowed=0.003)
+        return cache.lineage_accuracy(shipped, gate)
 
     assert recorded({gate.name: {**figure, "accuracy": 0.985}}) == 0.985
-    # No line passing the gate at every step can end more than the allowed drop below its start.
-    assert recorded({gate.name: {**figure, "accuracy": 1.0}}) == pytest.approx(0.993)
     for odd in ([1, 2], None, 1, True, {gate.name: "0.9"}, {gate.name: {**figure, "accuracy": "0.9"}},
                 {gate.name: {**figure, "accuracy": 1.5}}, {gate.name: {**figure, "trunk": "6:0000000000"}},
                 {gate.name: {**figure, "digest": "0000000000"}}):
         assert recorded(odd) is None, odd
+    # No line passing the gate at every step can end more than the allowed drop below its start.
+    assert line_start_figure(0.985, own=0.99, allowed=0.003) == 0.985
+    assert line_start_figure(1.0, own=0.99, allowed=0.003) == pytest.approx(0.993)
+    assert line_start_figure(None, own=0.99, allowed=0.003) == 0.99
 
 
 def test_stamped_gate_figures_are_used_instead_of_measuring_the_base(registry, reference, tmp_path):

@@ -115,8 +115,12 @@ def test_general_accuracy_appears_as_one_figure_with_one_name():
     (dict(accepted=False, activated=False, general_after=0.9912), "would read other people's digits worse (general accuracy 99.6 % → 99.1 %)"),
     (dict(test_right_before=2), "reads your 2s and 7s more surely: 2 of 2 test drawings right, as before"),
     (dict(digits=(1, 2, 3, 4)), "reads your handwriting better"),
-    (dict(accepted=False, activated=False, general_before=0.9934, general_after=0.9921, line_start=0.9962),
-     "worse than the model your fine-tunes started from (general accuracy 99.6 % → 99.2 %"),
+    (dict(accepted=False, activated=False, general_before=0.9934, general_after=0.9921, line_start=0.9962,
+          line_gate="MNIST"), "worse than the model your fine-tunes started from (general accuracy 99.6 % → 99.2 %"),
+    (dict(accepted=False, activated=False, general_after=0.9912, line_start=0.9962, line_gate="MNIST"),
+     "press Reset to shipped in Model versions"),  # both bounds broken: the way out comes first
+    (dict(accepted=False, activated=False, test_right_after=0, line_gate="pen", line_pen=(0.9833, 0.9793)),
+     "pen-drawn digits worse than the model your fine-tunes started from (98.3 % → 97.9 % of them read right"),
 ])
 def test_each_result_says_what_happened(changes, expected):
     report = describe_finetune(outcome(**changes))
@@ -141,8 +145,12 @@ def test_the_outcome_of_a_finetune_result_counts_drawings_and_uses_the_windows_g
     info.notes["lineage_gates"] = {"MNIST": {"accuracy": 0.9990, "digest": "x", "trunk": "y"}}
     started = finetune_outcome(result, samples, activated=True, allowed_drop=0.003)
     assert started.line_start == pytest.approx(0.9956 + (0.9990 - 0.9954))  # the window's figure, moved alike
-    refused = describe_finetune(replace(started, accepted=False, activated=False))
-    assert "choose the shipped model in Model versions" in refused.headline and "samples are kept" in refused.headline
+    assert started.line_gate == ""  # not below the line's start by more than allowed
+    result.line_exceeded = {"pen": (0.9833, 0.9793)}
+    held = finetune_outcome(result, samples, activated=False, allowed_drop=0.003)
+    assert held.line_gate == "pen" and held.line_pen == (0.9833, 0.9793)
+    refused = describe_finetune(replace(held, accepted=False))
+    assert "press Reset to shipped in Model versions" in refused.headline and "samples are kept" in refused.headline
 
 
 def test_a_time_at_the_edge_of_the_calendar_reads_as_nothing_instead_of_failing():
