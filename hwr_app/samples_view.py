@@ -138,10 +138,14 @@ class SamplesDialog(QDialog):
             read = "" if sample.predicted is None else f"; hwr read it as {sample.predicted}"
             item.setToolTip(f"Drawn {readable_time(sample.created)}{read}")
             self.list.addItem(item)
-        left_out = f" · {plural(len(problems), 'row')} of the file left out" if problems else ""
-        self.summary.setText(plural(sum(counts.values()), "sample") + left_out)
-        self.summary.setToolTip("\n".join(problems))  # which rows and why; they stay in the file untouched
+        self._summarise(plural(sum(counts.values()), "sample"), problems)
         self._update_buttons()
+
+    def _summarise(self, text: str, problems: list[str]) -> None:
+        """Show ``text``, and how many rows of the file were left out (which and why in the tooltip)."""
+        left_out = f" · {plural(len(problems), 'row')} of the file left out" if problems else ""
+        self.summary.setText(text + left_out)
+        self.summary.setToolTip("\n".join(problems))  # the rows stay in the file untouched
 
     @staticmethod
     def _caption(sample) -> str:
@@ -205,10 +209,7 @@ class SamplesDialog(QDialog):
             show_message(self, "Export failed", f"Could not write {path}: {error.strerror or error}",
                          QMessageBox.Icon.Warning)
             return
-        problems = self._store.take_messages()
-        left_out = f" · {plural(len(problems), 'row')} of the file left out" if problems else ""
-        self.summary.setText(f"Exported {plural(count, 'sample')}{left_out}")
-        self.summary.setToolTip("\n".join(problems))
+        self._summarise(f"Exported {plural(count, 'sample')}", self._store.take_messages())
 
     def _import(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import samples", "", "hwr samples (*.json)")

@@ -137,9 +137,8 @@ class FinetuneResult:
     folds: int = 0
     evidence: Evidence | None = None
     gate_sizes: dict = field(default_factory=dict)  # gate name → digits in it
-    # gate name → (accuracy where the line of fine-tunes started, the new model's) for each gate on
-    # which the new model is more than the allowed drop below the line's start
-    line_exceeded: dict = field(default_factory=dict)
+    line_start: dict = field(default_factory=dict)  # gate name → accuracy it was held to as its line's start
+    line_exceeded: tuple = ()  # the gates on which it fell more than the allowed drop below that
 
 
 class NotEnoughSamplesError(ValueError):
@@ -379,19 +378,20 @@ def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], refere
     yield Progress("checking", total, total, float("nan"))
     _, final_top = split_network(network, base.config.arch)
     base_logits = top_logits(base_top, user_features)
-    before_acc, after_acc, lineage_acc = {}, {}, {}
-    start_top: nn.Module | None | bool = False  # the line's start: built when first needed (None: unusable)
+    recorded = {gate.name: cache.lineage_accuracy(base, gate) for gate in cache.reference.gates}
+    start_top = _line_start_top(base, line_start, trunk) if None in recorded.values() else None
+    before_acc, after_acc, lineage_acc, line_exceeded = {}, {}, {}, []
     for gate in cache.reference.gates:
         features = gate_features[gate.name]
         before_acc[gate.name] = cache.gate_accuracy(base, base_top, gate, features)
         after_acc[gate.name] = _accuracy(final_top, features, gate.digits.labels)
-        start = cache.lineage_accuracy(base, gate)
-        if start is None and start_top is False:
-            start_top = _line_start_top(base, line_start, trunk)
-        if start is None and start_top is not None and start_top is not False:
+        start = recorded[gate.name]
+        if start is None and start_top is not None:
             start = cache.gate_accuracy(line_start, start_top, gate, features)
         allowed = config.max_mnist_drop if gate.name == "MNIST" else config.max_pen_drop
         lineage_acc[gate.name] = line_start_figure(start, before_acc[gate.name], allowed)
+        if lineage_acc[gate.name] - after_acc[gate.name] > allowed:
+            line_exceeded.append(gate.name)
     before = _figures(base_logits, user_labels, before_acc)
     after = _figures(out_of_fold, user_labels, after_acc)
     evidence = _evidence(base_logits, out_of_fold, user_labels)
@@ -413,12 +413,9 @@ def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], refere
     if base.info.mnist_test_accuracy is not None:
         info.mnist_test_accuracy = base.info.mnist_test_accuracy + (after.mnist_accuracy - before.mnist_accuracy)
         info.notes["mnist_test_accuracy_is_estimate"] = True
-    line_exceeded = {name: (lineage_acc[name], after_acc[name]) for name in lineage_acc
-                     if lineage_acc[name] - after_acc[name]
-                     > (config.max_mnist_drop if name == "MNIST" else config.max_pen_drop)}
     return FinetuneResult(make_checkpoint(network, base.config, info), accepted, reason, before, after,
                           len(labels), len(labels), folds, evidence,
-                          {gate.name: len(gate) for gate in cache.reference.gates}, line_exceeded)
+                          {gate.name: len(gate) for gate in cache.reference.gates}, lineage_acc, tuple(line_exceeded))
 
 
 def line_start_figure(start: float | None, own: float, allowed: float) -> float:

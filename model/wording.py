@@ -117,6 +117,7 @@ def finetune_outcome(result, samples: Sequence, activated: bool, allowed_drop: f
 
     Reads from the result: ``accepted``, ``train_count``, ``holdout_count``, ``before`` and ``after``
     (``user_accuracy`` on the held-out samples, ``mnist_accuracy`` on the gate subset), ``reason``,
+    ``folds``, ``line_start`` and ``line_exceeded`` (when present),
     and from its checkpoint's info ``mnist_test_accuracy`` (the general accuracy the window shows,
     estimated for a fine-tune) and ``notes["gate_size"]``. From the samples: ``label``, ``predicted``.
     """
@@ -133,10 +134,9 @@ def finetune_outcome(result, samples: Sequence, activated: bool, allowed_drop: f
     labels = corrected or [s.label for s in samples]
     digits = tuple(sorted(set(labels), key=lambda d: (-labels.count(d), d)))
     count = result.holdout_count
-    start_gate = _line_start_gate(info.notes)
-    line_start = (None if start_gate is None or general_after is None
-                  else general_after + (start_gate - after.mnist_accuracy))
-    exceeded = getattr(result, "line_exceeded", None) or {}
+    starts, exceeded = getattr(result, "line_start", None) or {}, getattr(result, "line_exceeded", None) or ()
+    line_start = (None if starts.get("MNIST") is None or general_after is None
+                  else general_after + (starts["MNIST"] - after.mnist_accuracy))
     line_gate = "MNIST" if "MNIST" in exceeded else ("pen" if "pen" in exceeded else "")
     return FinetuneOutcome(
         accepted=result.accepted, activated=activated, sample_count=len(samples),
@@ -145,15 +145,7 @@ def finetune_outcome(result, samples: Sequence, activated: bool, allowed_drop: f
         digits=digits, general_before=general_before, general_after=general_after,
         general_allowed_drop=allowed_drop, check_size=int(info.notes.get("gate_size", 0)), new_name=new_name,
         gate_reason=result.reason, folds=int(getattr(result, "folds", 0) or 0), line_start=line_start,
-        line_gate=line_gate, line_pen=exceeded.get("pen") if line_gate == "pen" else None)
-
-
-def _line_start_gate(notes: dict) -> float | None:
-    """Return the MNIST gate accuracy recorded for the start of a fine-tune's line, if any."""
-    start = notes.get("lineage_gates")
-    figure = start.get("MNIST") if isinstance(start, dict) else None
-    accuracy = figure.get("accuracy") if isinstance(figure, dict) else None
-    return accuracy if isinstance(accuracy, float) else None
+        line_gate=line_gate, line_pen=(starts["pen"], after.pen_accuracy) if line_gate == "pen" else None)
 
 
 @dataclass(frozen=True)

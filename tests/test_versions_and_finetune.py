@@ -236,7 +236,7 @@ def test_a_finetune_records_where_its_line_started_and_is_held_to_it(registry, r
     start = held.checkpoint.info.notes["lineage_gates"]["MNIST"]["accuracy"]
     assert start == pytest.approx(min(1.0, held.before.mnist_accuracy + 0.006))
     assert not held.accepted and "started from" in held.reason
-    assert set(held.line_exceeded) == {"MNIST"} and held.line_exceeded["MNIST"][0] == start
+    assert held.line_exceeded == ("MNIST",) and held.line_start["MNIST"] == start
     # Without a start to go by, the line starts again at the base.
     _, alone = run_to_end(finetune(older, images, [digit] * 10, reference, config))
     assert alone.checkpoint.info.notes["lineage_gates"]["MNIST"]["accuracy"] == alone.before.mnist_accuracy

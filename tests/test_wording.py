@@ -142,11 +142,11 @@ def test_the_outcome_of_a_finetune_result_counts_drawings_and_uses_the_windows_g
     assert made.general_after == 0.9956 and made.general_before == pytest.approx(0.9962)
     assert made.sample_count == 14 and made.check_size == 5000
     assert made.line_start is None  # no line recorded: nothing to compare with
-    info.notes["lineage_gates"] = {"MNIST": {"accuracy": 0.9990, "digest": "x", "trunk": "y"}}
+    result.line_start = {"MNIST": 0.9990, "pen": 0.9833}  # the figures the fine-tune was held to
     started = finetune_outcome(result, samples, activated=True, allowed_drop=0.003)
     assert started.line_start == pytest.approx(0.9956 + (0.9990 - 0.9954))  # the window's figure, moved alike
     assert started.line_gate == ""  # not below the line's start by more than allowed
-    result.line_exceeded = {"pen": (0.9833, 0.9793)}
+    result.line_exceeded, result.after = ("pen",), replace(result.after, pen_accuracy=0.9793)
     held = finetune_outcome(result, samples, activated=False, allowed_drop=0.003)
     assert held.line_gate == "pen" and held.line_pen == (0.9833, 0.9793)
     refused = describe_finetune(replace(held, accepted=False))
