@@ -360,6 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--draws", type=int, default=10, help="digits drawn idle (and repeatedly during fine-tune)")
     parser.add_argument("--threads", type=int, default=0,
                         help="torch threads of parts 1 and 3 (0 = the app's model.constants.TORCH_THREADS)")
+    parser.add_argument("--spread", type=int, default=0, metavar="N",
+                        help="also repeat, N times each: the window's fine-tunes (each in a new window), and the "
+                             "headless 20-sample fine-tune on the main thread and on a new thread, alternately "
+                             "— how much the figures vary from run to run")
     parser.add_argument("--no-app", action="store_true", help="skip part 2 (the window)")
     parser.add_argument("--no-profile", action="store_true", help="skip part 3 (the profile)")
     parser.add_argument("--quick", action="store_true",
@@ -437,14 +441,12 @@ def target_lines(args, runs: list[HeadlessRun], app_runs: list[AppRun]) -> list[
             name = f"{args.styles[0]}, {args.app_count} samples, wall time in the app ({which})"
             lines.append(verdict(name, run.seconds, TARGET_SECONDS_20, "s", digits=2) if run.completed
                          else f"- {name}: **the fine-tune did not complete** ({run.outcome or 'no result'})")
-        computing, showing = [], []  # gaps before the result arrived, and while the window handled it
-        for run in app_runs:
-            for gap, end in zip(run.gaps_ms, run.gap_ends):
-                (computing if run.result_at is None or end <= run.result_at else showing).append(gap)
+        gaps = [gaps_around_result(run) for run in app_runs]
         lines.append(verdict("longest event-loop stall while the fine-tunes compute (start → result)",
-                             max(computing or [np.nan]), TARGET_STALL_MS, "ms", digits=0))
+                             np.nanmax([g[0] for g in gaps]), TARGET_STALL_MS, "ms", digits=0))
         lines.append(verdict("longest event-loop stall while the window takes the result (activating the new model, "
-                             "showing the result dialog)", max(showing or [np.nan]), TARGET_STALL_MS, "ms", digits=0))
+                             "showing the result dialog)", np.nanmax([g[1] for g in gaps]), TARGET_STALL_MS, "ms",
+                             digits=0))
     for run in runs:
         r = run.result
         drop = (r.before.mnist_accuracy - r.after.mnist_accuracy) * 100
@@ -456,6 +458,48 @@ def target_lines(args, runs: list[HeadlessRun], app_runs: list[AppRun]) -> list[
         lines.append(verdict(f"{run.style} × {run.count}: new drawings right after", run.new_after * 100,
                              TARGET_NEW_STYLE * 100, "%", higher_is_better=True, digits=0))
     return lines
+
+
+def gaps_around_result(run: AppRun) -> tuple[float, float]:
+    """Return the longest heartbeat gaps (ms) before the result arrived and while the window took it."""
+    computing = [g for g, end in zip(run.gaps_ms, run.gap_ends) if run.result_at is None or end <= run.result_at]
+    showing = [g for g, end in zip(run.gaps_ms, run.gap_ends) if run.result_at is not None and end > run.result_at]
+    return max(computing or [np.nan]), max(showing or [np.nan])
+
+
+def spread_lines(args, base: Checkpoint, cache, config: FinetuneConfig) -> list[str]:
+    """Repeat the window's fine-tunes and the headless one; return a section of how much they vary."""
+    import threading
+
+    windows = []
+    for _ in range(args.spread):
+        app_runs, _ = run_in_window(args.data_dir, args.styles[0], args.app_count, args.seed, 0, False)
+        windows.append(app_runs[:2])  # the first (reading the reference digits) and the second fine-tune
+    samples = style_samples(args.styles[0], 20, args.seed)
+    timed = {"main thread": [], "a new thread (as the app's worker)": []}
+    for _ in range(args.spread):
+        timed["main thread"].append(timed_finetune(base, samples, cache, config)[1]["total"])
+        out: list[float] = []
+        worker = threading.Thread(target=lambda: out.append(timed_finetune(base, samples, cache, config)[1]["total"]))
+        worker.start()
+        worker.join()
+        timed["a new thread (as the app's worker)"].extend(out)
+    lines = [f"### Spread over repeated runs (`--spread {args.spread}`)", "",
+             f"The window part again, {args.spread} times, each in a new window (its first fine-tune reads the "
+             f"reference digits again); longest heartbeat gaps in ms before the result arrived and while the "
+             f"window took it (activating the model, showing the dialog):", ""]
+    rows = []
+    for number, (first, second) in enumerate(windows, 1):
+        rows.append([number, *(f"{value:.0f}" for value in gaps_around_result(first)), f"{second.seconds:.2f}",
+                     *(f"{value:.0f}" for value in gaps_around_result(second)), short_outcome(second)])
+    lines += markdown_table(["window", "first fine-tune: gap computing", "gap taking the result",
+                             "second fine-tune s", "gap computing", "gap taking the result", "outcome"], rows)
+    lines += ["", f"The headless 20-sample `{args.styles[0]}` fine-tune, {args.spread} times on each thread, "
+                  f"alternately (s):", ""]
+    lines += markdown_table(["run on", "min", "p50", "max"],
+                            [[where, f"{min(values):.2f}", f"{np.median(values):.2f}", f"{max(values):.2f}"]
+                             for where, values in timed.items()])
+    return lines + [""]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -499,6 +543,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = headless_lines(args, base, cache, config, runs)
     if app_runs:
         lines += app_lines(args, app_runs, idle)
+    if args.spread:
+        lines += spread_lines(args, base, cache, config)
     if not args.no_profile:
         lines += ["### Where the time goes", ""] + profile_lines(base, cache, args.styles[0], 20, config)
     lines += target_lines(args, runs, app_runs)
