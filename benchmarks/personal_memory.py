@@ -5,8 +5,8 @@
 A few-shot alternative to fine-tuning that needs no training: keep the user's corrections as the
 shipped model's pooled features (the 96 numbers its last layer reads), and when a new drawing lies
 close to one of them (cosine similarity ≥ ``tau``) add ``beta`` · exp((similarity − 1) / 0.05) to the
-log-probability of that correction's digit. It should catch a writer's repeated style at once —
-ibm/r03-15's flagged 1, read as 7, is 0.94–0.97 similar to its corrected 1s.
+log-probability of that correction's digit. It should catch a writer's repeated style at once, such
+as ibm/r03-15's flagged 1, read as 7 until corrected.
 
 Same writers, protocols and splits as benchmarks/personalise.py; every setting of a grid is measured
 on the UNIPEN *validation* writers, the one with the fewest errors there is chosen, and only that one

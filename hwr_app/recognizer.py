@@ -109,9 +109,9 @@ class Recognizer(QObject):
         """Use this checkpoint for every later request (swapped on the recognition thread).
 
         ``predictor``, a model.predict.Predictor built from this very checkpoint on another thread
-        (the fine-tune worker makes one), is used as it is. Building the network here (10–28 ms)
-        would compete with the window just as it shows the fine-tune's result: the longest event-loop
-        gap of a session's first result was 23–34 ms over seven runs with that, 14–26 ms without.
+        (the fine-tune worker makes one), is used as it is: building the network here would compete
+        with the window just as it shows the fine-tune's result (BENCHMARKS.md, "Where the result's
+        stall came from").
         """
         if predictor is not None and predictor.version == checkpoint.info.version:
             self._checkpoint.emit((checkpoint, predictor))
