@@ -242,7 +242,7 @@ def test_a_finetune_records_where_its_line_started_and_is_held_to_it(registry, r
     assert alone.checkpoint.info.notes["lineage_gates"]["MNIST"]["accuracy"] == alone.before.mnist_accuracy
 
 
-def test_a_recorded_line_start_is_checked_and_capped(registry, reference):
+def test_a_recorded_line_start_is_checked_and_capped(registry, reference, tmp_path):
     shipped = stamp_gate_figures(registry.shipped().checkpoint, reference)
     cache = FeatureCache(reference)
     cache.features(split_network(shipped.build(), shipped.config.arch)[0])  # the trunk the figures were made with
@@ -258,6 +258,10 @@ def test_a_recorded_line_start_is_checked_and_capped(registry, reference):
                 {gate.name: {**figure, "accuracy": 1.5}}, {gate.name: {**figure, "trunk": "6:0000000000"}},
                 {gate.name: {**figure, "digest": "0000000000"}}):
         assert recorded(odd) is None, odd
+    # The same from a crafted model file: it loads, and its odd start is not trusted.
+    shipped.info.notes["lineage_gates"] = {gate.name: {**figure, "accuracy": "1.0"}, "pen": [None] * 3}
+    crafted = load_checkpoint(save_checkpoint(shipped, tmp_path / "crafted.pt"))
+    assert cache.lineage_accuracy(crafted, gate) is None
     # No line passing the gate at every step can end more than the allowed drop below its start.
     assert line_start_figure(0.985, own=0.99, allowed=0.003) == 0.985
     assert line_start_figure(1.0, own=0.99, allowed=0.003) == pytest.approx(0.993)
