@@ -163,7 +163,7 @@ def command_line() -> str:
         script = script.resolve().relative_to(REPO_ROOT)
     except ValueError:
         pass
-    if script.parent == Path("benchmarks"):  # run as a module: benchmarks/numbers.py would shadow the stdlib
+    if script.parent == Path("benchmarks"):  # recorded as run as a module, the way the README runs every benchmark
         return " ".join([".venv/bin/python", "-m", f"benchmarks.{script.stem}", *sys.argv[1:]])
     return " ".join([".venv/bin/python", str(script), *sys.argv[1:]])
 
@@ -173,7 +173,7 @@ def write_section(name: str, body_lines: Sequence[str], path: Path = BENCHMARKS_
 
     Everything outside this section's markers is kept byte for byte.
     """
-    from model.checkpoint import atomic_write_bytes  # the project's one atomic writer
+    from model.files.disk import atomic_write_bytes  # the project's one atomic writer
 
     begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
     block = "\n".join([begin, *body_lines, end])

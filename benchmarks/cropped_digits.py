@@ -29,10 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
 
     from model.assets import default_weights_path
-    from model.checkpoint import load_checkpoint
-    from model.data import load_mnist
-    from model.predict import Predictor
-    from model.preprocess import NothingDrawnError, raster_to_image
+    from model.storage.checkpoint import load_checkpoint
+    from model.training.data import load_mnist
+    from model.recognition.predict import Predictor
+    from model.recognition.preprocess import NothingDrawnError, raster_to_image
 
     digits = load_mnist(args.data_dir, train=False)
     predictor = Predictor(load_checkpoint(default_weights_path()))

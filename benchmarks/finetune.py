@@ -3,11 +3,11 @@
     .venv/bin/python -m benchmarks.finetune                # about a minute
     .venv/bin/python -m benchmarks.finetune --quick --no-write   # a quick check that it runs
 
-Part 1, headless: for each style of model.synthetic.STYLES and each sample count, draw that many
-samples of the style (model.synthetic.draw_many → model.samples.make_sample, as a correction in the
+Part 1, headless: for each style of model.training.synthetic.STYLES and each sample count, draw that many
+samples of the style (model.training.synthetic.draw_many → model.storage.samples.make_sample, as a correction in the
 app stores them) and time what the app's fine-tune worker computes: re-rendering the samples
-(model.samples.rendered_images) and running model.finetune.finetune to the end with its default
-settings and the reference digits the app uses (model.reference.load_reference: the shipped files,
+(model.storage.samples.rendered_images) and running model.personal.finetune.finetune to the end with its default
+settings and the reference digits the app uses (model.personal.reference.load_reference: the shipped files,
 else MNIST). The first fine-tune of the process also computes the frozen trunk's features of the
 reference digits (the app's first fine-tune pays that once); every later one reuses them. Reported:
 the time, the MNIST and pen gate accuracies before and after, the samples read right before and out
@@ -49,13 +49,13 @@ import torch
 
 from benchmarks.common import default_data_dir, markdown_table, percentiles, publish, verdict
 from model.assets import default_weights_path
-from model.checkpoint import Checkpoint, load_checkpoint
-from model.preprocess import image_to_tensor
-from model.samples import make_sample, rendered_images
-from model.synthetic import STANDARD, STYLES, draw_many, jitter
+from model.storage.checkpoint import Checkpoint, load_checkpoint
+from model.recognition.preprocess import image_to_tensor
+from model.storage.samples import make_sample, rendered_images
+from model.training.synthetic import STANDARD, STYLES, draw_many, jitter
 
 if TYPE_CHECKING:  # imported for real inside the runs, so the first fine-tune pays its own imports
-    from model.finetune import FinetuneConfig, FinetuneResult
+    from model.personal.finetune import FinetuneConfig, FinetuneResult
 
 TARGET_SECONDS_20 = 2.0  # fine-tune on 20 samples, wall time, gate included
 TARGET_SECONDS_200 = 4.0  # fine-tune on 200 samples
@@ -96,7 +96,7 @@ def accuracy_on(checkpoint: Checkpoint, images: np.ndarray, label: int) -> float
 
 def timed_finetune(base: Checkpoint, samples: list, cache, config: FinetuneConfig) -> tuple[FinetuneResult, dict]:
     """Run what the app's worker computes; return the result and the seconds of each phase."""
-    from model.finetune import finetune
+    from model.personal.finetune import finetune
 
     moments = {"start": time.perf_counter()}
     images = rendered_images(samples)  # what the app's worker does first
@@ -375,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
 def headless_lines(args, base: Checkpoint, cache, config: FinetuneConfig, runs: list[HeadlessRun]) -> list[str]:
     gates = ", ".join(f"{g.name} gate = {len(g):,} digits" for g in cache.reference.gates)
     lines = [f"Base model {base.info.version} ({base.config.arch}, `{args.weights.name}`); "
-             f"model.finetune defaults: {config.folds} fold models + the final one, {config.steps} steps each of "
+             f"model.personal.finetune defaults: {config.folds} fold models + the final one, {config.steps} steps each of "
              f"{config.user_batch} user + {config.replay_per_class * 10} MNIST replay digits (from a replay pool of "
              f"{len(cache.reference.replay):,}); {gates}. Torch threads: {torch.get_num_threads()}.", "",
              "### Headless: what the fine-tune worker computes", ""]
@@ -393,7 +393,7 @@ def headless_lines(args, base: Checkpoint, cache, config: FinetuneConfig, runs: 
     lines += markdown_table(["style", "samples", "wall s", "of which before checking s",
                              "MNIST gate before → after (points)", "pen gate before → after (points)",
                              "samples right: base → out of fold", f"{args.new} new drawings right", "accepted"], rows)
-    lines += ["", "Wall time = re-rendering the samples + model.finetune.finetune (augmented copies through the "
+    lines += ["", "Wall time = re-rendering the samples + model.personal.finetune.finetune (augmented copies through the "
               "frozen trunk, the fold models and the final model, then the out-of-fold figures and the gates). "
               "The app's worker adds saving the checkpoint (part 2 measures the whole).", ""]
     return lines
@@ -515,9 +515,9 @@ def main(argv: list[str] | None = None) -> int:
                                                               args.seed, args.draws, fresh_process)
 
     from hwr_app.finetune_worker import MnistCache
-    from model.data import MnistUnavailableError
-    from model.finetune import FinetuneConfig
-    from model.reference import ReferenceFileError
+    from model.training.data import MnistUnavailableError
+    from model.personal.finetune import FinetuneConfig
+    from model.personal.reference import ReferenceFileError
 
     torch.set_num_threads(args.threads or TORCH_THREADS)
     try:

@@ -27,8 +27,8 @@ from benchmarks.common import default_data_dir
 
 def fill_store(path: Path, count: int) -> None:
     """Write ``count`` samples into the store at ``path`` (copies of one drawing, labels cycling 0–9)."""
-    from model.samples import SampleStore, make_sample
-    from model.synthetic import STANDARD
+    from model.storage.samples import SampleStore, make_sample
+    from model.training.synthetic import STANDARD
 
     store = SampleStore(path)
     store.add(make_sample(1, STANDARD[1]))
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.qt_driving import wait_until
     from hwr_app.main_window import MainWindow
     from hwr_app.startup import AppPaths
-    from model.finetune import FinetuneConfig
+    from model.personal.finetune import FinetuneConfig
 
     with tempfile.TemporaryDirectory() as folder:
         user = Path(folder) / "user"

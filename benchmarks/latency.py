@@ -6,7 +6,7 @@
 
 Two parts:
 
-1. The app's path (``model.predict.Predictor.predict_strokes``, as the recognition thread calls it), for
+1. The app's path (``model.recognition.predict.Predictor.predict_strokes``, as the recognition thread calls it), for
    the shipped compact network and the seed architecture: preprocessing (``strokes_to_image`` and
    ``image_to_tensor``) and inference (forward + softmax + copy out) timed separately inside the same
    calls, and the whole call timed around them.
@@ -20,7 +20,7 @@ would, and writes the section "latency-under-load" instead of "latency".
 Every variant runs in blocks of ``--block`` calls, the variants taking turns round by round, so a
 disturbance on the machine (another process, frequency changes) falls on all of them alike. Each
 block starts with a few untimed calls, which also absorb a change of torch's thread count. The
-drawings come from model.synthetic (every standard digit and personal style, jittered as a hand
+drawings come from model.training.synthetic (every standard digit and personal style, jittered as a hand
 would), cycled through, so the preprocessing sees varied input as in real use.
 """
 
@@ -42,11 +42,11 @@ import torch
 
 from benchmarks.common import markdown_table, percentiles, publish, usable_cores, verdict
 from model.assets import default_weights_path
-from model.checkpoint import ModelInfo, load_checkpoint, make_checkpoint
-from model.network import NetConfig, build_network, count_parameters
-from model.predict import Predictor
-from model.preprocess import image_to_tensor, strokes_to_image
-from model.synthetic import STANDARD, STYLES, jitter
+from model.storage.checkpoint import ModelInfo, load_checkpoint, make_checkpoint
+from model.recognition.network import NetConfig, build_network, count_parameters
+from model.recognition.predict import Predictor
+from model.recognition.preprocess import image_to_tensor, strokes_to_image
+from model.training.synthetic import STANDARD, STYLES, jitter
 
 TARGET_P50_MS = 2.0  # strokes → probabilities, median
 TARGET_P99_MS = 10.0  # strokes → probabilities, 99th percentile
@@ -304,7 +304,7 @@ def measure_and_report(args: argparse.Namespace) -> int:
 
     # -- the report -----------------------------------------------------------------------------
     lines = [f"Batch 1, {args.calls} timed calls per row after warm-up, in blocks of {args.block} taking turns; "
-             f"{len(drawings)} synthetic drawings cycled (all digits and styles of model.synthetic, jittered; "
+             f"{len(drawings)} synthetic drawings cycled (all digits and styles of model.training.synthetic, jittered; "
              f"{np.mean(points):.0f} points per drawing on average; a real mouse reports more, hence the row with "
              f"every segment split in {args.dense_factor}). Torch threads: {app_threads} unless stated "
              f"(the app sets model.constants.TORCH_THREADS = {TORCH_THREADS} here). Times in ms.", ""]

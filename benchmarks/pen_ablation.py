@@ -20,13 +20,13 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import default_data_dir, markdown_table, publish
-from model.checkpoint import load_checkpoint
+from model.storage.checkpoint import load_checkpoint
 from model.constants import default_unipen_dir
-from model.data import load_mnist, split_validation
-from model.evaluate import evaluate
-from model.pen_data import PenTrainingSet, pen_digit_set, render_variants
-from model.train import STROKE_AUGMENT_PARTS, TrainConfig, stroke_augment_config, train_model
-from model.unipen import load_suspects, pen_digits
+from model.training.data import load_mnist, split_validation
+from model.training.evaluate import evaluate
+from model.training.pen_data import PenTrainingSet, pen_digit_set, render_variants
+from model.training.train import STROKE_AUGMENT_PARTS, TrainConfig, stroke_augment_config, train_model
+from model.training.unipen import load_suspects, pen_digits
 
 KEEP_SUSPECTS = "all, suspects kept"  # the noisy-label choice: train on the listed suspects too
 CONFIGURATIONS = ["all", "none", *[f"no-{part.replace('_', '-')}" for part in STROKE_AUGMENT_PARTS], KEEP_SUSPECTS]

@@ -32,9 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grid", type=Path, default=Path("docs/pen-test-errors.png"))
     args = parser.parse_args(argv)
     from model.assets import default_weights_path
-    from model.checkpoint import load_checkpoint
-    from model.predict import Predictor
-    from model.unipen import UnipenUnavailableError, pen_digits
+    from model.storage.checkpoint import load_checkpoint
+    from model.recognition.predict import Predictor
+    from model.training.unipen import UnipenUnavailableError, pen_digits
 
     torch.set_num_threads(1)
     try:

@@ -7,7 +7,7 @@ Every digit of UNIPEN's *test writers* (never used for training or tuning) is re
 canvas of a real MainWindow as mouse drags (press, moves, release per stroke); after the last pen
 lift the benchmark waits for the window's answer and reads the big label, as a user would: the
 right digit, another digit (shown as sure, yet wrong), or nothing (the window says it is unsure).
-The same digits rendered straight through ``model.preprocess`` give the model-only figure beside it,
+The same digits rendered straight through ``model.recognition.preprocess`` give the model-only figure beside it,
 so a gap between the two would show a difference between the canvas and the training path.
 Each ``--weights`` is measured in the same run, so the figures compare like with like.
 """
@@ -63,9 +63,9 @@ def replay(weights: Path, digits, mnist_dir: Path, app) -> dict:
 
 def model_only(weights: Path, digits) -> float:
     """Return the accuracy of the model on the same digits rendered without the window."""
-    from model.checkpoint import load_checkpoint
-    from model.evaluate import accuracy_of
-    from model.pen_data import pen_digit_set
+    from model.storage.checkpoint import load_checkpoint
+    from model.training.evaluate import accuracy_of
+    from model.training.pen_data import pen_digit_set
 
     return accuracy_of(load_checkpoint(weights).build(), pen_digit_set(digits))
 
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from PySide6.QtWidgets import QApplication
 
-    from model.unipen import UnipenUnavailableError, pen_digits
+    from model.training.unipen import UnipenUnavailableError, pen_digits
 
     torch.set_num_threads(1)
     try:

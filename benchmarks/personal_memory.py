@@ -38,10 +38,10 @@ BETAS = (1.0, 3.0, 10.0, 30.0)
 
 def writer_features(weights: Path, unipen_dir: Path, split: str) -> dict[str, tuple[np.ndarray, ...]]:
     """Return writer → (pooled features, log-probabilities, labels) of the shipped model, in writing order."""
-    from model.checkpoint import load_checkpoint
-    from model.data import normalise
-    from model.preprocess import NothingDrawnError, strokes_to_image
-    from model.unipen import pen_digits
+    from model.storage.checkpoint import load_checkpoint
+    from model.training.data import normalise
+    from model.recognition.preprocess import NothingDrawnError, strokes_to_image
+    from model.training.unipen import pen_digits
 
     network = load_checkpoint(weights).build()
     by_writer: dict[str, tuple[list, list]] = {}
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-new", type=int, default=10, help="as benchmarks.personalise")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args(argv)
-    from model.unipen import UnipenUnavailableError
+    from model.training.unipen import UnipenUnavailableError
 
     try:
         val, test = (writer_features(args.weights, args.unipen_dir, split) for split in ("val", "test"))

@@ -3,10 +3,10 @@
     .venv/bin/python -m benchmarks.personalise                  # every test writer, three protocols
     .venv/bin/python -m benchmarks.personalise --quick --no-write   # the five largest writers only
 
-The writers are the UNIPEN *test* writers of the project's writer split (model.unipen.writer_split):
+The writers are the UNIPEN *test* writers of the project's writer split (model.training.unipen.writer_split):
 never trained on, never used to pick a setting (``--split val`` runs the same on the validation
-writers, which is where a setting of model.finetune may be tuned). Each writer's digits, in the order they were written,
-are rendered through the canvas pipeline (model.preprocess.strokes_to_image) and split by a protocol
+writers, which is where a setting of model.personal.finetune may be tuned). Each writer's digits, in the order they were written,
+are rendered through the canvas pipeline (model.recognition.preprocess.strokes_to_image) and split by a protocol
 into *corrections* (the samples the user saves) and *new drawings* (what the user draws afterwards):
 
 * ``k2``, ``k5`` (k per class): the writer's first k digits of each class are the corrections; the
@@ -17,7 +17,7 @@ into *corrections* (the samples the user saves) and *new drawings* (what the use
 
 A writer is skipped for a protocol when it gives fewer than model.constants.MIN_SAMPLES corrections
 (the app cannot fine-tune on fewer) or fewer than ``--min-new`` new drawings. For every other writer the
-base model is fine-tuned exactly as the app does it (model.finetune.finetune with its defaults, the
+base model is fine-tuned exactly as the app does it (model.personal.finetune.finetune with its defaults, the
 reference digits the app uses) and the new drawings are read before and after. A rejected fine-tune
 leaves the base model in charge, so it counts as no change; whether the rejection was right is
 judged by what the kept-aside model would have done on the new drawings (right if it would not have
@@ -53,7 +53,7 @@ import torch
 from benchmarks.common import (REPO_ROOT, default_data_dir, default_unipen_dir, markdown_table, percentiles, publish,
                                verdict)
 from model.assets import default_weights_path
-from model.checkpoint import Checkpoint, load_checkpoint
+from model.storage.checkpoint import Checkpoint, load_checkpoint
 from model.constants import MIN_SAMPLES
 
 PROTOCOLS = ("k2", "k5", "corrections")
@@ -118,17 +118,17 @@ def split_by_protocol(protocol: str, labels: np.ndarray, base_right: np.ndarray)
 @torch.inference_mode()
 def read_digits(checkpoint: Checkpoint, images: np.ndarray) -> np.ndarray:
     """Return the checkpoint's digit for each (N, 28, 28) picture (ink 1.0), in batch."""
-    from model.data import normalise
+    from model.training.data import normalise
 
     network = checkpoint.build()
     return network(normalise(torch.as_tensor(images, dtype=torch.float32).unsqueeze(1))).argmax(1).numpy()
 
 
 def finetune_config(settings: list[str]):
-    """Return model.finetune's FinetuneConfig with ``name=value`` settings applied (numbers only)."""
+    """Return model.personal.finetune's FinetuneConfig with ``name=value`` settings applied (numbers only)."""
     from dataclasses import fields, replace
 
-    from model.finetune import FinetuneConfig
+    from model.personal.finetune import FinetuneConfig
 
     config = FinetuneConfig()
     kinds = {f.name: type(getattr(config, f.name)) for f in fields(config)}
@@ -142,8 +142,8 @@ def finetune_config(settings: list[str]):
 
 
 def timed_finetune(base: Checkpoint, writer: str, images: np.ndarray, labels: np.ndarray, chosen, cache, config):
-    """Return (model.finetune's result, seconds) of fine-tuning ``base`` on the chosen digits, as the app does."""
-    from model.finetune import finetune
+    """Return (model.personal.finetune's result, seconds) of fine-tuning ``base`` on the chosen digits, as the app does."""
+    from model.personal.finetune import finetune
 
     started = time.perf_counter()
     steps = finetune(base, images[chosen], labels[chosen].tolist(), cache, config,
@@ -158,7 +158,7 @@ def timed_finetune(base: Checkpoint, writer: str, images: np.ndarray, labels: np
 def run_writer(base: Checkpoint, cache, writer: str, images: np.ndarray, labels: np.ndarray, protocol: str,
                min_new: int, base_answers: np.ndarray, config=None) -> WriterRun | None:
     """Return one writer's figures under one protocol, or None when the writer gives too few digits."""
-    from model.finetune import FinetuneConfig
+    from model.personal.finetune import FinetuneConfig
 
     config = config or FinetuneConfig()
     corrections, new = split_by_protocol(protocol, labels, base_answers == labels)
@@ -196,7 +196,7 @@ class SessionRun:
 def run_session(base: Checkpoint, cache, writer: str, images: np.ndarray, labels: np.ndarray,
                 base_answers: np.ndarray, config=None, every: int = SESSION_EVERY) -> SessionRun | None:
     """Return one writer's session, or None when it never saves enough samples for a fine-tune."""
-    from model.finetune import FinetuneConfig
+    from model.personal.finetune import FinetuneConfig
 
     config = config or FinetuneConfig()
     model, answers = base, base_answers
@@ -335,11 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from model.constants import TORCH_THREADS
-    from model.data import MnistUnavailableError
-    from model.finetune import FeatureCache
-    from model.preprocess import NothingDrawnError, strokes_to_image
-    from model.reference import ReferenceFileError, load_reference
-    from model.unipen import UnipenUnavailableError, pen_digits
+    from model.training.data import MnistUnavailableError
+    from model.personal.features import FeatureCache
+    from model.recognition.preprocess import NothingDrawnError, strokes_to_image
+    from model.personal.reference import ReferenceFileError, load_reference
+    from model.training.unipen import UnipenUnavailableError, pen_digits
 
     torch.set_num_threads(args.threads or TORCH_THREADS)
     unipen_dir = args.unipen_dir
@@ -395,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
 
     gates = ", ".join(f"{g.name} gate {len(g):,} digits" for g in cache.reference.gates)
     lines = [f"Base model {base.info.version} (`{args.weights.name}`); {len(writers)} UNIPEN {args.split} writers "
-             f"({len(digits):,} digits in the {args.split} split); model.finetune "
+             f"({len(digits):,} digits in the {args.split} split); model.personal.finetune "
              f"{', '.join(args.set) if args.set else 'defaults'}; {gates}; torch threads "
              f"{torch.get_num_threads()}; {time.perf_counter() - started:.0f} s in all.", "",
              "Errors are on each writer's new drawings, pooled over writers; after = the model in charge after the "

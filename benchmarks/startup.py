@@ -35,7 +35,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/startup.py`: make the
 import numpy as np
 
 from benchmarks.common import REPO_ROOT, default_data_dir, markdown_table, percentiles, publish, verdict
-from model.synthetic import STANDARD, jitter
+from model.training.synthetic import STANDARD, jitter
 
 TARGET_CANVAS_S = 2.0
 TARGET_PREDICTION_S = 5.0
@@ -116,7 +116,7 @@ def memory_breakdown(apps: list[dict], torches: list[dict]) -> list[str]:
     mnist = p50([a["mnist_cache_bytes"] / 1e6 for a in trimmed])
     parts = [f"MNIST digits the app keeps for the next fine-tune ≈ {mnist:.0f} MB"]
     rest = added - mnist - held
-    for module, key, why in (("torchvision", "torchvision_kib", "model.data.load_mnist"),
+    for module, key, why in (("torchvision", "torchvision_kib", "model.training.data.load_mnist"),
                              ("torch._dynamo", "dynamo_kib", "torch.optim's first optimizer step")):
         if any(module in a["modules_imported"] for a in trimmed):
             size = p50([megabytes(t[key]) for t in torches])
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
              row("… `import torch._dynamo` after that (torch.optim's first step does it): RSS added, MB",
                  [megabytes(t["dynamo_kib"]) for t in torches], mb),
              row("… `import torch._dynamo` time, s", [t["dynamo_s"] for t in torches], seconds),
-             row("… `import torchvision` after those (model.data.load_mnist needs it): RSS added, MB",
+             row("… `import torchvision` after those (model.training.data.load_mnist needs it): RSS added, MB",
                  [megabytes(t["torchvision_kib"]) for t in torches], mb),
              row("… `import torchvision` time, s", [t["torchvision_s"] for t in torches], seconds)]
 

@@ -111,8 +111,8 @@ def main() -> int:
 
     samples = int(os.environ.get("HWR_BENCH_FINETUNE_SAMPLES", "0"))
     if samples:
-        from model.samples import make_sample
-        from model.synthetic import STYLES, draw_many
+        from model.storage.samples import make_sample
+        from model.training.synthetic import STYLES, draw_many
 
         digit, template = STYLES["z-two"]
         for strokes in draw_many(template, samples, seed=0):

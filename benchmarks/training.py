@@ -5,12 +5,12 @@
 
 Two kinds of figure, side by side for the compact and the seed architecture:
 
-* throughput, measured here: ``model.train.train_epoch`` (the real training step: batch of 128,
+* throughput, measured here: ``model.training.train.train_epoch`` (the real training step: batch of 128,
   augmentation, AdamW, one-cycle schedule) over ``--steps`` batches of MNIST training digits, after a
   few untimed warm-up steps; the architectures take turns, ``--repeats`` times each;
 * time to accuracy, read from a full run's checkpoint: ``info.notes["history"]`` holds, per epoch,
   the validation accuracy (on 5,000 held-out training digits) and the seconds since training began,
-  and ``info.notes["train_seconds"]`` the wall time of the whole model.train.train_model call.
+  and ``info.notes["train_seconds"]`` the wall time of the whole model.training.train.train_model call.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ import torch
 
 from benchmarks.common import REPO_ROOT, default_data_dir, markdown_table, publish
 from model.assets import default_weights_path
-from model.checkpoint import CheckpointError, load_checkpoint
-from model.data import DigitSet, MnistUnavailableError, load_mnist
-from model.evaluate import accuracy_of
-from model.network import NetConfig, build_network, count_parameters
-from model.train import TrainConfig, train_epoch
+from model.storage.checkpoint import CheckpointError, load_checkpoint
+from model.training.data import DigitSet, MnistUnavailableError, load_mnist
+from model.training.evaluate import accuracy_of
+from model.recognition.network import NetConfig, build_network, count_parameters
+from model.training.train import TrainConfig, train_epoch
 
 TARGET_ACCURACY = 0.995  # validation accuracy whose wall time is reported
 WARM_STEPS = 3  # untimed steps before each timed run (allocator, thread pool, caches)
@@ -58,7 +58,7 @@ def measure_throughput(arch: str, digits: DigitSet, steps: int, batch_size: int,
 
 
 def measure_validation_seconds(arch: str, digits: DigitSet) -> float:
-    """Return the seconds one validation pass (model.evaluate.accuracy_of) takes on ``digits``."""
+    """Return the seconds one validation pass (model.training.evaluate.accuracy_of) takes on ``digits``."""
     network = build_network(NetConfig(arch=arch)).eval()
     accuracy_of(network, digits.subset(slice(0, 1000)))  # warm-up
     started = time.perf_counter()
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     archs = ("compact", "seed")
-    settings = ((True, "augmented (as model.train trains)"), (False, "no augmentation"))
+    settings = ((True, "augmented (as model.training.train trains)"), (False, "no augmentation"))
     rates: dict[tuple[str, bool], list[float]] = {(arch, aug): [] for arch in archs for aug, _ in settings}
     for repeat in range(args.repeats):
         for augment, _ in settings:
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # -- the report -----------------------------------------------------------------------------
     training_size = 60_000 - TrainConfig().validation_size
-    lines = [f"Throughput: `model.train.train_epoch` on the CPU, batch {args.batch_size}, AdamW + one-cycle, "
+    lines = [f"Throughput: `model.training.train.train_epoch` on the CPU, batch {args.batch_size}, AdamW + one-cycle, "
              f"{args.steps} timed steps ({args.steps * args.batch_size:,} images) after {WARM_STEPS} warm-up steps, "
              f"{args.repeats} runs per row, the architectures taking turns; torch threads: {torch.get_num_threads()}. "
              f"Time to accuracy: read from each checkpoint's stored history (validation on "
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         figures = histories[arch]
         if "missing" in figures:
             lines.append(f"- {arch}: no history: {figures['missing']} Produce it with `.venv/bin/python -m "
-                         f"model.train --arch {arch} --data-dir ../shared/data --output "
+                         f"model.training.train --arch {arch} --data-dir ../shared/data --output "
                          f"{display_path(args.seed_checkpoint if arch == 'seed' else args.compact_checkpoint)}`.")
         else:
             lines.append(f"- {arch}: `{figures['command']}`")

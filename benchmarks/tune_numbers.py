@@ -8,10 +8,10 @@ Headless (no window). Two things are read for every setting tried:
 - the writers' *single digits* drawn with more than one stroke (a 4's bar, a 5's hat, an open 4):
   the share the reader reads as the one digit the network reads for the whole drawing — a
   single digit must read exactly as it did before numbers existed;
-- 5-digit numbers composed from the same writers' digits as in benchmarks/numbers.py, next to
+- 5-digit numbers composed from the same writers' digits as in benchmarks/number_reading.py, next to
   the perfect-segmentation bound.
 
-A grid of ``model.numbers.SegmenterConfig`` weights is tried on the training writers; the
+A grid of ``model.recognition.numbers.SegmenterConfig`` weights is tried on the training writers; the
 setting kept is the one that reads most numbers among those that change at most
 ``--single-budget`` of the single digits, and the best few are read on validation writers too.
 The test writers are never used here. Run it again when the shipped weights change: how
@@ -34,7 +34,7 @@ if __package__ in (None, ""):
 import numpy as np
 import torch
 
-from benchmarks.numbers import compose_written, default_unipen_dir, pen_writers
+from benchmarks.number_reading import compose_written, default_unipen_dir, pen_writers
 
 GRID = {  # SegmenterConfig field → values tried
     "digit_bonus": (0.25, 0.5),
@@ -57,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     from model.assets import default_weights_path
-    from model.checkpoint import load_checkpoint
-    from model.numbers import DEFAULT_CONFIG, NumberReader
-    from model.predict import Predictor
+    from model.storage.checkpoint import load_checkpoint
+    from model.recognition.numbers import DEFAULT_CONFIG, NumberReader
+    from model.recognition.predict import Predictor
 
     torch.set_num_threads(1)
     predictor = Predictor(load_checkpoint(args.weights or default_weights_path()))

@@ -3,7 +3,7 @@
     python -m benchmarks.unipen_orientation --unipen-dir ../shared/data/unipen [--weights PATH]
 
 Prints each source's accuracy as read (the reader's orientation) and flipped vertically. A source
-whose flipped accuracy is far higher is y-up and belongs in ``model.unipen.Y_UP_SOURCES``. The
+whose flipped accuracy is far higher is y-up and belongs in ``model.training.unipen.Y_UP_SOURCES``. The
 shipped model's figures decided that table (see its comment); any model trained on MNIST alone
 gives the same verdict, since a 6 and a 9 (and 2/5, 7/L) swap when drawn upside down.
 """
@@ -17,10 +17,10 @@ import numpy as np
 import torch
 
 from model.assets import default_weights_path
-from model.checkpoint import load_checkpoint
+from model.storage.checkpoint import load_checkpoint
 from model.constants import default_unipen_dir
-from model.preprocess import image_to_tensor, strokes_to_image
-from model.unipen import pen_digits
+from model.recognition.preprocess import image_to_tensor, strokes_to_image
+from model.training.unipen import pen_digits
 
 
 def main(argv: list[str] | None = None) -> int:

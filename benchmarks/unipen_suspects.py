@@ -23,10 +23,10 @@ import torch
 from PIL import Image, ImageDraw
 
 from model.constants import default_mnist_dir, default_unipen_dir
-from model.data import balanced_subset, load_mnist, normalise, to_unit_ink
-from model.pen_data import PenTrainingSet, StrokeAugment, pen_digit_set, render_variants
-from model.train import TrainConfig, train_model
-from model.unipen import pen_digits
+from model.training.data import balanced_subset, load_mnist, normalise, to_unit_ink
+from model.training.pen_data import PenTrainingSet, StrokeAugment, pen_digit_set, render_variants
+from model.training.train import TrainConfig, train_model
+from model.training.unipen import pen_digits
 
 
 def fold_of(writer: str) -> int:

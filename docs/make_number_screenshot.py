@@ -1,7 +1,7 @@
 """Grab the real window reading a written number, for the README: python docs/make_number_screenshot.py.
 
 The number is written with mouse drags on the canvas, from UNIPEN digits of one test writer when
-UNIPEN is found ($HWR_UNIPEN_DIR or ../shared/data/unipen), else from model.synthetic's digits.
+UNIPEN is found ($HWR_UNIPEN_DIR or ../shared/data/unipen), else from model.training.synthetic's digits.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ def writer_digits(number: str, seed: int) -> list:
     """Return one drawing per digit of ``number``: a UNIPEN test writer's if possible."""
     rng = np.random.default_rng(seed)
     try:
-        from benchmarks.numbers import default_unipen_dir
-        from model.unipen import pen_digits
+        from benchmarks.number_reading import default_unipen_dir
+        from model.training.unipen import pen_digits
 
         by_writer: dict[str, dict[int, list]] = {}
         for digit in pen_digits(default_unipen_dir(), "test"):
@@ -35,7 +35,7 @@ def writer_digits(number: str, seed: int) -> list:
         digits = by_writer[writers[int(rng.integers(len(writers)))]]
         return [[list(s) for s in digits[int(c)][int(rng.integers(len(digits[int(c)])))]] for c in number]
     except (ImportError, OSError, ValueError, IndexError, RuntimeError):
-        from model.synthetic import STANDARD, jitter
+        from model.training.synthetic import STANDARD, jitter
 
         return [jitter(STANDARD[int(c)], rng, 0.6) for c in number]
 
@@ -52,7 +52,7 @@ def main() -> int:
     from hwr_app.app import app_icon
     from hwr_app.main_window import MainWindow
     from hwr_app.startup import AppPaths
-    from model.compose import Layout, compose_number
+    from model.training.compose import Layout, compose_number
     from tests.qt_helpers import drag
 
     def spin(ms: int) -> None:

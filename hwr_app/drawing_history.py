@@ -4,7 +4,7 @@ The canvas keeps the strokes of the drawing in progress and their undo; this kee
 before it, so that the window has one undo history: Undo first removes strokes, and once the canvas
 has none left to remove, it takes back the last save (the drawing returns, the sample goes) or
 clear. Redo walks the same way forward. Drawing a new stroke forgets what could be redone, as in
-any editor. Plain Python: the window applies the steps to the canvas and the store.
+any editor. Plain Python: hwr_app.corrections applies the steps to the canvas and the store.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ class TakenOff:
     """A drawing taken off the canvas: its strokes, and the sample saved from it (None: cleared)."""
 
     strokes: list
-    sample: object | None = None  # model.samples.Sample
-    more_samples: tuple = ()  # a number's other digits, saved with it (model.samples.Sample each)
+    sample: object | None = None  # model.storage.samples.Sample
+    more_samples: tuple = ()  # a number's other digits, saved with it (model.storage.samples.Sample each)
 
     def describe(self) -> str:
         """Return what taking this off was, for the Undo and Redo menu entries."""

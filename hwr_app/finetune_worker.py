@@ -1,6 +1,6 @@
 """Run a fine-tune on a worker thread: progress and the result come back as signals.
 
-The worker drives :func:`model.finetune.finetune`, a generator, and checks its cancel flag at every
+The worker drives :func:`model.personal.finetune.finetune`, a generator, and checks its cancel flag at every
 yield (once per training step), so Cancel and closing the window take effect within one step. It
 also loads the reference digits (once, then cached) and saves the new checkpoint, so the GUI thread does no
 disk-heavy work. Only plain data and model objects cross back; no widget is touched here.
@@ -24,10 +24,10 @@ def release_free_memory() -> None:
 
 
 def _prebuilt_predictor(checkpoint):
-    """Return a model.predict.Predictor of the checkpoint, or None: the recognition thread then builds
+    """Return a model.recognition.predict.Predictor of the checkpoint, or None: the recognition thread then builds
     one itself and, if that fails too, says so and keeps the model before it (Recognizer.set_checkpoint),
     rather than this calling a saved, judged fine-tune a failure."""
-    from model.predict import Predictor
+    from model.recognition.predict import Predictor
 
     try:
         return Predictor(checkpoint)
@@ -50,10 +50,10 @@ class MnistCache:
         self._features = None
 
     def get(self):
-        """Return the model.finetune.FeatureCache; raises MnistUnavailableError or ReferenceFileError clearly."""
+        """Return the model.personal.features.FeatureCache; raises MnistUnavailableError or ReferenceFileError clearly."""
         from model.assets import assets_dir
-        from model.finetune import FeatureCache
-        from model.reference import load_reference
+        from model.personal.features import FeatureCache
+        from model.personal.reference import load_reference
 
         with self._lock:
             if self._features is None:  # a failed load is retried next time
@@ -65,14 +65,14 @@ class MnistCache:
 class FinetuneWorker(QThread):
     """One fine-tune of ``base`` on the given samples; start() it, then listen."""
 
-    progress = Signal(object)  # model.finetune.Progress
+    progress = Signal(object)  # model.personal.finetune.Progress
     succeeded = Signal(object, object)  # (FinetuneResult, saved VersionEntry)
     failed = Signal(str)  # a message for the user
     cancelled = Signal()
 
     def __init__(self, base, samples, registry, mnist: MnistCache, config=None, parent=None) -> None:
-        """``samples``: a list of model.samples.Sample, or a function called on the worker thread with a
-        stop test (``is_cancelled``) that returns (pictures, labels, uids): model.samples.read_training_set."""
+        """``samples``: a list of model.storage.samples.Sample, or a function called on the worker thread with a
+        stop test (``is_cancelled``) that returns (pictures, labels, uids): model.storage.samples.read_training_set."""
         super().__init__(parent)
         self.setObjectName("finetune")
         self._base = base
@@ -81,7 +81,7 @@ class FinetuneWorker(QThread):
         self._mnist = mnist
         self._config = config
         self._cancel = threading.Event()
-        # A model.predict.Predictor of an accepted fine-tune's checkpoint, built here before
+        # A model.recognition.predict.Predictor of an accepted fine-tune's checkpoint, built here before
         # ``succeeded`` is emitted, so that putting it in charge costs the window nothing.
         self.predictor = None
 
@@ -94,7 +94,7 @@ class FinetuneWorker(QThread):
 
     def _line_start(self):
         """Return the shipped model, where every line of fine-tunes starts; None if it cannot be read."""
-        from model.checkpoint import CheckpointError
+        from model.storage.checkpoint import CheckpointError
 
         try:
             return self._registry.shipped().checkpoint
@@ -102,10 +102,10 @@ class FinetuneWorker(QThread):
             return None
 
     def run(self) -> None:
-        from model.data import MnistUnavailableError
-        from model.finetune import FinetuneConfig, NotEnoughSamplesError, finetune
-        from model.reference import ReferenceFileError
-        from model.samples import SampleStoreError, rendered_images
+        from model.training.data import MnistUnavailableError
+        from model.personal.finetune import FinetuneConfig, NotEnoughSamplesError, finetune
+        from model.personal.reference import ReferenceFileError
+        from model.storage.samples import SampleStoreError, rendered_images
 
         try:
             if callable(self._samples):

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderV
 
 from hwr_app.widgets import make_button, show_message
 from model.constants import SHIPPED
-from model.wording import GENERAL_ACCURACY, GENERAL_ACCURACY_MEANS, general_accuracy, model_names, readable_time
+from hwr_app.wording import GENERAL_ACCURACY, GENERAL_ACCURACY_MEANS, general_accuracy, model_names, readable_time
 
 COLUMNS = ("Model", "Made from", "Samples", GENERAL_ACCURACY, "Test drawings right", "Status")
 STATUS_COLUMN = COLUMNS.index("Status")

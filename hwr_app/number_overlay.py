@@ -1,6 +1,6 @@
 """The window's view of a number: digit outlines on the canvas, the whole number, typed corrections.
 
-A thin view over :class:`model.numbers.NumberReading`: the recognizer hands a reading over, this
+A thin view over :class:`model.recognition.numbers.NumberReading`: the recognizer hands a reading over, this
 module draws each digit's box with its confidence on the canvas (an unsure digit in a warning
 colour, with a question mark), puts the whole number in the big label, and shows the bars and the
 model's eye for one digit — the one under the pointer, else the selected one, else the last one
@@ -110,7 +110,7 @@ class NumberController(QObject):
         self.window = window
         self.canvas = window.canvas
         self.outlines = DigitOutlines(self.canvas)
-        self.reading = None  # the latest model.numbers.NumberReading shown
+        self.reading = None  # the latest model.recognition.numbers.NumberReading shown
         self.edits: dict[int, int] = {}  # digit index → digit the user set by click and key
         self.typed = ""  # digits typed for the whole number, not yet saved
         self.selected = -1  # digit picked by clicking its tag
@@ -272,7 +272,7 @@ class NumberController(QObject):
 
     def _looks_like_a_number(self) -> bool:
         """Return True if the drawing is, or may be, more than one digit."""
-        from model.numbers import stroke_box, x_clusters
+        from model.recognition.numbers import stroke_box, x_clusters
 
         if self.is_number():
             return True
@@ -301,7 +301,7 @@ class NumberController(QObject):
 
     def _save(self, reading, number: str) -> None:
         """Store each digit of ``number`` with its own strokes, then clear the canvas."""
-        from model.samples import make_sample
+        from model.storage.samples import make_sample
 
         window = self.window
         strokes = self.canvas.strokes()
@@ -320,9 +320,7 @@ class NumberController(QObject):
             return
         from hwr_app.drawing_history import TakenOff
 
-        window._take_off(TakenOff(strokes, samples[0], tuple(samples[1:])))
-        window._say_saved(f"Saved as <b>{number}</b> · <a href='undo'>Undo</a>")
-        window._saved(len(samples))
+        window.corrections.saved(TakenOff(strokes, samples[0], tuple(samples[1:])))  # "Saved as 42 · Undo"
 
 
 def _typing_hint(typed: str) -> str:
@@ -330,7 +328,7 @@ def _typing_hint(typed: str) -> str:
 
 
 def _as_prediction(digit):
-    """Return the model.predict.Prediction of one digit of a reading (for the bars and the eye)."""
-    from model.predict import Prediction
+    """Return the model.recognition.predict.Prediction of one digit of a reading (for the bars and the eye)."""
+    from model.recognition.predict import Prediction
 
     return Prediction(digit.probabilities, digit.image)

@@ -1,4 +1,5 @@
-"""The window's side panel: the answer, the "Save as" digit buttons and the fine-tune controls.
+"""The window's side panel (the answer, the "Save as" digit buttons, the fine-tune controls) and the
+tools row under the canvas (Clear, Undo, Redo, the pen's width).
 
 Every line that changes while the app is used (the saved-sample line, the sample counter, the
 fine-tune progress) has its room reserved, so nothing moves and the window never changes size.
@@ -11,7 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                               QSizePolicy, QStackedWidget, QVBoxLayout, QWidget)
+                               QSizePolicy, QSlider, QStackedWidget, QVBoxLayout, QWidget)
 
 from hwr_app.widgets import action_button
 
@@ -36,6 +37,33 @@ def eye_side(panel: int, window_height: int) -> int:
 def is_compact(width: int, height: int) -> bool:
     """Return True for windows that get the compact panel."""
     return width < COMPACT_BELOW.width() or height < COMPACT_BELOW.height()
+
+
+class ToolsRow:
+    """The row under the canvas: Clear, Undo and Redo buttons and the pen's width (a layout, no widget of its own)."""
+
+    def __init__(self, clear: QAction, undo: QAction, redo: QAction, pen_width: float) -> None:
+        self.clear_button = action_button("Clear", "clearButton", clear)
+        self.undo_button = action_button("Undo", "undoButton", undo)
+        self.redo_button = action_button("Redo", "redoButton", redo)
+        self.pen_width = QSlider(Qt.Orientation.Horizontal)
+        self.pen_width.setObjectName("penWidth")
+        self.pen_width.setAccessibleName("Pen width")
+        self.pen_width.setToolTip("Width of the pen on screen (the model's view does not depend on it)")
+        self.pen_width.setRange(4, 48)
+        self.pen_width.setValue(int(pen_width))
+        self.pen_width.setMinimumWidth(40)
+        self.pen_width.setMaximumWidth(220)
+        self.layout = QHBoxLayout()
+        self.layout.addWidget(self.clear_button)
+        self.layout.addWidget(self.undo_button)
+        self.layout.addWidget(self.redo_button)
+        self.layout.addSpacing(12)
+        pen_label = QLabel("Pen:")
+        pen_label.setBuddy(self.pen_width)
+        self.layout.addWidget(pen_label)
+        self.layout.addWidget(self.pen_width, 1)
+        self.layout.addStretch(0)
 
 
 class FirstRunHint(QFrame):

@@ -200,7 +200,7 @@ class PredictionView(QWidget):
         self.answer_stack.setFixedHeight(self.digit_label.fontMetrics().height())
 
     def show_prediction(self, prediction) -> None:
-        """Show a model.predict.Prediction, or nothing for None (an empty canvas)."""
+        """Show a model.recognition.predict.Prediction, or nothing for None (an empty canvas)."""
         if prediction is None:
             self.digit_label.setText("")
             self.answer_stack.setCurrentWidget(self.empty_label)

@@ -4,7 +4,7 @@ The window calls :meth:`Recognizer.request` as often as it likes; each call gets
 and is queued to a worker thread, which skips every request that a newer one has overtaken. So
 inference never blocks painting, and a burst of mouse moves costs one prediction, not fifty.
 
-Each answer is a :class:`model.numbers.NumberReading`: one digit or several, the digits segmented
+Each answer is a :class:`model.recognition.numbers.NumberReading`: one digit or several, the digits segmented
 by recognition; a request may ask for a given digit count (a correction that names the number).
 
 The worker also loads the model modules (torch is slow to import) so the window can appear and
@@ -20,23 +20,23 @@ class _Worker(QObject):
     """Lives on the recognition thread; only its slots touch the predictor."""
 
     # None never travels through a signal: PySide6 on Python 3.11 miscounts its references.
-    predicted = Signal(int, object)  # (request number, model.numbers.NumberReading)
+    predicted = Signal(int, object)  # (request number, model.recognition.numbers.NumberReading)
     nothing_drawn = Signal(int)  # request number
-    model_changed = Signal(object)  # model.checkpoint.Checkpoint now in use
+    model_changed = Signal(object)  # model.storage.checkpoint.Checkpoint now in use
     failed = Signal(str)
 
     def __init__(self) -> None:
         super().__init__()
         self._predictor = None
-        self._reader = None  # model.numbers.NumberReader over the predictor's network
+        self._reader = None  # model.recognition.numbers.NumberReader over the predictor's network
         self.latest = 0  # written by the GUI thread, read here: the newest request's number
         self._pending: tuple[int, list, object] | None = None
 
     @Slot(object)
     def set_checkpoint(self, request) -> None:
         """``request``: a Checkpoint, or a (Checkpoint, Predictor already built from it) pair."""
-        from model.numbers import NumberReader
-        from model.predict import Predictor  # first use imports torch, here, off the GUI thread
+        from model.recognition.numbers import NumberReader
+        from model.recognition.predict import Predictor  # first use imports torch, here, off the GUI thread
 
         checkpoint, predictor = request if isinstance(request, tuple) else (request, None)
         try:
@@ -61,8 +61,8 @@ class _Worker(QObject):
         if self._reader is None:
             self._pending = (number, strokes, expected_count)
             return
-        from model.numbers import SegmentationError
-        from model.preprocess import NothingDrawnError
+        from model.recognition.numbers import SegmentationError
+        from model.recognition.preprocess import NothingDrawnError
 
         try:
             prediction = self._reader.read(strokes, expected_count)
@@ -81,7 +81,7 @@ class _Worker(QObject):
 class Recognizer(QObject):
     """Owns the recognition thread; emits the prediction for the newest strokes only."""
 
-    prediction_ready = Signal(object)  # model.numbers.NumberReading
+    prediction_ready = Signal(object)  # model.recognition.numbers.NumberReading
     cleared = Signal()  # nothing is drawn: no prediction
     model_changed = Signal(object)  # Checkpoint
     failed = Signal(str)
@@ -108,7 +108,7 @@ class Recognizer(QObject):
     def set_checkpoint(self, checkpoint, predictor=None) -> None:
         """Use this checkpoint for every later request (swapped on the recognition thread).
 
-        ``predictor``, a model.predict.Predictor built from this very checkpoint on another thread
+        ``predictor``, a model.recognition.predict.Predictor built from this very checkpoint on another thread
         (the fine-tune worker makes one), is used as it is: building the network here would compete
         with the window just as it shows the fine-tune's result (BENCHMARKS.md, "Where the result's
         stall came from").

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QHBoxLayout, QLa
                                QMessageBox, QVBoxLayout, QWidget)
 
 from hwr_app.widgets import digit_pixmap, make_button, palette_colours, show_message
-from model.wording import plural, readable_time
+from hwr_app.wording import plural, readable_time
 
 THUMBNAIL = 56
 
@@ -23,7 +23,7 @@ def thumbnail(image: np.ndarray, ink=None, paper=None) -> QIcon:
 
 
 class _ExportReader(QThread):
-    """Reads an export file (model.samples.read_export) on its own thread; ``samples`` or ``error`` after."""
+    """Reads an export file (model.storage.samples.read_export) on its own thread; ``samples`` or ``error`` after."""
 
     def __init__(self, path: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -32,7 +32,7 @@ class _ExportReader(QThread):
         self.error: Exception | None = None
 
     def run(self) -> None:
-        from model.samples import SampleStoreError, read_export
+        from model.storage.samples import SampleStoreError, read_export
 
         try:
             self.samples = read_export(self.path)
@@ -164,7 +164,7 @@ class SamplesDialog(QDialog):
 
     def _change(self, what: str, edit) -> None:
         """Run an edit of the store; a database or disk error is shown, and the view reloaded."""
-        from model.samples import describe_database_error
+        from model.storage.samples import describe_database_error
 
         try:
             edit()
@@ -222,7 +222,7 @@ class SamplesDialog(QDialog):
         The file is read, checked and rendered on a worker thread (a large export takes seconds)
         while this dialog and the window stay responsive; the method returns when it is done.
         """
-        from model.samples import SampleStoreError
+        from model.storage.samples import SampleStoreError
 
         reader = _ExportReader(path, self)
         waiting = QEventLoop(self)

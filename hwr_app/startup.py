@@ -31,8 +31,8 @@ class AppPaths:
 class Loaded:
     """What the start-up thread hands to the window."""
 
-    registry: object  # model.versions.ModelRegistry
-    checkpoint: object  # model.checkpoint.Checkpoint to use now
+    registry: object  # model.storage.versions.ModelRegistry
+    checkpoint: object  # model.storage.checkpoint.Checkpoint to use now
     messages: list[str]  # problems met and how they were handled, for the user
 
 
@@ -63,11 +63,11 @@ def load_models(paths: AppPaths) -> Loaded:
     """
     import torch
 
-    import model.finetune  # noqa: F401  (imported here, not on the fine-tune's first run)
+    import model.personal.finetune  # noqa: F401  (imported here, not on the fine-tune's first run)
     from model.assets import default_weights_path
-    from model.checkpoint import CheckpointError, load_checkpoint
-    from model.files import remove_stale_temporaries
-    from model.versions import ModelRegistry
+    from model.storage.checkpoint import CheckpointError, load_checkpoint
+    from model.files.disk import remove_stale_temporaries
+    from model.storage.versions import ModelRegistry
 
     torch.set_num_threads(TORCH_THREADS)
     registry = ModelRegistry(paths.models_dir, default_weights_path())

@@ -25,10 +25,10 @@ def predict_main(argv: list[str]) -> int:
     """Read image files or JSON stroke files (one digit or a number); print one line per file, or
     JSON with ``--json``. Return the exit status."""
     from model.assets import default_weights_path
-    from model.checkpoint import CheckpointError, load_checkpoint
-    from model.predict import Predictor, UnusableOutputError
-    from model.preprocess import NothingDrawnError
-    from model.validate import InvalidInputError
+    from model.storage.checkpoint import CheckpointError, load_checkpoint
+    from model.recognition.predict import Predictor, UnusableOutputError
+    from model.recognition.preprocess import NothingDrawnError
+    from model.files.validate import InvalidInputError
 
     parser = argparse.ArgumentParser(prog="hwr predict", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                                      description="Read the digit or the number in image files or JSON stroke "
@@ -82,7 +82,7 @@ def predict_main(argv: list[str]) -> int:
 
 
 def reading_document(path: Path, reading, top: int) -> dict:
-    """Return a model.numbers.NumberReading of one file as plain JSON-ready data."""
+    """Return a model.recognition.numbers.NumberReading of one file as plain JSON-ready data."""
     return {"file": str(path), "number": reading.text, "digits": [
         {"digit": digit.digit, "confidence": round(digit.confidence, 6),
          "top": [[d, round(p, 6)] for d, p in digit.top(max(top, 1))],
@@ -103,10 +103,10 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 3
     if command == "train":
-        from model.train import main as train_main
+        from model.training.train import main as train_main
         return train_main(rest)
     if command == "evaluate":
-        from model.evaluate import main as evaluate_main
+        from model.training.evaluate import main as evaluate_main
         return evaluate_main(rest)
     print("usage: hwr {train,evaluate,predict} [options]  (hwr COMMAND --help for each)", file=sys.stderr)
     return 2

@@ -14,10 +14,10 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from model import assets  # noqa: E402
-from model.checkpoint import Checkpoint, CheckpointError, load_checkpoint  # noqa: E402
+from model.storage.checkpoint import Checkpoint, CheckpointError, load_checkpoint  # noqa: E402
 from model.constants import UNIPEN_DIR_ENV  # noqa: E402
-from model.data import MNIST_DIR_ENV, DigitSet, load_mnist  # noqa: E402
-from model.evaluate import Evaluation, evaluate  # noqa: E402
+from model.training.data import MNIST_DIR_ENV, DigitSet, load_mnist  # noqa: E402
+from model.training.evaluate import Evaluation, evaluate  # noqa: E402
 
 # One thread keeps the suite from competing with itself (and with a training run) on a small CPU;
 # it also makes CPU results reproducible from run to run.

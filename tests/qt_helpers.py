@@ -10,7 +10,7 @@ from PySide6.QtTest import QTest
 
 from hwr_app.main_window import MainWindow
 from hwr_app.startup import AppPaths
-from model.synthetic import STANDARD, STYLES, jitter
+from model.training.synthetic import STANDARD, STYLES, jitter
 
 READY_TIMEOUT_MS = 60_000  # start-up imports torch on a loaded 2-core machine
 
@@ -55,7 +55,7 @@ def standard_digit(digit: int, seed: int = 0, amount: float = 0.3) -> list:
 
 
 def style_digit(style: str, seed: int, amount: float = 1.0) -> tuple[int, list]:
-    """Return (digit, drawing) for a personal style from model.synthetic.STYLES."""
+    """Return (digit, drawing) for a personal style from model.training.synthetic.STYLES."""
     digit, template = STYLES[style]
     return digit, jitter(template, np.random.default_rng(seed), amount)
 

@@ -85,7 +85,7 @@ def test_an_unsure_answer_names_candidates_instead_of_a_digit(qtbot, window):
 def _fake_prediction(probabilities):
     import numpy as np
 
-    from model.predict import Prediction
+    from model.recognition.predict import Prediction
 
     return Prediction(np.array(probabilities), np.zeros((28, 28), np.float32))
 

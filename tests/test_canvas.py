@@ -10,7 +10,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from hwr_app.canvas import MIN_SIDE, Canvas
-from model.preprocess import strokes_to_image
+from model.recognition.preprocess import strokes_to_image
 from tests.qt_helpers import drag
 
 

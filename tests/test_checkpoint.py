@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from model import checkpoint as checkpoint_module
-from model.checkpoint import (FORMAT, FORMAT_VERSION, Checkpoint, CheckpointError, ModelInfo, load_checkpoint,
+from model.files import disk as disk_module
+from model.storage.checkpoint import (FORMAT, FORMAT_VERSION, Checkpoint, CheckpointError, ModelInfo, load_checkpoint,
                               make_checkpoint, save_checkpoint, weights_digest)
-from model.data import DigitSet, normalise, to_unit_ink
-from model.network import NetConfig, build_network
-from model.preprocess import PREPROCESS_VERSION
+from model.training.data import DigitSet, normalise, to_unit_ink
+from model.recognition.network import NetConfig, build_network
+from model.recognition.preprocess import PREPROCESS_VERSION
 
 
 def trained_looking_network(config: NetConfig, seed: int) -> torch.nn.Module:
@@ -229,6 +229,6 @@ def test_module_writes_through_a_temporary_file_in_the_same_folder(tmp_path, mon
         return real_replace(source, destination)
 
     monkeypatch.setattr(os, "replace", spying_replace)
-    checkpoint_module.atomic_write_bytes(tmp_path / "out.bin", b"payload")
+    disk_module.atomic_write_bytes(tmp_path / "out.bin", b"payload")
     assert seen == [(tmp_path, tmp_path)]
     assert (tmp_path / "out.bin").read_bytes() == b"payload"

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from model.cli import main
-from model.synthetic import STANDARD, jitter
+from model.training.synthetic import STANDARD, jitter
 
 
 def test_predict_reads_a_picture_and_a_stroke_file(tmp_path, capsys, mnist_test):

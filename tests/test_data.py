@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model.data import (MNIST_DIR_ENV, AugmentConfig, DigitSet, MnistUnavailableError, augment,
+from model.training.data import (MNIST_DIR_ENV, AugmentConfig, DigitSet, MnistUnavailableError, augment,
                         balanced_subset, default_mnist_dir, load_mnist, split_validation, to_unit_ink)
 
 
@@ -125,7 +125,7 @@ def test_augment_with_no_effects_leaves_digits_alone(ink):
 
 @pytest.mark.parametrize("train", [False, True], ids=["test", "train"])
 def test_the_apps_light_reader_gives_exactly_torchvisions_digits(mnist_dir, train):
-    from model.data import read_mnist
+    from model.training.data import read_mnist
 
     light, reference = read_mnist(mnist_dir, train), load_mnist(mnist_dir, train)
     assert torch.equal(light.images, reference.images) and torch.equal(light.labels, reference.labels)
@@ -133,7 +133,7 @@ def test_the_apps_light_reader_gives_exactly_torchvisions_digits(mnist_dir, trai
 
 
 def test_the_light_reader_refuses_a_damaged_file(tmp_path):
-    from model.data import read_mnist
+    from model.training.data import read_mnist
 
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)

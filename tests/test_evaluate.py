@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from model.data import DigitSet
-from model.evaluate import Evaluation, accuracy_of, evaluate, format_report, format_side_by_side, predict_labels
-from model.preprocess import MNIST_MEAN, MNIST_STD
+from model.training.data import DigitSet
+from model.training.evaluate import Evaluation, accuracy_of, evaluate, format_report, format_side_by_side, predict_labels
+from model.recognition.preprocess import MNIST_MEAN, MNIST_STD
 
 # Planned mistakes: (index of a digit, label the stub will give it instead of the true one).
 MISTAKES = {14: 9, 24: 9, 34: 9, 17: 1, 27: 1, 3: 5}  # three 4→9, two 7→1, one 3→5

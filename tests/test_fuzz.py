@@ -24,14 +24,14 @@ import torch
 from PIL import Image
 
 from model.assets import default_weights_path
-from model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from model.storage.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from model.cli import main
-from model.predict import Predictor, UnusableOutputError
-from model.preprocess import NothingDrawnError
-from model.samples import SampleStore, SampleStoreError, make_sample
-from model.synthetic import STANDARD, jitter
-from model.validate import InvalidInputError
-from model.versions import ModelRegistry
+from model.recognition.predict import Predictor, UnusableOutputError
+from model.recognition.preprocess import NothingDrawnError
+from model.storage.samples import SampleStore, SampleStoreError, make_sample
+from model.training.synthetic import STANDARD, jitter
+from model.files.validate import InvalidInputError
+from model.storage.versions import ModelRegistry
 
 DEFAULT_CASES = 300
 CASE_SECONDS = 30  # far beyond any one case (the slowest take well under a second)

@@ -20,19 +20,19 @@ import numpy as np
 import pytest
 import torch
 
-from model import limits, validate
+from model.files import limits, validate
 from model.assets import default_weights_path
-from model.checkpoint import (FORMAT, FORMAT_VERSION, CheckpointError, ModelInfo, load_checkpoint, make_checkpoint,
+from model.storage.checkpoint import (FORMAT, FORMAT_VERSION, CheckpointError, ModelInfo, load_checkpoint, make_checkpoint,
                               save_checkpoint)
 from model.cli import main
 from model.constants import SHIPPED
-from model.files import move_aside, remove_stale_temporaries
-from model.network import NetConfig, build_network
-from model.predict import Predictor, UnusableOutputError
-from model.preprocess import NothingDrawnError, raster_to_image
-from model.samples import SampleStore, SampleStoreError, describe_database_error, make_sample
-from model.validate import InvalidInputError, stroke_file
-from model.versions import ModelRegistry
+from model.files.disk import move_aside, remove_stale_temporaries
+from model.recognition.network import NetConfig, build_network
+from model.recognition.predict import Predictor, UnusableOutputError
+from model.recognition.preprocess import NothingDrawnError, raster_to_image
+from model.storage.samples import SampleStore, SampleStoreError, describe_database_error, make_sample
+from model.files.validate import InvalidInputError, stroke_file
+from model.storage.versions import ModelRegistry
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -10,12 +10,12 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from hwr_app.samples_view import SamplesDialog
-from model import samples as samples_module
-from model.checkpoint import save_checkpoint
-from model.finetune import FinetuneConfig
-from model.samples import SampleStore, make_sample
-from model.synthetic import STANDARD, jitter
-from model.versions import SHIPPED
+from model.storage import samples as samples_module
+from model.storage.checkpoint import save_checkpoint
+from model.personal.finetune import FinetuneConfig
+from model.storage.samples import SampleStore, make_sample
+from model.training.synthetic import STANDARD, jitter
+from model.storage.versions import SHIPPED
 from tests.qt_helpers import draw_strokes, open_window, standard_digit, wait_for_prediction
 
 
@@ -47,14 +47,14 @@ def test_out_of_range_settings_are_clamped_or_ignored(qtbot, tmp_path, mnist_dir
 def test_an_active_model_with_bad_metadata_leaves_the_window_working(qtbot, tmp_path, mnist_dir):
     """Item 6: a string mnist_test_accuracy left "Loading model…" forever; a number-typed created broke Models."""
     from model.assets import default_weights_path
-    from model.versions import ModelRegistry
+    from model.storage.versions import ModelRegistry
 
     user = tmp_path / "user"
     registry = ModelRegistry(user / "models", default_weights_path())
     shipped = registry.shipped().checkpoint
     network = shipped.build()
     next(network.parameters()).data.mul_(1.001)
-    from model.checkpoint import ModelInfo, make_checkpoint
+    from model.storage.checkpoint import ModelInfo, make_checkpoint
     checkpoint = make_checkpoint(network, shipped.config, ModelInfo())
     checkpoint.info.mnist_test_accuracy = "99.5%"  # as a hand-edited or crafted file would have it
     path = save_checkpoint(checkpoint, user / "models" / f"{checkpoint.info.version}.pt")

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from model.network import ARCHITECTURES, NUM_CLASSES, NetConfig, build_network, count_parameters
+from model.recognition.network import ARCHITECTURES, NUM_CLASSES, NetConfig, build_network, count_parameters
 
 
 def test_compact_network_is_small():

@@ -10,10 +10,10 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QLabel, QMenu, QWidget
 
-from model.finetune import FinetuneConfig
-from model.predict import Prediction
-from model.samples import make_sample
-from model.wording import general_accuracy
+from model.personal.finetune import FinetuneConfig
+from model.recognition.predict import Prediction
+from model.storage.samples import make_sample
+from hwr_app.wording import general_accuracy
 from tests.qt_helpers import draw_strokes, open_window, standard_digit, wait_for_prediction
 
 

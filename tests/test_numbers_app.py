@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
-from model.compose import Layout, compose_number
-from model.synthetic import STANDARD, jitter
+from model.training.compose import Layout, compose_number
+from model.training.synthetic import STANDARD, jitter
 from tests.qt_helpers import drag, open_window, wait_for_prediction
 
 CLEAR = Layout(gap_mean=0.35, gap_sd=0.05, size_sd=0.05, baseline_sd=0.03, slope_sd=0.0)
@@ -141,8 +141,8 @@ def test_a_single_digit_key_still_saves_at_once_and_backspace_takes_typing_back(
 
 
 def test_numbers_of_unipen_writers_replayed_in_the_window_are_read(qtbot, window, unipen_dir):
-    from benchmarks.numbers import compose_written, pen_writers
-    from model.predict import Predictor
+    from benchmarks.number_reading import compose_written, pen_writers
+    from model.recognition.predict import Predictor
 
     writers = pen_writers("unipen", unipen_dir, "test")
     alone = Predictor(window.checkpoint)

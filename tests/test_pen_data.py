@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from model.pen_data import (PenTrainingSet, StrokeAugment, augment_strokes, as_arrays, pen_digit_set, render,
+from model.training.pen_data import (PenTrainingSet, StrokeAugment, augment_strokes, as_arrays, pen_digit_set, render,
                             render_variants)
-from model.preprocess import strokes_to_image
-from model.unipen import PenDigit
+from model.recognition.preprocess import strokes_to_image
+from model.training.unipen import PenDigit
 
 SEVEN = [[(0.0, 0.0), (40.0, 0.0), (15.0, 60.0)], [(5.0, 30.0), (30.0, 30.0)]]  # y down, a crossed 7
 OFF = StrokeAugment().without("affine", "jitter", "resample", "pen_lift")

@@ -9,10 +9,10 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
-from model.finetune import FinetuneConfig
-from model.wording import general_accuracy
-from model.synthetic import STYLES
-from model.versions import SHIPPED
+from model.personal.finetune import FinetuneConfig
+from hwr_app.wording import general_accuracy
+from model.training.synthetic import STYLES
+from model.storage.versions import SHIPPED
 from tests.qt_helpers import draw_strokes, open_window, standard_digit, style_digit, wait_for_prediction
 
 STYLE = "z-two"  # a 2 drawn like a Z with a crossbar: the shipped model reads it as a 7
@@ -249,8 +249,8 @@ def test_the_recognizer_takes_a_prebuilt_predictor_only_for_its_own_checkpoint(q
     import torch
 
     from hwr_app.recognizer import Recognizer
-    from model.checkpoint import make_checkpoint
-    from model.predict import Predictor
+    from model.storage.checkpoint import make_checkpoint
+    from model.recognition.predict import Predictor
 
     network = shipped_checkpoint.build()
     with torch.no_grad():  # a model that answers 7 to everything, told apart from the shipped one
@@ -280,7 +280,7 @@ def test_a_model_the_recognizer_cannot_build_is_reported_and_the_one_before_keep
     import torch
 
     from hwr_app.recognizer import Recognizer
-    from model.checkpoint import Checkpoint
+    from model.storage.checkpoint import Checkpoint
 
     broken = Checkpoint(shipped_checkpoint.config, {**shipped_checkpoint.state_dict,
                                                     "head.1.weight": torch.zeros(3, 3)}, shipped_checkpoint.info)

@@ -9,9 +9,9 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from model.data import DigitSet, normalise, to_unit_ink
-from model.evaluate import Evaluation
-from model.preprocess import (BOX_SIZE, IMAGE_SIZE, MNIST_MEAN, MNIST_STD, PRESSURE_WIDTH_RANGE,
+from model.training.data import DigitSet, normalise, to_unit_ink
+from model.training.evaluate import Evaluation
+from model.recognition.preprocess import (BOX_SIZE, IMAGE_SIZE, MNIST_MEAN, MNIST_STD, PRESSURE_WIDTH_RANGE,
                               NothingDrawnError, StrokePoint, image_to_tensor, raster_to_image,
                               strokes_to_image, strokes_to_tensor)
 

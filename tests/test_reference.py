@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from model.data import DigitSet
-from model.preprocess import PREPROCESS_VERSION
-from model.reference import (MNIST_REFERENCE_NAME, PEN_GATE_NAME, ReferenceFileError, load_reference, read_digit_file,
+from model.training.data import DigitSet
+from model.recognition.preprocess import PREPROCESS_VERSION
+from model.personal.reference import (MNIST_REFERENCE_NAME, PEN_GATE_NAME, ReferenceFileError, load_reference, read_digit_file,
                              write_digit_file)
-from model.unipen import writer_split
+from model.training.unipen import writer_split
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"  # this checkout's, not an installed copy's
 
@@ -38,22 +38,22 @@ def test_the_shipped_files_hold_balanced_digits_of_this_preprocessing():
 
 
 def test_the_pen_gate_is_built_from_validation_writers_only(monkeypatch):
-    import model.unipen
-    from model.reference import pen_gate_digits
-    from model.synthetic import STANDARD
+    import model.training.unipen
+    from model.personal.reference import pen_gate_digits
+    from model.training.synthetic import STANDARD
 
     names = [f"src/w{i}" for i in range(200)]
     chosen = {split: [n for n in names if writer_split(n) == split][:2] for split in ("train", "val", "test")}
-    everyone = [model.unipen.PenDigit(strokes=tuple(tuple(map(tuple, s)) for s in STANDARD[label]), label=label,
+    everyone = [model.training.unipen.PenDigit(strokes=tuple(tuple(map(tuple, s)) for s in STANDARD[label]), label=label,
                                       writer=writer, source="src", file="x.dat", line=1)
                 for writers in chosen.values() for writer in writers for label in range(10) for _ in range(3)]
     asked = []
 
     def fake_pen_digits(root, split=None):
         asked.append(split)
-        return model.unipen.select_split(everyone, split)
+        return model.training.unipen.select_split(everyone, split)
 
-    monkeypatch.setattr(model.unipen, "pen_digits", fake_pen_digits)
+    monkeypatch.setattr(model.training.unipen, "pen_digits", fake_pen_digits)
     gate = pen_gate_digits(Path("unused"), per_class=100)
     assert asked == ["val"]
     assert len(gate) == 2 * 10 * 3  # every digit of the two validation writers, none of the others
@@ -97,7 +97,7 @@ def test_a_bad_reference_file_is_refused_naming_the_file(tmp_path, damage, messa
 
 
 def test_without_shipped_files_or_mnist_the_message_says_what_is_missing(tmp_path):
-    from model.data import MnistUnavailableError
+    from model.training.data import MnistUnavailableError
 
     with pytest.raises(MnistUnavailableError, match=MNIST_REFERENCE_NAME):
         load_reference(tmp_path, mnist_dir=None)

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.preprocess import NothingDrawnError
-from model.samples import SampleStore, SampleStoreError, make_sample
-from model.synthetic import STANDARD, jitter
+from model.recognition.preprocess import NothingDrawnError
+from model.storage.samples import SampleStore, SampleStoreError, make_sample
+from model.training.synthetic import STANDARD, jitter
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -120,8 +120,8 @@ def test_the_store_survives_a_kill_in_the_middle_of_writing(tmp_path):
         import sys
         sys.path.insert(0, {str(REPO)!r})
         import numpy as np
-        from model.samples import SampleStore, make_sample
-        from model.synthetic import STANDARD, jitter
+        from model.storage.samples import SampleStore, make_sample
+        from model.training.synthetic import STANDARD, jitter
         store = SampleStore({str(path)!r})
         rng = np.random.default_rng(0)
         strokes = jitter(STANDARD[8], rng)
@@ -211,7 +211,7 @@ def _crafted_rows(path: Path, good_sample) -> dict[str, int]:
 
 
 def test_rows_edited_or_crafted_in_the_file_are_left_out_with_a_message_and_left_as_they_are(tmp_path):
-    from model.samples import read_training_set
+    from model.storage.samples import read_training_set
 
     path = tmp_path / "samples.db"
     store = SampleStore(path)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model.checkpoint import ModelInfo, load_checkpoint, make_checkpoint, save_checkpoint
-from model.network import NetConfig, build_network
-from model.soup import main, soup
+from model.storage.checkpoint import ModelInfo, load_checkpoint, make_checkpoint, save_checkpoint
+from model.recognition.network import NetConfig, build_network
+from model.training.soup import main, soup
 
 
 def checkpoint(seed: int, arch: str = "compact"):

@@ -7,10 +7,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from model.checkpoint import weights_digest
-from model.data import MNIST_DIR_ENV, DigitSet, split_validation
-from model.evaluate import accuracy_of
-from model.train import TrainConfig, main, train_model
+from model.storage.checkpoint import weights_digest
+from model.training.data import MNIST_DIR_ENV, DigitSet, split_validation
+from model.training.evaluate import accuracy_of
+from model.training.train import TrainConfig, main, train_model
 
 CPU = torch.device("cpu")
 
@@ -97,8 +97,8 @@ def test_cli_without_unipen_names_the_folder_and_the_setting(mnist_dir, tmp_path
 
 
 def test_listed_suspects_are_left_out_of_pen_training(tmp_path, monkeypatch):
-    from model import unipen
-    from model.train import load_pen_training
+    from model.training import unipen
+    from model.training.train import load_pen_training
 
     listed = tmp_path / "suspects.txt"
     listed.write_text("# a comment\nxyz/anna.dat:5  # 4 -> 1\n")
@@ -120,7 +120,7 @@ def test_continued_training_starts_from_the_given_weights(shipped_checkpoint, mn
 
 
 def test_the_committed_suspects_are_real_training_or_validation_segments(unipen_dir):
-    from model.unipen import load_suspects, pen_digits, writer_split
+    from model.training.unipen import load_suspects, pen_digits, writer_split
 
     suspects = load_suspects()
     assert 0 < len(suspects) < 200
@@ -130,7 +130,7 @@ def test_the_committed_suspects_are_real_training_or_validation_segments(unipen_
 
 
 def test_a_model_trained_without_validation_digits_can_be_loaded(mnist_dir, tmp_path, monkeypatch):
-    from model.checkpoint import load_checkpoint
+    from model.storage.checkpoint import load_checkpoint
     from model.constants import UNIPEN_DIR_ENV
 
     monkeypatch.delenv(UNIPEN_DIR_ENV, raising=False)  # MNIST only: no pen digits, no pen validation

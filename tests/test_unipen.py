@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from model.evaluate import accuracy_of
-from model.pen_data import pen_digit_set
-from model.unipen import (ComponentRange, UnipenFormatError, UnipenUnavailableError, parse_segment_spec,
+from model.training.evaluate import accuracy_of
+from model.training.pen_data import pen_digit_set
+from model.training.unipen import (ComponentRange, UnipenFormatError, UnipenUnavailableError, parse_segment_spec,
                           pen_digits, read_unipen, select_split, writer_split)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "unipen"

@@ -7,16 +7,17 @@ import pytest
 import torch
 
 from model.assets import default_weights_path
-from model.checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
+from model.storage.checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
 from model.constants import MIN_SAMPLES
-from model.data import DigitSet, balanced_subset
-from model.finetune import (Evidence, FeatureCache, Figures, FinetuneConfig, NotEnoughSamplesError, assign_folds,
-                            finetune, judge, line_start_figure, split_network, stamp_gate_figures)
-from model.predict import Predictor
-from model.preprocess import strokes_to_image
-from model.reference import MNIST_GATE_PER_CLASS, REPLAY_PER_CLASS, Reference, gate_set
-from model.synthetic import STANDARD, STYLES, draw_many
-from model.versions import SHIPPED, ModelRegistry
+from model.training.data import DigitSet, balanced_subset
+from model.personal.features import FeatureCache, split_network, stamp_gate_figures
+from model.personal.finetune import (Evidence, Figures, FinetuneConfig, NotEnoughSamplesError, assign_folds, finetune, judge,
+                                     line_start_figure)
+from model.recognition.predict import Predictor
+from model.recognition.preprocess import strokes_to_image
+from model.personal.reference import MNIST_GATE_PER_CLASS, REPLAY_PER_CLASS, Reference, gate_set
+from model.training.synthetic import STANDARD, STYLES, draw_many
+from model.storage.versions import SHIPPED, ModelRegistry
 
 
 @pytest.fixture
@@ -295,7 +296,7 @@ def test_the_written_out_adam_matches_torchs_and_imports_no_compiler():
 
     import torch
 
-    from model.finetune import _Adam
+    from model.personal.finetune import _Adam
 
     torch.manual_seed(0)
     reference, ours = torch.nn.Linear(5, 3), torch.nn.Linear(5, 3)
@@ -311,7 +312,7 @@ def test_the_written_out_adam_matches_torchs_and_imports_no_compiler():
     for expected, actual in zip(reference.parameters(), ours.parameters()):
         torch.testing.assert_close(actual, expected, rtol=0, atol=1e-6)
     # In a fresh interpreter, a few steps must not pull in torch._dynamo (a 100+ ms pause of the app).
-    probe = ("import sys, torch; from model.finetune import _Adam; n = torch.nn.Linear(2, 2); o = _Adam(n.parameters());"
+    probe = ("import sys, torch; from model.personal.finetune import _Adam; n = torch.nn.Linear(2, 2); o = _Adam(n.parameters());"
              "n(torch.ones(1, 2)).sum().backward(); o.step(0.1); print('torch._dynamo' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True).stdout.strip() == "False"

@@ -11,10 +11,10 @@ from PySide6.QtWidgets import QMessageBox
 from hwr_app.models_view import ModelsDialog
 from hwr_app.samples_view import SamplesDialog
 from model.assets import default_weights_path
-from model.checkpoint import ModelInfo, make_checkpoint
-from model.samples import SampleStore, make_sample
-from model.synthetic import STANDARD, jitter
-from model.versions import SHIPPED, ModelRegistry
+from model.storage.checkpoint import ModelInfo, make_checkpoint
+from model.storage.samples import SampleStore, make_sample
+from model.training.synthetic import STANDARD, jitter
+from model.storage.versions import SHIPPED, ModelRegistry
 
 
 @pytest.fixture

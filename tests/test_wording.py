@@ -12,9 +12,9 @@ import pytest
 from model.constants import MIN_SAMPLES
 import numpy as np
 
-from model.finetune import Figures, NotEnoughSamplesError, finetune
-from model.readiness import finetune_readiness
-from model.wording import (FinetuneOutcome, describe_finetune, finetune_outcome, general_accuracy, model_names,
+from model.personal.finetune import Figures, NotEnoughSamplesError, finetune
+from model.personal.readiness import finetune_readiness
+from hwr_app.wording import (FinetuneOutcome, describe_finetune, finetune_outcome, general_accuracy, model_names,
                            plural, readable_time)
 
 
@@ -154,7 +154,7 @@ def test_the_outcome_of_a_finetune_result_counts_drawings_and_uses_the_windows_g
 
 
 def test_a_time_at_the_edge_of_the_calendar_reads_as_nothing_instead_of_failing():
-    from model.wording import readable_time
+    from hwr_app.wording import readable_time
 
     assert readable_time("0001-01-01T00:00:00+14:00") == ""  # before year 1 in UTC
     assert readable_time("9999-12-31T23:59:59-14:00", timezone.utc) == ""  # after year 9999

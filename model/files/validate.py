@@ -1,13 +1,13 @@
 """Untrusted input → typed values: one function per kind of file hwr reads.
 
-Every function here either returns clean, typed values within the limits of :mod:`model.limits`,
+Every function here either returns clean, typed values within the limits of :mod:`model.files.limits`,
 or raises :class:`InvalidInputError` with one message that names the file and the first bad entry,
 in words a user can act on. Sizes are checked before anything large is allocated: a file's byte
 count before it is read, a picture's pixel count before it is decoded, a network's size from its
 config before its weights are built.
 
 Kinds: stroke files (:func:`stroke_file`, :func:`drawing`), pictures (:func:`picture_file`),
-checkpoints (:func:`checkpoint_payload`), sample exports (:func:`samples_export`), the
+sample exports (:func:`samples_export`), the
 ``models/active`` marker (:func:`active_marker`).
 """
 
@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from model import limits
+from model.files import limits
 
 VERSION_ID = re.compile(r"[0-9a-f]{10}")  # a model version: the first 10 hex digits of its weights' SHA-256
 UID = re.compile(r"[0-9A-Za-z_-]{1,64}")  # a sample's id (the app writes 32 hex digits)
@@ -97,24 +97,24 @@ def parse_json(data: bytes, path: str | os.PathLike, what: str) -> Any:
 
 # -- numbers ----------------------------------------------------------------------------------
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
     """Return True for ints and floats (numpy's included), False for booleans and everything else."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and type(value).__name__ != "bool_"
 
 
 def _bounded_number(value: Any, bound: float, where: str, name: str) -> float:
     """Return ``value`` as a float if it is a finite number with |value| <= bound."""
-    if not _is_number(value):
-        raise InvalidInputError(f"{where}: {name} is {_shown(value)}, not a number.")
+    if not is_number(value):
+        raise InvalidInputError(f"{where}: {name} is {shown(value)}, not a number.")
     # Compare before converting: float() of a 400-digit integer overflows.
     if not isinstance(value, numbers.Integral) and not math.isfinite(value):
         raise InvalidInputError(f"{where}: {name} is {value}, not a finite number.")
     if not -bound <= value <= bound:
-        raise InvalidInputError(f"{where}: {name} is {_shown(value)}; it must lie within ±{bound:g}.")
+        raise InvalidInputError(f"{where}: {name} is {shown(value)}; it must lie within ±{bound:g}.")
     return float(value)
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
     """Return a short description of a value for a message (a huge one is not printed whole)."""
     if isinstance(value, (dict, list)):
         return f"a {'list' if isinstance(value, list) else 'JSON object'}"
@@ -135,7 +135,7 @@ def drawing(value: Any, where: str = "The drawing") -> list[list[Point]]:
     MAX_POINTS_PER_DRAWING points in all; at least one point.
     """
     if not isinstance(value, (list, tuple)):
-        raise InvalidInputError(f"{where}: the strokes are {_shown(value)}, not a list of strokes.")
+        raise InvalidInputError(f"{where}: the strokes are {shown(value)}, not a list of strokes.")
     if len(value) > limits.MAX_STROKES_PER_DRAWING:
         raise InvalidInputError(f"{where} has {len(value):,} strokes; the limit is "
                                 f"{limits.MAX_STROKES_PER_DRAWING:,}.")
@@ -143,7 +143,7 @@ def drawing(value: Any, where: str = "The drawing") -> list[list[Point]]:
     total = 0
     for s, stroke in enumerate(value, 1):
         if not isinstance(stroke, (list, tuple)):
-            raise InvalidInputError(f"{where}: stroke {s} is {_shown(stroke)}, not a list of points.")
+            raise InvalidInputError(f"{where}: stroke {s} is {shown(stroke)}, not a list of points.")
         total += len(stroke)
         if total > limits.MAX_POINTS_PER_DRAWING:
             raise InvalidInputError(f"{where} has more than {limits.MAX_POINTS_PER_DRAWING:,} points, "
@@ -164,7 +164,7 @@ def drawing(value: Any, where: str = "The drawing") -> list[list[Point]]:
 
 def _point(value: Any, where: str) -> Point:
     if not isinstance(value, (list, tuple)) or not 2 <= len(value) <= 4:
-        raise InvalidInputError(f"{where} is {_shown(value)}; a point is [x, y], [x, y, pressure] or "
+        raise InvalidInputError(f"{where} is {shown(value)}; a point is [x, y], [x, y, pressure] or "
                                 f"[x, y, pressure, time].")
     x = _bounded_number(value[0], limits.MAX_COORDINATE, where, "x")
     y = _bounded_number(value[1], limits.MAX_COORDINATE, where, "y")
@@ -223,102 +223,6 @@ def picture_file(path: str | os.PathLike):
                                     f"({type(error).__name__}: {error}).") from error
 
 
-# -- checkpoints ------------------------------------------------------------------------------
-
-_CONFIG_INTS = {"stem_channels": limits.MAX_CHANNELS, "mid_channels": limits.MAX_CHANNELS,
-                "top_channels": limits.MAX_CHANNELS, "hidden_units": limits.MAX_HIDDEN_UNITS}
-_CONFIG_FRACTIONS = ("dropout", "head_dropout")
-
-# Known notes written by this program, with their types; other notes may be any plain value.
-_FRACTION_NOTES = ("gate_mnist_accuracy", "base_gate_mnist_accuracy", "holdout_accuracy", "base_holdout_accuracy")
-_COUNT_NOTES = ("gate_size", "holdout_count")
-_BOOL_NOTES = ("mnist_test_accuracy_is_estimate",)
-
-
-def checkpoint_config(value: Any, path: str | os.PathLike):
-    """Return the NetConfig a checkpoint names, refusing bad types and networks beyond the size limit.
-
-    The network's size is counted on torch's meta device, which allocates no memory for weights.
-    """
-    import torch
-
-    from model.network import ARCHITECTURES, NetConfig, build_network, count_parameters
-
-    where = f"Model file {path}"
-    if not isinstance(value, dict):
-        raise InvalidInputError(f"{where} does not match the architecture it names (its config is {_shown(value)}).")
-    known = set(NetConfig.__dataclass_fields__)
-    unknown = sorted(str(key) for key in value if key not in known)
-    if unknown:
-        raise InvalidInputError(f"{where} names an unknown architecture setting {unknown[0]!r}.")
-    arch = value.get("arch", "compact")
-    if arch not in ARCHITECTURES:
-        raise InvalidInputError(f"{where} names an unknown architecture {_shown(arch)}; this program knows "
-                                f"{', '.join(ARCHITECTURES)}.")
-    for name, bound in _CONFIG_INTS.items():
-        if name in value and not (isinstance(value[name], int) and not isinstance(value[name], bool)
-                                  and 1 <= value[name] <= bound):
-            raise InvalidInputError(f"{where}: the architecture setting {name} is {_shown(value[name])}; "
-                                    f"it must be a whole number from 1 to {bound}.")
-    for name in _CONFIG_FRACTIONS:
-        if name in value and not (_is_number(value[name]) and 0 <= value[name] < 1):
-            raise InvalidInputError(f"{where}: the architecture setting {name} is {_shown(value[name])}; "
-                                    f"it must be a number from 0 to just under 1.")
-    config = NetConfig(**value)
-    with torch.device("meta"):
-        size = count_parameters(build_network(config))
-    if size > limits.MAX_NETWORK_PARAMETERS:
-        raise InvalidInputError(f"{where} declares a network of {size:,} parameters; the limit is "
-                                f"{limits.MAX_NETWORK_PARAMETERS:,}.")
-    return config
-
-
-def checkpoint_info(value: Any, path: str | os.PathLike) -> dict:
-    """Return the checkpoint's ``info`` as clean values for ModelInfo's known fields.
-
-    Known fields must have their type and range; unknown fields (written by a newer program) may be
-    any plain value (text, number, true/false, none, or lists and dicts of them) and are dropped.
-    """
-    where = f"Model file {path}"
-    if not isinstance(value, dict):
-        raise InvalidInputError(f"{where} has unusable metadata: its info is {_shown(value)}, not a dict.")
-    budget = [limits.MAX_INFO_ITEMS]
-    clean: dict = {}
-    for key, item in value.items():
-        if not isinstance(key, str):
-            raise InvalidInputError(f"{where} has unusable metadata: a key of its info is {_shown(key)}.")
-        field = f"{where} has unusable metadata: info.{key[:40]}"
-        if key in ("version", "parent_version"):
-            if not (isinstance(item, str) and (item == "" or VERSION_ID.fullmatch(item))):
-                raise InvalidInputError(f"{field} is {_shown(item)}, not a version id (10 hex digits).")
-        elif key == "created":
-            if not (isinstance(item, str) and (item == "" or is_iso_time(item))):
-                raise InvalidInputError(f"{field} is {_shown(item)}, not an ISO 8601 time.")
-        elif key == "training_command":
-            if not (isinstance(item, str) and len(item) <= limits.MAX_INFO_TEXT):
-                raise InvalidInputError(f"{field} is {_shown(item)}, not a text of at most "
-                                        f"{limits.MAX_INFO_TEXT:,} characters.")
-        elif key == "preprocess_version":
-            if not (isinstance(item, int) and not isinstance(item, bool)):
-                raise InvalidInputError(f"{field} is {_shown(item)}, not a whole number.")
-        elif key == "mnist_test_accuracy":
-            if item is not None:
-                _fraction(item, field)
-        elif key in ("mnist_test_size", "sample_count"):
-            _count(item, field)
-        elif key == "seed":
-            if item is not None and not (isinstance(item, int) and not isinstance(item, bool)
-                                         and abs(item) < 2 ** 63):
-                raise InvalidInputError(f"{field} is {_shown(item)}, not a whole number.")
-        elif key == "notes":
-            item = _notes(item, field, budget)
-        else:
-            _plain(item, field, 1, budget)
-            continue  # a newer program's field: checked, then dropped
-        clean[key] = item
-    return clean
-
-
 def is_iso_time(text: str) -> bool:
     """Return True if ``text`` is an ISO 8601 time of at most 64 characters that Python can read."""
     if len(text) > 64:
@@ -330,106 +234,11 @@ def is_iso_time(text: str) -> bool:
     return True
 
 
-def _fraction(value: Any, field: str) -> float:
-    if not (_is_number(value) and math.isfinite(value) and 0 <= value <= 1):
-        raise InvalidInputError(f"{field} is {_shown(value)}, not a fraction from 0 to 1.")
+def fraction(value: Any, field: str) -> float:
+    """Return ``value`` as a float if it is a finite number from 0 to 1; raises InvalidInputError naming ``field``."""
+    if not (is_number(value) and math.isfinite(value) and 0 <= value <= 1):
+        raise InvalidInputError(f"{field} is {shown(value)}, not a fraction from 0 to 1.")
     return float(value)
-
-
-def _count(value: Any, field: str) -> int:
-    if not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= limits.MAX_COUNT):
-        raise InvalidInputError(f"{field} is {_shown(value)}, not a count from 0 to {limits.MAX_COUNT:,}.")
-    return value
-
-
-def _notes(value: Any, field: str, budget: list[int]) -> dict:
-    if not isinstance(value, dict):
-        raise InvalidInputError(f"{field} is {_shown(value)}, not a dict.")
-    for key, item in value.items():
-        if not isinstance(key, str):
-            raise InvalidInputError(f"{field} has a key {_shown(key)} that is not text.")
-        if key in _FRACTION_NOTES:
-            _fraction(item, f"{field}.{key}")
-        elif key in _COUNT_NOTES:
-            _count(item, f"{field}.{key}")
-        elif key in _BOOL_NOTES:
-            if not isinstance(item, bool):
-                raise InvalidInputError(f"{field}.{key} is {_shown(item)}, not true or false.")
-        _plain(item, f"{field}.{key[:40]}", 2, budget)
-    return value
-
-
-def _plain(value: Any, field: str, depth: int, budget: list[int]) -> None:
-    """Check that ``value`` is plain data (text, finite numbers, booleans, None, lists and dicts of them)."""
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise InvalidInputError(f"{field}: the metadata holds more than {limits.MAX_INFO_ITEMS:,} values.")
-    if depth > limits.MAX_JSON_DEPTH:
-        raise InvalidInputError(f"{field} is nested more than {limits.MAX_JSON_DEPTH} deep.")
-    if value is None or isinstance(value, bool):
-        return
-    if isinstance(value, int):
-        if abs(value) >= 2 ** 63:
-            raise InvalidInputError(f"{field} is {_shown(value)}, larger than any figure hwr writes.")
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidInputError(f"{field} is {value}, not a finite number.")
-        return
-    if isinstance(value, str):
-        if len(value) > limits.MAX_INFO_TEXT:
-            raise InvalidInputError(f"{field} is a text of {len(value):,} characters; the limit is "
-                                    f"{limits.MAX_INFO_TEXT:,}.")
-        return
-    if isinstance(value, (list, tuple)):
-        for item in value:
-            _plain(item, field, depth + 1, budget)
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidInputError(f"{field} has a key {_shown(key)} that is not text.")
-            _plain(item, field, depth + 1, budget)
-        return
-    raise InvalidInputError(f"{field} is a {type(value).__name__}, not plain data (text, numbers, lists).")
-
-
-def checkpoint_weights(value: Any, config, path: str | os.PathLike) -> dict:
-    """Return the state dict if it has exactly the tensors ``config``'s network has, all finite.
-
-    Expected names, shapes and dtypes come from the network built on torch's meta device.
-    """
-    import torch
-
-    from model.network import build_network
-
-    where = f"Model file {path}"
-    if not isinstance(value, dict):
-        raise InvalidInputError(f"{where} does not match the architecture it names (its weights are "
-                                f"{_shown(value)}).")
-    with torch.device("meta"):
-        expected = build_network(config).state_dict()
-    missing = [name for name in expected if name not in value]
-    if missing:
-        raise InvalidInputError(f"{where} does not match the architecture it names: it lacks the tensor "
-                                f"{missing[0]!r}.")
-    extra = [str(name) for name in value if name not in expected]
-    if extra:
-        raise InvalidInputError(f"{where} does not match the architecture it names: it has an unexpected "
-                                f"tensor {extra[0][:60]!r}.")
-    for name, reference in expected.items():
-        tensor = value[name]
-        if not isinstance(tensor, torch.Tensor) or tensor.layout != torch.strided or tensor.device.type != "cpu":
-            raise InvalidInputError(f"{where} does not match the architecture it names: {name!r} is not a "
-                                    f"plain tensor.")
-        if tensor.shape != reference.shape or tensor.dtype != reference.dtype:
-            raise InvalidInputError(
-                f"{where} does not match the architecture it names: {name!r} is {tuple(tensor.shape)} "
-                f"{tensor.dtype}, expected {tuple(reference.shape)} {reference.dtype}.")
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise InvalidInputError(f"{where} is unusable: its weights {name!r} contain NaN or infinite values "
-                                    f"(a training run that diverged, or a damaged file).")
-    return value
 
 
 # -- sample exports ---------------------------------------------------------------------------
@@ -463,14 +272,14 @@ def samples_export(document: Any, path: str | os.PathLike) -> list[dict]:
                                 f"\"{EXPORT_FORMAT}\").")
     version = document.get("version")
     if not (isinstance(version, int) and not isinstance(version, bool)) or version != EXPORT_VERSION:
-        raise InvalidInputError(f"{where} has format version {_shown(version)}; this program reads version "
+        raise InvalidInputError(f"{where} has format version {shown(version)}; this program reads version "
                                 f"{EXPORT_VERSION}.")
     unknown = sorted(set(document) - {"format", "version", "samples"})
     if unknown:
         raise InvalidInputError(f"{where} has an unknown entry {unknown[0][:40]!r}.")
     samples = document.get("samples")
     if not isinstance(samples, list):
-        raise InvalidInputError(f"{where}: \"samples\" is {_shown(samples)}, not a list.")
+        raise InvalidInputError(f"{where}: \"samples\" is {shown(samples)}, not a list.")
     if len(samples) > limits.MAX_SAMPLES_PER_EXPORT:
         raise InvalidInputError(f"{where} holds {len(samples):,} samples; the limit is "
                                 f"{limits.MAX_SAMPLES_PER_EXPORT:,}.")
@@ -551,7 +360,7 @@ def sample_entry(entry: Any, where: str, strokes: list[list[Point]] | None = Non
     ``where`` and the field: the same rules for an export file and for a row of the sample database.
     ``strokes``: the entry's drawing already checked (by :func:`drawing_json`), not checked again."""
     if not isinstance(entry, dict):
-        raise InvalidInputError(f"{where} is {_shown(entry)}, not a JSON object.")
+        raise InvalidInputError(f"{where} is {shown(entry)}, not a JSON object.")
     for key in _REQUIRED_SAMPLE_KEYS:
         if key not in entry:
             raise InvalidInputError(f"{where} has no \"{key}\".")
@@ -560,7 +369,7 @@ def sample_entry(entry: Any, where: str, strokes: list[list[Point]] | None = Non
         raise InvalidInputError(f"{where} has an unknown entry {unknown[0][:40]!r}.")
     uid = entry["uid"]
     if not (isinstance(uid, str) and UID.fullmatch(uid)):
-        raise InvalidInputError(f"{where}: \"uid\" is {_shown(uid)}; it must be 1–64 letters, digits, _ or -.")
+        raise InvalidInputError(f"{where}: \"uid\" is {shown(uid)}; it must be 1–64 letters, digits, _ or -.")
     label = _digit(entry["label"], where, "label")
     predicted = entry.get("predicted")
     if predicted is not None:
@@ -568,19 +377,19 @@ def sample_entry(entry: Any, where: str, strokes: list[list[Point]] | None = Non
     probabilities = entry.get("probabilities")
     if probabilities is not None:
         if not (isinstance(probabilities, list) and len(probabilities) == 10):
-            raise InvalidInputError(f"{where}: \"probabilities\" is {_shown(probabilities)}, not a list of ten "
+            raise InvalidInputError(f"{where}: \"probabilities\" is {shown(probabilities)}, not a list of ten "
                                     f"numbers.")
-        probabilities = [_fraction(p, f"{where}: \"probabilities\" item {i}") for i, p in enumerate(probabilities)]
+        probabilities = [fraction(p, f"{where}: \"probabilities\" item {i}") for i, p in enumerate(probabilities)]
     created = entry.get("created", "")
     if not (isinstance(created, str) and (created == "" or is_iso_time(created))):
-        raise InvalidInputError(f"{where}: \"created\" is {_shown(created)}, not an ISO 8601 time.")
+        raise InvalidInputError(f"{where}: \"created\" is {shown(created)}, not an ISO 8601 time.")
     model_version = entry.get("model_version", "")
     if not (isinstance(model_version, str) and (model_version == "" or VERSION_ID.fullmatch(model_version))):
-        raise InvalidInputError(f"{where}: \"model_version\" is {_shown(model_version)}, not a version id "
+        raise InvalidInputError(f"{where}: \"model_version\" is {shown(model_version)}, not a version id "
                                 f"(10 hex digits) or empty.")
     number = entry.get("number")
     if number is not None and not is_number_text(number):
-        raise InvalidInputError(f"{where}: \"number\" is {_shown(number)}, not a string of 1–"
+        raise InvalidInputError(f"{where}: \"number\" is {shown(number)}, not a string of 1–"
                                 f"{limits.MAX_NUMBER_DIGITS} digits.")
     strokes = drawing(entry["strokes"], where) if strokes is None else strokes
     return {"uid": uid, "created": created, "label": label, "predicted": predicted,
@@ -589,7 +398,7 @@ def sample_entry(entry: Any, where: str, strokes: list[list[Point]] | None = Non
 
 def _digit(value: Any, where: str, name: str) -> int:
     if not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 9):
-        raise InvalidInputError(f"{where}: \"{name}\" is {_shown(value)}, not a whole number from 0 to 9.")
+        raise InvalidInputError(f"{where}: \"{name}\" is {shown(value)}, not a whole number from 0 to 9.")
     return value
 
 
@@ -607,5 +416,5 @@ def active_marker(data: bytes, path: str | os.PathLike, shipped: str) -> str:
     if text == "":
         return shipped
     if text != shipped and not VERSION_ID.fullmatch(text):
-        raise InvalidInputError(f"The active-model file {path} holds {_shown(text)}, not a version id.")
+        raise InvalidInputError(f"The active-model file {path} holds {shown(text)}, not a version id.")
     return text

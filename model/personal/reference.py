@@ -9,16 +9,14 @@ A fine-tune needs three fixed sets of digits that are not the user's:
 
 Both gates ship inside the package as compact ``.npz`` files (28×28 uint8 pictures, labels and the
 preprocessing version, read with ``allow_pickle=False``), so the first fine-tune needs no download.
-``python -m model.reference build`` makes them from MNIST and UNIPEN; ``python -m model.reference
-stamp`` stores a model's gate figures in its checkpoint, so its first fine-tune need not measure them.
+``python -m model.personal build`` makes them from MNIST and UNIPEN; ``python -m model.personal stamp``
+stores a model's gate figures in its checkpoint, so its first fine-tune need not measure them.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
-import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model.data import DigitSet, MnistUnavailableError, balanced_subset, read_mnist
-from model.preprocess import PREPROCESS_VERSION
+from model.training.data import DigitSet, MnistUnavailableError, balanced_subset, read_mnist
+from model.recognition.preprocess import PREPROCESS_VERSION
 
 MNIST_REFERENCE_NAME = "mnist_reference.npz"  # replay + MNIST gate, from MNIST (CC BY-SA 3.0)
 PEN_GATE_NAME = "pen_gate.npz"  # the pen gate, from UNIPEN validation writers (CC BY 4.0)
@@ -103,7 +101,7 @@ def read_digit_file(path: Path) -> dict[str, DigitSet]:
     if version is None or version.shape != () or int(version) != PREPROCESS_VERSION:
         raise ReferenceFileError(f"Reference digits {path} were made by preprocessing version "
                              f"{None if version is None else version.tolist()}; this program has version "
-                             f"{PREPROCESS_VERSION}. Rebuild them with `python -m model.reference build`.")
+                             f"{PREPROCESS_VERSION}. Rebuild them with `python -m model.personal build`.")
     sets = {}
     for key in sorted(arrays):
         if not key.endswith("_images"):
@@ -122,7 +120,7 @@ def read_digit_file(path: Path) -> dict[str, DigitSet]:
 
 def write_digit_file(path: Path, sets: dict[str, DigitSet], note: str) -> Path:
     """Write digit sets to a compressed ``.npz`` atomically (with the preprocessing version); return path."""
-    from model.checkpoint import atomic_write_bytes
+    from model.files.disk import atomic_write_bytes
 
     arrays: dict[str, np.ndarray] = {"preprocess_version": np.array(PREPROCESS_VERSION, np.int64),
                                      "note": np.array(note)}
@@ -178,8 +176,8 @@ def pen_gate_digits(unipen_dir: Path, per_class: int = PEN_GATE_PER_CLASS, seed:
     and training writers' digits are what the model learnt from (a gate on them would flatter it).
     Digits are picked at random (``seed``) across writers, so no single writer dominates.
     """
-    from model.preprocess import NothingDrawnError, strokes_to_image
-    from model.unipen import pen_digits
+    from model.recognition.preprocess import NothingDrawnError, strokes_to_image
+    from model.training.unipen import pen_digits
 
     digits = pen_digits(unipen_dir, "val")
     rng = np.random.default_rng(seed)
@@ -209,60 +207,5 @@ def build_assets(assets: Path, mnist_dir: Path | None, unipen_dir: Path | None) 
     if unipen_dir is not None:
         written.append(write_digit_file(assets / PEN_GATE_NAME, {"pen_gate": pen_gate_digits(unipen_dir)},
                                         "UNIPEN train_r01_v07 1a validation writers, CC BY 4.0, rendered by "
-                                        "model.preprocess.strokes_to_image"))
+                                        "model.recognition.preprocess.strokes_to_image"))
     return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model.reference", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-    build = commands.add_parser("build", help="write assets/mnist_reference.npz and assets/pen_gate.npz")
-    build.add_argument("--assets", type=Path, default=Path(__file__).resolve().parent.parent / "assets",
-                       help="the folder to write into")
-    build.add_argument("--mnist-dir", type=Path, default=None, help="folder holding MNIST/raw ($HWR_MNIST_DIR)")
-    build.add_argument("--unipen-dir", type=Path, default=None, help="UNIPEN folder ($HWR_UNIPEN_DIR)")
-    build.add_argument("--skip-mnist", action="store_true", help="write only the pen gate")
-    stamp = commands.add_parser("stamp", help="store a checkpoint's gate figures in it (rewrites the file)")
-    stamp.add_argument("weights", type=Path, help="the checkpoint to stamp, e.g. assets/default.pt")
-    stamp.add_argument("--assets", type=Path, default=Path(__file__).resolve().parent.parent / "assets",
-                       help="the folder holding the reference files the app uses")
-    stamp.add_argument("--mnist-dir", type=Path, default=None,
-                       help="MNIST folder, only needed when the assets hold no mnist_reference.npz")
-    args = parser.parse_args(argv)
-
-    from model.constants import default_mnist_dir
-
-    try:
-        if args.command == "build":
-            from model.unipen import default_unipen_dir
-
-            mnist_dir = None if args.skip_mnist else (args.mnist_dir or default_mnist_dir())
-            unipen_dir = args.unipen_dir or default_unipen_dir()
-            for path in build_assets(args.assets, mnist_dir, unipen_dir):
-                sets = read_digit_file(path)
-                print(f"{path}: {path.stat().st_size:,} bytes; "
-                      + ", ".join(f"{name} {len(d):,} digits" for name, d in sets.items()))
-            return 0
-        from model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-        from model.finetune import stamp_gate_figures
-
-        reference = load_reference(args.assets, args.mnist_dir or default_mnist_dir())
-        try:
-            checkpoint = load_checkpoint(args.weights)
-        except CheckpointError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        stamped = stamp_gate_figures(checkpoint, reference)
-        save_checkpoint(stamped, args.weights)
-        for name, figure in stamped.info.notes["gates"].items():
-            print(f"{args.weights}: {name} gate {figure['accuracy']:.2%} on {figure['size']:,} digits "
-                  f"(set {figure['digest']})")
-        return 0
-    except (ReferenceFileError, MnistUnavailableError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

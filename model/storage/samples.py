@@ -19,11 +19,10 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from model import limits, validate
-from model.checkpoint import atomic_write_bytes
-from model.files import move_aside, timestamp
-from model.preprocess import PREPROCESS_VERSION, IMAGE_SIZE, strokes_to_image
-from model.validate import EXPORT_FORMAT, EXPORT_VERSION
+from model.files import limits, validate
+from model.files.disk import atomic_write_bytes, move_aside, timestamp
+from model.files.validate import EXPORT_FORMAT, EXPORT_VERSION
+from model.recognition.preprocess import IMAGE_SIZE, PREPROCESS_VERSION, strokes_to_image
 
 SCHEMA_VERSION = 1  # PRAGMA user_version of the database; a newer hwr that changes the table raises it
 _REQUIRED_COLUMNS = ("id", "uid", "created", "label", "predicted", "probabilities", "model_version", "strokes",
@@ -75,7 +74,7 @@ def make_sample(label: int, strokes: Sequence[Sequence[Sequence[float]]], predic
     """Return a Sample for strokes, its picture rendered by the shared preprocessing.
 
     Raises NothingDrawnError for no points, and InvalidInputError (a ValueError) for a drawing
-    beyond the limits of model.limits (too many points, coordinates that are not finite numbers…).
+    beyond the limits of model.files.limits (too many points, coordinates that are not finite numbers…).
     ``number`` is the number the digit was written in, if it was one digit of several.
     """
     _check_label(label)
@@ -347,7 +346,7 @@ class SampleStore:
     def import_from(self, path: str | Path) -> int:
         """Add the samples of an export file, skipping ones already here; return how many were new.
 
-        The file is checked whole against the export schema (model.validate.samples_export) before
+        The file is checked whole against the export schema (model.files.validate.samples_export) before
         anything is stored, so a bad file changes nothing; the error names the file and its first
         bad entry. (The window reads the file on a worker thread with :func:`read_export`, then
         calls :meth:`add_imported`.)
@@ -419,7 +418,7 @@ def _text_factory(data: bytes) -> str:
 
 
 def _row_drawing(strokes, size: int | None):
-    """Return a row's strokes column as a checked drawing (model.validate.drawing's rules)."""
+    """Return a row's strokes column as a checked drawing (model.files.validate.drawing's rules)."""
     if strokes is None:
         raise BadRowError(f"its strokes take {size or 0:,} bytes; the limit is {limits.MAX_STROKE_FILE_BYTES:,}"
                           if size else "it has no strokes")

@@ -1,7 +1,7 @@
 """Pen-drawn digits for training: stroke-level augmentation and rendering through the canvas path.
 
 UNIPEN's digits are strokes, like the canvas's. They are turned into pictures by
-:func:`model.preprocess.strokes_to_image` — exactly what the app does with a drawing — after
+:func:`model.recognition.preprocess.strokes_to_image` — exactly what the app does with a drawing — after
 augmentation is applied to the *points* (what really varies between people and input devices):
 
 * an affine change: rotation, slant, aspect ratio (size alone changes nothing: the recipe fits the
@@ -27,9 +27,9 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from model.data import DigitSet
-from model.preprocess import NothingDrawnError, strokes_to_image
-from model.unipen import PenDigit
+from model.training.data import DigitSet
+from model.recognition.preprocess import NothingDrawnError, strokes_to_image
+from model.training.unipen import PenDigit
 
 Strokes = list[np.ndarray]  # each (N, 2): x, y with y down
 

@@ -1,8 +1,8 @@
 """Reading numbers: written numbers replayed through the real window, pictures of numbers, reading time.
 
-    .venv/bin/python -m benchmarks.numbers                      # about 5 min on 2 cores
-    .venv/bin/python -m benchmarks.numbers --numbers 20 --no-write   # a quick check
-    .venv/bin/python -m benchmarks.numbers --split val --no-write    # for tuning: never tune on test
+    .venv/bin/python -m benchmarks.number_reading                      # about 5 min on 2 cores
+    .venv/bin/python -m benchmarks.number_reading --numbers 20 --no-write   # a quick check
+    .venv/bin/python -m benchmarks.number_reading --split val --no-write    # for tuning: never tune on test
 
 Three parts:
 
@@ -10,13 +10,13 @@ Three parts:
    per number, the writers of the ``--split`` split, ``test`` by default: writers the shipped model
    never saw): each digit scaled to a common height with some variation, its bottom near a sloping
    baseline, the space before it drawn at random so that about one neighbouring pair in ten
-   overlaps (``model.compose.Layout``). Each number is drawn on the real window's canvas with
+   overlaps (``model.training.compose.Layout``). Each number is drawn on the real window's canvas with
    mouse events, stroke by stroke; the reading the window shows after the last pen-up is compared
    with the truth. Next to it, the *perfect-segmentation bound*: the same digits (the strokes the
    canvas recorded) read one by one, alone — the share of numbers whose every digit is then read
    right is what a reader that never misplaces a stroke would reach.
-2. **Pictures of numbers.** MNIST test digits laid side by side (``model.compose.compose_picture``),
-   with no, one or two touching pairs, read by ``model.picture_numbers``; the bound is each digit's
+2. **Pictures of numbers.** MNIST test digits laid side by side (``model.training.compose.compose_picture``),
+   with no, one or two touching pairs, read by ``model.recognition.picture_numbers``; the bound is each digit's
    own 28×28 picture read alone.
 3. **Reading time** of a 10-digit written number, headless on the app's torch threads: at pen lift
    (the reader has seen the number without its last stroke, as in the window) and cold (nothing
@@ -34,7 +34,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `python benchmarks/numbers.py`: make the repository importable
+if __package__ in (None, ""):  # run as `python benchmarks/number_reading.py`: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -44,7 +44,7 @@ import torch
 
 from benchmarks.common import (default_data_dir, default_unipen_dir, markdown_table, other_load, percentiles,
                                publish, verdict)
-from model.compose import Layout, compose_number, compose_picture
+from model.training.compose import Layout, compose_number, compose_picture
 
 LENGTHS = (3, 5, 8)
 
@@ -116,8 +116,8 @@ def _edit_distance(a: str, b: str) -> int:
 def pen_writers(source: str, unipen_dir: Path | None, split: str) -> dict[str, list[tuple[list, int]]]:
     """Return {writer: [(strokes, label), ...]} of the writers of a split (writers with enough digits)."""
     writers: dict[str, list[tuple[list, int]]] = defaultdict(list)
-    if source == "synthetic":  # no data set needed: model.synthetic's digits, one "writer" per seed
-        from model.synthetic import STANDARD, jitter
+    if source == "synthetic":  # no data set needed: model.training.synthetic's digits, one "writer" per seed
+        from model.training.synthetic import STANDARD, jitter
 
         for writer in range(40):
             rng = np.random.default_rng(writer)
@@ -125,7 +125,7 @@ def pen_writers(source: str, unipen_dir: Path | None, split: str) -> dict[str, l
                 label = index % 10
                 writers[f"synthetic-{writer}"].append((jitter(STANDARD[label], rng, 1.0), label))
         return dict(writers)
-    from model.unipen import pen_digits
+    from model.training.unipen import pen_digits
 
     for digit in pen_digits(unipen_dir, split):
         writers[digit.writer].append(([list(stroke) for stroke in digit.strokes], int(digit.label)))
@@ -154,7 +154,7 @@ def replay_in_window(numbers_by_length: dict[int, list], data_dir: Path) -> dict
     from benchmarks.qt_driving import wait_until
     from hwr_app.main_window import MainWindow
     from hwr_app.startup import AppPaths
-    from model.predict import Predictor
+    from model.recognition.predict import Predictor
     from tests.qt_helpers import drag
 
     from PySide6.QtCore import qInstallMessageHandler
@@ -213,10 +213,10 @@ def _fit(strokes: list, width: int, height: int) -> list:
 def picture_outcomes(mnist_test, network, length: int, touching: int, count: int,
                      rng: np.random.Generator) -> list[Outcome]:
     """Read ``count`` pictures of ``length``-digit numbers composed from MNIST test digits."""
-    from model.picture_numbers import read_picture_number
-    from model.predict import Predictor  # noqa: F401  (network built by the caller)
-    from model.preprocess import raster_to_image
-    from model.numbers import network_probabilities
+    from model.recognition.picture_numbers import read_picture_number
+    from model.recognition.predict import Predictor  # noqa: F401  (network built by the caller)
+    from model.recognition.preprocess import raster_to_image
+    from model.recognition.numbers import network_probabilities
 
     images, labels = mnist_test.images.numpy(), mnist_test.labels.numpy()
     outcomes = []
@@ -241,12 +241,12 @@ def joined_figures(writers: dict[str, list], network, count: int, rng: np.random
     """Return table rows: 5-digit numbers read with and without stroke splitting, plain and joined.
 
     Joined: for half of the neighbouring pairs the pen stays down from one digit to the next
-    (model.compose.join_neighbours), so one stroke runs through two digits.
+    (model.training.compose.join_neighbours), so one stroke runs through two digits.
     """
     from dataclasses import replace
 
-    from model.compose import join_neighbours
-    from model.numbers import DEFAULT_CONFIG, NumberReader
+    from model.training.compose import join_neighbours
+    from model.recognition.numbers import DEFAULT_CONFIG, NumberReader
 
     numbers = [number for _, number in compose_written(writers, 5, count, rng)]
     joined = [join_neighbours(number, rng, 0.5) for number in numbers]
@@ -266,7 +266,7 @@ def joined_figures(writers: dict[str, list], network, count: int, rng: np.random
 
 def reading_times(writers: dict[str, list], network, count: int, rng: np.random.Generator) -> dict[str, list[float]]:
     """Return ms per reading of 10-digit numbers: at pen lift (warm cache) and cold."""
-    from model.numbers import NumberReader
+    from model.recognition.numbers import NumberReader
 
     times: dict[str, list[float]] = {"pen lift": [], "cold": []}
     for _, number in compose_written(writers, 10, count, rng):
@@ -286,14 +286,14 @@ def reading_times(writers: dict[str, list], network, count: int, rng: np.random.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.numbers", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.number_reading", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
                         help="folder holding MNIST/raw ($HWR_MNIST_DIR if set, else ../shared/data)")
     parser.add_argument("--unipen-dir", type=Path, default=default_unipen_dir(),
                         help="folder holding UNIPEN's train_r01_v07 ($HWR_UNIPEN_DIR if set, else ../shared/data/unipen)")
     parser.add_argument("--source", choices=("unipen", "synthetic"), default="unipen",
-                        help="written digits from UNIPEN writers, or model.synthetic's (no data set needed)")
+                        help="written digits from UNIPEN writers, or model.training.synthetic's (no data set needed)")
     parser.add_argument("--split", choices=("train", "val", "test"), default="test",
                         help="UNIPEN writers to compose numbers from; tune on val, report on test")
     parser.add_argument("--numbers", type=int, default=200, help="numbers per length (written and pictures)")
@@ -312,15 +312,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from model.constants import TORCH_THREADS
     from model.assets import default_weights_path
-    from model.checkpoint import load_checkpoint
-    from model.data import load_mnist
-    from model.predict import Predictor
+    from model.storage.checkpoint import load_checkpoint
+    from model.training.data import load_mnist
+    from model.recognition.predict import Predictor
 
     torch.set_num_threads(args.threads or TORCH_THREADS)
     predictor = Predictor(load_checkpoint(default_weights_path()))
     rng = np.random.default_rng(args.seed)
     writers = pen_writers(args.source, args.unipen_dir, args.split)
-    source = (f"UNIPEN, {args.split} writers" if args.source == "unipen" else "model.synthetic") + \
+    source = (f"UNIPEN, {args.split} writers" if args.source == "unipen" else "model.training.synthetic") + \
         f" ({len(writers)} writers, {sum(len(d) for d in writers.values()):,} digits)"
     print(f"written digits: {source}", flush=True)
 

@@ -11,7 +11,6 @@ import hashlib
 import io
 import os
 import pickle
-import tempfile
 import warnings
 import zipfile
 from dataclasses import asdict, dataclass, field, fields
@@ -21,10 +20,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from model import limits, validate
-from model.network import NetConfig, build_network
-from model.preprocess import PREPROCESS_VERSION
-from model.validate import describe_os_error
+from model.files import limits, validate
+from model.files.disk import atomic_write_bytes
+from model.files.validate import describe_os_error
+from model.recognition.network import NetConfig, build_network
+from model.recognition.preprocess import PREPROCESS_VERSION
+from model.storage import checkpoint_fields
 
 FORMAT = "hwr-checkpoint"
 FORMAT_VERSION = 1
@@ -108,38 +109,6 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> Path:
     return atomic_write_bytes(Path(path), buffer.getvalue())
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a fsynced temporary file and os.replace; return path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a model or export is an ordinary file
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
-    return path
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename durable; not every platform lets a directory be opened."""
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
-
-
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Return the checkpoint stored at ``path``; raises CheckpointError with the reason otherwise.
 
@@ -189,13 +158,13 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
             f"Model file {path} has format version {version if isinstance(version, int) else '?'}; "
             f"this program reads version {FORMAT_VERSION}.")
     try:
-        config = validate.checkpoint_config(payload.get("config"), path)
-        info = ModelInfo(**validate.checkpoint_info(payload.get("info", {}), path))
+        config = checkpoint_fields.checkpoint_config(payload.get("config"), path)
+        info = ModelInfo(**checkpoint_fields.checkpoint_info(payload.get("info", {}), path))
         if info.preprocess_version != PREPROCESS_VERSION:
             raise CheckpointError(
                 f"Model file {path} expects preprocessing version {info.preprocess_version}; "
                 f"this program has version {PREPROCESS_VERSION}.")
-        state_dict = validate.checkpoint_weights(payload.get("state_dict"), config, path)
+        state_dict = checkpoint_fields.checkpoint_weights(payload.get("state_dict"), config, path)
         build_network(config).load_state_dict(state_dict)  # strict; cannot fail after the checks above
     except validate.InvalidInputError as error:
         raise CheckpointError(str(error)) from error

@@ -4,36 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 import torch
-from model import validate
-from model.checkpoint import Checkpoint
-from model.preprocess import image_to_tensor, raster_to_image, strokes_to_image
+from torch import nn
+
+from model.files import validate
+from model.recognition.answer import DigitAnswer, UnusableOutputError
+from model.recognition.preprocess import image_to_tensor, raster_to_image, strokes_to_image
 
 
-class UnusableOutputError(ValueError):
-    """The network's answer holds NaN or infinite values, so there is no probability to show."""
+class HasVersion(Protocol):
+    version: str  # the first 10 hex digits of the weights' SHA-256
 
 
-class DigitAnswer:
-    """The digit, confidence and runners-up of anything with ten ``probabilities``."""
+class BuildsNetwork(Protocol):
+    """What a Predictor needs of a model: a way to build its network, and its version for messages.
 
-    probabilities: np.ndarray
+    model.storage.checkpoint.Checkpoint is one; recognition does not import storage, which sits above it.
+    """
 
-    @property
-    def digit(self) -> int:
-        return int(self.probabilities.argmax())
+    info: HasVersion
 
-    @property
-    def confidence(self) -> float:
-        return float(self.probabilities.max())
-
-    def top(self, count: int = 3) -> list[tuple[int, float]]:
-        """Return the ``count`` most likely (digit, probability) pairs, most likely first."""
-        order = np.argsort(self.probabilities)[::-1][:count]
-        return [(int(d), float(self.probabilities[d])) for d in order]
+    def build(self) -> nn.Module: ...
 
 
 @dataclass(frozen=True)
@@ -47,11 +41,11 @@ class Prediction(DigitAnswer):
 class Predictor:
     """One model ready for inference; use each instance from one thread at a time."""
 
-    def __init__(self, checkpoint: Checkpoint) -> None:
+    def __init__(self, checkpoint: BuildsNetwork) -> None:
         self.checkpoint = checkpoint
         # channels_last weights take the faster convolution path on the CPU (benchmarks/latency.py).
         self.network = checkpoint.build().to(memory_format=torch.channels_last)
-        self._number_reader = None  # model.numbers.NumberReader, made on first use
+        self._number_reader = None  # model.recognition.numbers.NumberReader, made on first use
 
     @property
     def version(self) -> str:
@@ -84,20 +78,20 @@ class Predictor:
         return self.predict_image(raster_to_image(validate.picture_file(path)))
 
     def read_number(self, strokes: Sequence[Sequence[Sequence[float]]], expected_count: int | None = None):
-        """Return the model.numbers.NumberReading of strokes holding one digit or several."""
-        from model.numbers import NumberReader
+        """Return the model.recognition.numbers.NumberReading of strokes holding one digit or several."""
+        from model.recognition.numbers import NumberReader
 
         if self._number_reader is None:
             self._number_reader = NumberReader(self.network)
         return self._number_reader.read(strokes, expected_count)
 
     def read_number_file(self, path: str | Path, expected_count: int | None = None):
-        """Return the model.numbers.NumberReading of a picture or a stroke file of one digit or several.
+        """Return the model.recognition.numbers.NumberReading of a picture or a stroke file of one digit or several.
 
         A file holding one digit reads exactly as :meth:`predict_file` reads it. The file is checked
         as :meth:`predict_file` checks it (size, points, pixels), raising InvalidInputError.
         """
-        from model.picture_numbers import read_picture_number
+        from model.recognition.picture_numbers import read_picture_number
 
         path = Path(path)
         if path.suffix.lower() == ".json":

@@ -20,7 +20,7 @@ A drawing read as one digit made of all its strokes gets exactly the probabiliti
 ``Predictor.predict_strokes`` gives for the whole drawing: it is the same picture and, read at
 batch 1 again, the same arithmetic.
 
-Everything here is plain data in, plain data out; the picture reader (``model.picture_numbers``)
+Everything here is plain data in, plain data out; the picture reader (``model.recognition.picture_numbers``)
 uses the same search over pieces cut from ink components.
 """
 
@@ -34,8 +34,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from model.predict import DigitAnswer, UnusableOutputError
-from model.preprocess import NothingDrawnError, image_to_tensor, strokes_to_image
+from model.recognition.answer import DigitAnswer, UnusableOutputError
+from model.recognition.preprocess import NothingDrawnError, image_to_tensor, strokes_to_image
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in the input's units, y down
 
@@ -73,7 +73,7 @@ class SegmenterConfig:
     # digit do not: the bar of an open 4 ends halfway down its stem, the hat of a 5 sits on its body.
     baseline_penalty: float = 16.0
     baseline_tolerance: float = 0.25
-    # Cut strokes wider than split_from number-heights at candidate points. Off: benchmarks/numbers.py
+    # Cut strokes wider than split_from number-heights at candidate points. Off: benchmarks/number_reading.py
     # measures what it gains on numbers written without lifting the pen (little, so far).
     split_strokes: bool = False
     split_from: float = 1.0

@@ -2,7 +2,7 @@
 
 The rule is at least ``MIN_SAMPLES`` samples, of any digits: the fine-tune's gate reads every sample
 with a model trained without it (cross-validated folds), so no digit needs a spare. It is written
-once, here: :func:`model.finetune.finetune` asks this function and refuses with its sentence, and the
+once, here: :func:`model.personal.finetune.finetune` asks this function and refuses with its sentence, and the
 window's Fine-tune button and sample counter ask it too, so they cannot disagree.
 """
 

@@ -1,12 +1,13 @@
-"""Moving bad files aside without ever overwriting one, and sweeping up what a crash left behind."""
+"""Files on disk: written atomically, moved aside without ever overwriting one, crash leftovers swept up."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 
-from model.limits import STALE_TEMPORARY_SECONDS
+from model.files.limits import STALE_TEMPORARY_SECONDS
 
 
 def move_aside(path: Path, folder: Path, name: str) -> Path | None:
@@ -69,3 +70,35 @@ def remove_stale_temporaries(folder: Path, now: float | None = None) -> list[Pat
         except OSError:
             continue
     return removed
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a fsynced temporary file and os.replace; return path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a model or export is an ordinary file
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    _fsync_directory(path.parent)
+    return path
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename durable; not every platform lets a directory be opened."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)

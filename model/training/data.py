@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from model.constants import MNIST_DIR_ENV, default_mnist_dir  # noqa: F401  (re-exported)
-from model.preprocess import MNIST_MEAN, MNIST_STD
+from model.recognition.preprocess import MNIST_MEAN, MNIST_STD
 
 
 

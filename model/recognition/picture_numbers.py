@@ -1,10 +1,10 @@
 """Read a number from a picture: ink components, cut where digits touch, regrouped by recognition.
 
-The picture's ink (dark on light or the reverse, as ``model.preprocess`` decides) is split into
+The picture's ink (dark on light or the reverse, as ``model.recognition.preprocess`` decides) is split into
 8-connected components. Specks are dropped. A component much wider than the number's height is
 probably two or more touching digits, so it is cut at the columns where it holds least ink (the
 narrow necks between digits); the cuts are only candidates. The pieces then go through the same
-search as strokes (``model.numbers``): every run of neighbouring pieces is a candidate digit, read
+search as strokes (``model.recognition.numbers``): every run of neighbouring pieces is a candidate digit, read
 by the network in one batch, and the best grouping wins — which also puts the pieces of a broken
 digit (a 5 whose hat came apart, a 4 in two strokes) back together.
 
@@ -18,9 +18,9 @@ from dataclasses import replace
 import numpy as np
 from PIL import Image
 
-from model.numbers import (DEFAULT_CONFIG, NumberReader, NumberReading, Piece, SegmenterConfig,
+from model.recognition.numbers import (DEFAULT_CONFIG, NumberReader, NumberReading, Piece, SegmenterConfig,
                            network_probabilities, number_height)
-from model.preprocess import NothingDrawnError, _ink_map, raster_to_image
+from model.recognition.preprocess import NothingDrawnError, _ink_map, raster_to_image
 
 INK_LEVEL = 0.25  # ink intensity (0..1, after the paper's tone is removed) that counts as ink
 WORK_HEIGHT = 64  # the ink is reduced to about this many pixels high before it is cut up

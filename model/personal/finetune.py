@@ -30,9 +30,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import math
-import threading
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Generator, Sequence
 
 import numpy as np
@@ -40,20 +39,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.checkpoint import Checkpoint, ModelInfo, make_checkpoint, weights_digest
-from model.readiness import finetune_readiness
-from model.data import AugmentConfig, augment, normalise, to_unit_ink
-from model.reference import GateSet, Reference
+from model.personal.features import (GATES_NOTE, LINEAGE_NOTE, FeatureCache, accuracy, split_network, top_logits,
+                                     trunk_features, trunk_key)
+from model.personal.readiness import finetune_readiness
+from model.personal.reference import Reference
+from model.storage.checkpoint import Checkpoint, ModelInfo, make_checkpoint
+from model.training.data import AugmentConfig, augment
 
-# Layers of ``network.features`` that stay frozen, per architecture. compact: stem, pool, the two
-# 14×14 convolutions, the pool and the first 7×7 convolution → (B, 96, 7, 7), so only the last
-# convolution and the linear layer learn; seed: none (the whole small net learns). Freezing the
-# first 7×7 convolution too (depth 5 → 6) took a 20-sample fine-tune from 3.9 to 2.6 s and a
-# 200-sample one from 4.2 to 2.8 s (benchmarks.finetune, quiet machine, 2 threads) with the same
-# new-drawing accuracy on the synthetic styles and on UNIPEN validation writers (benchmarks.personalise
-# --split val: k2 29 → 29 errors either way, corrections 10 → 9 at depth 5, 10 → 10 at depth 6).
-TRUNK_DEPTH = {"compact": 6, "seed": 0}
-EVAL_CHUNK = 1000  # digits per forward pass when measuring a gate
+
 
 
 @dataclass(frozen=True)
@@ -145,13 +138,6 @@ class NotEnoughSamplesError(ValueError):
     """Raised when there are too few samples to fine-tune and judge the result."""
 
 
-def split_network(network: nn.Module, arch: str) -> tuple[nn.Sequential, nn.Sequential]:
-    """Return (frozen trunk, trainable top) sharing ``network``'s modules: top(trunk(x)) == network(x)."""
-    depth = TRUNK_DEPTH[arch]
-    layers = list(network.features)
-    return nn.Sequential(*layers[:depth]), nn.Sequential(*layers[depth:], *network.head)
-
-
 def assign_folds(labels: Sequence[int], folds: int, keys: Sequence[str] | None = None) -> np.ndarray:
     """Return each sample's fold (0 … folds−1), spreading every digit's samples evenly over the folds.
 
@@ -169,125 +155,6 @@ def assign_folds(labels: Sequence[int], folds: int, keys: Sequence[str] | None =
         fold[members] = (offset + np.arange(len(members))) % folds
         offset += len(members)
     return fold
-
-
-@torch.inference_mode()
-def trunk_features(trunk: nn.Module, unit_ink: torch.Tensor) -> torch.Tensor:
-    """Return the trunk's output for (N, 1, 28, 28) ink in [0, 1], stored as float16 to halve memory."""
-    parts = [trunk(normalise(unit_ink[i:i + EVAL_CHUNK])).to(torch.float16) for i in range(0, len(unit_ink), EVAL_CHUNK)]
-    return torch.cat(parts) if parts else torch.empty(0)
-
-
-@torch.inference_mode()
-def top_logits(top: nn.Module, features: torch.Tensor) -> torch.Tensor:
-    """Return (N, 10) logits of ``top`` on stored trunk features, in channels_last (about 2× faster here)."""
-    four_d = features.dim() == 4
-    model = copy.deepcopy(top).to(memory_format=torch.channels_last) if four_d else top
-    parts = []
-    for i in range(0, len(features), EVAL_CHUNK):
-        chunk = features[i:i + EVAL_CHUNK].float()
-        parts.append(model(chunk.contiguous(memory_format=torch.channels_last) if four_d else chunk))
-    return torch.cat(parts) if parts else torch.empty(0, 10)
-
-
-def _trunk_key(trunk: nn.Module) -> str:
-    """Return an id of the trunk: its depth and weights (the features depend on both)."""
-    return f"{len(trunk)}:{weights_digest(trunk.state_dict()) if len(trunk) else '-'}"
-
-
-class FeatureCache:
-    """The reference digits seen through a frozen trunk, and the gate figures of models measured so far.
-
-    A fine-tune never changes the trunk, so every model fine-tuned from the same shipped model shares
-    these features: they are computed on the first fine-tune of a run and reused by the next ones.
-    Thread-safe; the app keeps one for its lifetime.
-    """
-
-    def __init__(self, reference: Reference) -> None:
-        self.reference = reference
-        self._lock = threading.Lock()
-        self._key: str | None = None
-        self._replay: torch.Tensor | None = None
-        self._gates: dict[str, torch.Tensor] = {}
-        self._replay_logits: dict[str, torch.Tensor] = {}  # base version → its logits on the replay digits
-        self._gate_accuracy: dict[tuple[str, str], float] = {}  # (version, gate digest) → accuracy
-
-    @property
-    def has_features(self) -> bool:
-        """True once the trunk features have been computed (later fine-tunes of the lineage reuse them)."""
-        return self._key is not None
-
-    def features(self, trunk: nn.Module) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Return (replay features, gate name → features) for this trunk."""
-        key = _trunk_key(trunk)
-        with self._lock:
-            if key != self._key:
-                self._replay = self._gates = None
-                self._replay_logits.clear()
-                replay = trunk_features(trunk, to_unit_ink(self.reference.replay.images))
-                gates = {g.name: trunk_features(trunk, to_unit_ink(g.digits.images)) for g in self.reference.gates}
-                self._key, self._replay, self._gates = key, replay, gates
-            return self._replay, self._gates
-
-    def replay_logits(self, version: str, top: nn.Module, replay: torch.Tensor) -> torch.Tensor:
-        """Return the base model's logits on the replay digits (the distillation targets), once per version."""
-        with self._lock:
-            if version not in self._replay_logits:
-                self._replay_logits = {version: top_logits(top, replay)}  # only the latest base is kept
-            return self._replay_logits[version]
-
-    def gate_accuracy(self, checkpoint: Checkpoint, top: nn.Module, gate: GateSet, features: torch.Tensor) -> float:
-        """Return the checkpoint's accuracy on a gate: stored in it, measured earlier, or measured now."""
-        stored = self._stored_accuracy(checkpoint, _GATES_NOTE, gate)
-        if stored is not None:
-            return stored
-        key = (checkpoint.info.version, gate.digest)
-        if key not in self._gate_accuracy:
-            self._gate_accuracy[key] = _accuracy(top, features, gate.digits.labels)
-        return self._gate_accuracy[key]
-
-    def lineage_accuracy(self, checkpoint: Checkpoint, gate: GateSet) -> float | None:
-        """Return the gate accuracy recorded in a fine-tune for the model its line started from, else None."""
-        return self._stored_accuracy(checkpoint, _LINEAGE_NOTE, gate)
-
-    def _stored_accuracy(self, checkpoint: Checkpoint, note: str, gate: GateSet) -> float | None:
-        """Return a gate accuracy stored under ``note`` for these very gate digits and trunk, else None."""
-        stored = checkpoint.info.notes.get(note, {})
-        figure = stored.get(gate.name) if isinstance(stored, dict) else None
-        if (isinstance(figure, dict) and figure.get("digest") == gate.digest and figure.get(_TRUNK_NOTE) == self._key
-                and isinstance(figure.get("accuracy"), float) and 0.0 <= figure["accuracy"] <= 1.0):
-            return figure["accuracy"]
-        return None
-
-    def gate_notes(self, accuracies: dict[str, float]) -> dict:
-        """Return the ``notes["gates"]`` entry recording gate accuracies, so later fine-tunes reuse them."""
-        return {gate.name: {"accuracy": accuracies[gate.name], "size": len(gate), "digest": gate.digest,
-                            _TRUNK_NOTE: self._key} for gate in self.reference.gates}
-
-
-_TRUNK_NOTE = "trunk"  # gate figures are measured through a trunk; a figure stored for another is not reused
-_GATES_NOTE = "gates"  # the model's own gate accuracies
-_LINEAGE_NOTE = "lineage_gates"  # those of the model its line of fine-tunes started from
-
-
-def _accuracy(top: nn.Module, features: torch.Tensor, labels: torch.Tensor) -> float:
-    return float((top_logits(top, features).argmax(1) == labels).float().mean())
-
-
-def stamp_gate_figures(checkpoint: Checkpoint, reference: Reference) -> Checkpoint:
-    """Return the checkpoint with its gate accuracies stored in its info (same weights, same version).
-
-    Run on the shipped model (``python -m model.reference stamp assets/default.pt``) so that a user's
-    first fine-tune need not measure the base model on the gates.
-    """
-    cache = FeatureCache(reference)
-    trunk, top = split_network(checkpoint.build(), checkpoint.config.arch)
-    _, gate_features = cache.features(trunk)
-    accuracies = {g.name: _accuracy(top, gate_features[g.name], g.digits.labels) for g in reference.gates}
-    info = replace(checkpoint.info, notes={**checkpoint.info.notes, _GATES_NOTE: cache.gate_notes(accuracies),
-                                           "gate_mnist_accuracy": accuracies["MNIST"],
-                                           "gate_size": len(reference.gates[0])})
-    return Checkpoint(checkpoint.config, checkpoint.state_dict, info)
 
 
 def _augmented_pool(trunk: nn.Module, user_ink: torch.Tensor, config: FinetuneConfig,
@@ -384,7 +251,7 @@ def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], refere
     for gate in cache.reference.gates:
         features = gate_features[gate.name]
         before_acc[gate.name] = cache.gate_accuracy(base, base_top, gate, features)
-        after_acc[gate.name] = _accuracy(final_top, features, gate.digits.labels)
+        after_acc[gate.name] = accuracy(final_top, features, gate.digits.labels)
         start = recorded[gate.name]
         if start is None and start_top is not None:
             start = cache.gate_accuracy(line_start, start_top, gate, features)
@@ -402,7 +269,7 @@ def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], refere
                      mnist_test_size=base.info.mnist_test_size,
                      training_command=f"fine-tune of {base.info.version} on {len(labels)} samples",
                      seed=config.seed, sample_count=len(labels),
-                     notes={_GATES_NOTE: cache.gate_notes(after_acc), _LINEAGE_NOTE: cache.gate_notes(lineage_acc),
+                     notes={GATES_NOTE: cache.gate_notes(after_acc), LINEAGE_NOTE: cache.gate_notes(lineage_acc),
                             "gate_mnist_accuracy": after.mnist_accuracy, "gate_size": len(cache.reference.gates[0]),
                             "base_gate_mnist_accuracy": before.mnist_accuracy,
                             "pen_gate_accuracy": after.pen_accuracy, "base_pen_gate_accuracy": before.pen_accuracy,
@@ -438,7 +305,7 @@ def _line_start_top(base: Checkpoint, line_start: Checkpoint | None, trunk: nn.M
     if line_start is None or not base.info.parent_version or line_start.info.version == base.info.version:
         return None
     start_trunk, start_top = split_network(line_start.build(), line_start.config.arch)
-    return start_top if _trunk_key(start_trunk) == _trunk_key(trunk) else None
+    return start_top if trunk_key(start_trunk) == trunk_key(trunk) else None
 
 
 def _figures(logits: torch.Tensor, labels: torch.Tensor, gates: dict[str, float]) -> Figures:

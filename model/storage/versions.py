@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from model import limits, validate
-from model.checkpoint import Checkpoint, CheckpointError, atomic_write_bytes, load_checkpoint, save_checkpoint
 from model.constants import SHIPPED
-from model.files import move_aside, remove_stale_temporaries, timestamp
+from model.files import limits, validate
+from model.files.disk import atomic_write_bytes, move_aside, remove_stale_temporaries, timestamp
+from model.storage.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Plain words for what the window says: counts, times, model names, accuracy, a fine-tune's result.
 
 Pure functions over plain values (no Qt, no torch), so every sentence the user reads about a
-fine-tune is built in one place and tested without a window.
+fine-tune is built in one place and tested without a window. It lives beside the window, not in
+``model/``, because it is presentation: only the window speaks these sentences (the ``hwr`` command
+line prints its own terse lines), and the model core stays free of how the window phrases things.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ class FinetuneOutcome:
 
 def finetune_outcome(result, samples: Sequence, activated: bool, allowed_drop: float,
                      new_name: str = "") -> FinetuneOutcome:
-    """Return the outcome of a model.finetune.FinetuneResult on ``samples`` (those it was given).
+    """Return the outcome of a model.personal.finetune.FinetuneResult on ``samples`` (those it was given).
 
     Reads from the result: ``accepted``, ``train_count``, ``holdout_count``, ``before`` and ``after``
     (``user_accuracy`` on the held-out samples, ``mnist_accuracy`` on the gate subset), ``reason``,

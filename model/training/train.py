@@ -1,0 +1,325 @@
+"""Train a digit classifier from scratch on MNIST and, where given, UNIPEN's pen-drawn digits.
+
+    python -m model.train --mnist-dir ../shared/data --unipen-dir ../shared/data/unipen --output model.pt
+
+With a UNIPEN folder, every epoch mixes MNIST's training digits with the pen digits of UNIPEN's
+*training writers* (model.training.unipen.writer_split), rendered through the canvas path with stroke-level
+augmentation (model.training.pen_data). Validation writers are reported each epoch; test writers only at
+the end, by model.training.evaluate.
+
+Every dependency of the loop is passed in, as in pytorch/examples' ``mnist/main.py``, so the same
+functions serve the CLI, the tests and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from model.storage.checkpoint import Checkpoint, CheckpointError, ModelInfo, load_checkpoint, make_checkpoint, save_checkpoint
+from model.constants import UNIPEN_DIR_ENV, default_unipen_dir
+from model.training.data import (MNIST_DIR_ENV, AugmentConfig, DigitSet, MnistUnavailableError, augment, concat_digit_sets,
+                        default_mnist_dir, load_mnist, normalise, split_validation, to_unit_ink)
+from model.training.evaluate import accuracy_of, add_mnist_dir_option
+from model.recognition.network import ARCHITECTURES, NetConfig, build_network, count_parameters
+from model.training.pen_data import PenTrainingSet, StrokeAugment, pen_digit_set, render_variants
+from model.training.unipen import UnipenFormatError, UnipenUnavailableError, load_suspects, pen_digits
+
+STROKE_AUGMENT_PARTS = ("affine", "jitter", "resample", "pen_lift")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of one training run; the CLI's defaults come from here."""
+
+    arch: str = "compact"  # network architecture, one of ARCHITECTURES
+    epochs: int = 16  # passes over the training part
+    batch_size: int = 128  # digits per optimisation step
+    max_lr: float = 4e-3  # peak learning rate of the one-cycle schedule (AdamW)
+    weight_decay: float = 5e-4  # AdamW's decoupled weight decay
+    label_smoothing: float = 0.05  # softens targets; helps calibration of the live probabilities
+    validation_size: int = 5000  # training digits held out to validate each epoch
+    seed: int = 1  # seeds weights, shuffling, augmentation and the validation split
+    augment: bool = True  # imitate screen drawing: stroke width, slant, rotation, size, position
+    limit: int = 0  # use only this many training digits (0: all); for quick checks
+    pen_repeat: int = 2  # how many times each pen training digit appears per epoch (one variant each)
+    pen_variants: int = 8  # rendered variants per pen digit (variant 0 unaugmented)
+    stroke_augment: str = "all"  # stroke augmentation: all, none, or all without one part (no-affine…)
+    mnist_per_epoch: int = 0  # MNIST training digits drawn afresh each epoch (0: all of them every epoch)
+
+
+ProgressCallback = Callable[[int, int, float, float], None]  # (step, steps, loss, accuracy)
+
+
+def select_device(name: str) -> torch.device:
+    """Return the torch device for 'auto', 'cpu', 'cuda' or 'mps'."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    return torch.device(name)
+
+
+def train_epoch(network: nn.Module, device: torch.device, digits: DigitSet, optimizer: torch.optim.Optimizer,
+                scheduler: torch.optim.lr_scheduler.LRScheduler, config: TrainConfig,
+                generator: torch.Generator, progress: ProgressCallback | None = None) -> tuple[float, float]:
+    """Run one epoch and return (mean loss, training accuracy) over it."""
+    network.train()
+    order = torch.randperm(len(digits), generator=generator)
+    steps = (len(digits) + config.batch_size - 1) // config.batch_size
+    augment_config = AugmentConfig()
+    loss_sum, correct, seen = 0.0, 0, 0
+    for step in range(steps):
+        index = order[step * config.batch_size:(step + 1) * config.batch_size]
+        unit_ink = to_unit_ink(digits.images[index]).to(device)  # (B, 1, 28, 28)
+        labels = digits.labels[index].to(device)
+        if config.augment:
+            unit_ink = augment(unit_ink, augment_config, generator)
+        logits = network(normalise(unit_ink))
+        loss = F.cross_entropy(logits, labels, label_smoothing=config.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        loss_sum += loss.item() * len(index)
+        correct += int((logits.argmax(1) == labels).sum())
+        seen += len(index)
+        if progress is not None:
+            progress(step + 1, steps, loss_sum / seen, correct / seen)
+    return loss_sum / seen, correct / seen
+
+
+def train_model(config: TrainConfig, training: DigitSet, validation: DigitSet, device: torch.device,
+                log: Callable[[str], None] = lambda line: print(line, flush=True),
+                progress_for_epoch: Callable[[int], ProgressCallback | None] = lambda epoch: None,
+                pen_training: PenTrainingSet | None = None, pen_validation: DigitSet | None = None,
+                initial: Checkpoint | None = None) -> tuple[nn.Module, NetConfig, list[dict]]:
+    """Return (trained network, its config, per-epoch history) for the given data and settings.
+
+    With ``pen_training``, each epoch adds ``config.pen_repeat`` pictures of every pen digit (each
+    from a randomly chosen rendered variant) to the MNIST digits; ``pen_validation`` is reported
+    beside MNIST's validation part. With ``initial``, training continues from that checkpoint's
+    weights instead of random ones (its architecture is used).
+    """
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    net_config = initial.config if initial is not None else NetConfig(arch=config.arch)
+    network = (initial.build().train() if initial is not None else build_network(net_config)).to(device)
+    optimizer = torch.optim.AdamW(network.parameters(), lr=config.max_lr, weight_decay=config.weight_decay)
+    pen_count = config.pen_repeat * len(pen_training.labels) if pen_training is not None else 0
+    mnist_count = min(config.mnist_per_epoch or len(training), len(training))
+    steps_per_epoch = (mnist_count + pen_count + config.batch_size - 1) // config.batch_size
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.max_lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch)
+    log(f"{net_config.arch}: {count_parameters(network):,} parameters; {mnist_count:,} MNIST + {pen_count:,} pen "
+        f"training digits per epoch, {len(validation):,} + {len(pen_validation or ())} validation digits on {device}")
+    history = []
+    started = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        epoch_digits = training
+        if mnist_count < len(training):
+            epoch_digits = training.subset(torch.randperm(len(training), generator=generator)[:mnist_count])
+        if pen_training is not None:
+            epoch_digits = concat_digit_sets([epoch_digits] + [pen_training.epoch(generator)
+                                                           for _ in range(config.pen_repeat)])
+        loss, train_accuracy = train_epoch(network, device, epoch_digits, optimizer, scheduler, config,
+                                           generator, progress_for_epoch(epoch))
+        # None, not NaN, where nothing was measured: a checkpoint's notes hold finite numbers only
+        validation_accuracy = accuracy_of(network, validation, device) if len(validation) else None
+        pen_accuracy = accuracy_of(network, pen_validation, device) if pen_validation else None
+        elapsed = time.perf_counter() - started
+        history.append({"epoch": epoch, "loss": loss, "train_accuracy": train_accuracy,
+                        "validation_accuracy": validation_accuracy, "pen_validation_accuracy": pen_accuracy,
+                        "seconds": elapsed})
+        log(f"epoch {epoch}/{config.epochs}: loss {loss:.4f}, train {train_accuracy:.2%}"
+            + (f", validation MNIST {validation_accuracy:.2%}" if validation_accuracy is not None else "")
+            + (f", pen {pen_accuracy:.2%}" if pen_accuracy is not None else "") + f", {elapsed:.0f} s")
+    return network.eval(), net_config, history
+
+
+def stroke_augment_config(name: str) -> StrokeAugment | None:
+    """Return the stroke augmentation named on the command line ('all', 'none', 'no-jitter', …)."""
+    if name == "none":
+        return None
+    if name == "all":
+        return StrokeAugment()
+    if name.startswith("no-") and name[3:].replace("-", "_") in STROKE_AUGMENT_PARTS:
+        return StrokeAugment().without(name[3:].replace("-", "_"))
+    raise ValueError(f"unknown stroke augmentation {name!r}")
+
+
+def progress_bar(epoch: int, epochs: int) -> ProgressCallback:
+    """Return a callback that draws a one-line progress bar with loss and accuracy on stderr."""
+    def draw(step: int, steps: int, loss: float, accuracy: float) -> None:
+        if step % 20 and step != steps:
+            return
+        filled = int(30 * step / steps)
+        sys.stderr.write(f"\r  epoch {epoch}/{epochs} [{'#' * filled}{'.' * (30 - filled)}] "
+                         f"{step}/{steps} loss {loss:.4f} acc {accuracy:.2%}")
+        if step == steps:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+    return draw
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the CLI parser; every default is shown in --help."""
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m model.train", description="Train a digit classifier from scratch on MNIST (and UNIPEN's pen digits).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--arch", choices=ARCHITECTURES, default=defaults.arch, help="network architecture")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="passes over the training digits")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="digits per step")
+    parser.add_argument("--lr", type=float, default=defaults.max_lr, help="peak learning rate (one-cycle)")
+    parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay, help="AdamW weight decay")
+    parser.add_argument("--validation-size", type=int, default=defaults.validation_size,
+                        help="training digits held out for validation each epoch")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed (weights, order, augmentation)")
+    parser.add_argument("--no-augment", action="store_true", help="train on the digits as they are")
+    parser.add_argument("--limit", type=int, default=defaults.limit,
+                        help="use only this many training digits (0 = all)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="one epoch on 512 digits, nothing saved: checks that everything runs")
+    add_mnist_dir_option(parser)
+    parser.add_argument("--download", action="store_true", help="download MNIST if it is missing")
+    parser.add_argument("--unipen-dir", type=Path, default=None,
+                        help=f"folder holding UNIPEN's train_r01_v07, to train on its training writers' pen "
+                             f"digits too (default: ${UNIPEN_DIR_ENV} if set, else MNIST only)")
+    parser.add_argument("--pen-repeat", type=int, default=defaults.pen_repeat,
+                        help="pictures of each pen training digit per epoch")
+    parser.add_argument("--pen-variants", type=int, default=defaults.pen_variants,
+                        help="augmented renderings made of each pen digit before training")
+    parser.add_argument("--stroke-augment", default=defaults.stroke_augment,
+                        choices=["all", "none"] + [f"no-{part.replace('_', '-')}" for part in STROKE_AUGMENT_PARTS],
+                        help="stroke-level augmentation of pen digits (all, none, or all but one part)")
+    parser.add_argument("--mnist-per-epoch", type=int, default=defaults.mnist_per_epoch,
+                        help="MNIST training digits drawn afresh each epoch (0 = all every epoch)")
+    parser.add_argument("--init", type=Path, default=None,
+                        help="continue from this checkpoint's weights instead of random ones (its architecture "
+                             "replaces --arch)")
+    parser.add_argument("--keep-suspects", action="store_true",
+                        help="train on the pen segments listed as probably mislabelled too "
+                             "(model/unipen_suspects.txt; see the README)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
+                        help="where to train; auto picks cuda, then mps, then cpu")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    parser.add_argument("--output", type=Path, default=Path("model.pt"), help="checkpoint to write")
+    return parser
+
+
+def load_pen_training(unipen_dir: Path, config: TrainConfig, keep_suspects: bool, dry_run: bool,
+                      log: Callable[[str], None]) -> tuple[PenTrainingSet, DigitSet]:
+    """Return the training writers' rendered variants and the validation writers' digits."""
+    train_writers = pen_digits(unipen_dir, "train")
+    if not keep_suspects:
+        suspects = load_suspects()
+        kept = [digit for digit in train_writers if (digit.file, digit.line) not in suspects]
+        log(f"pen training digits: {len(kept):,} of {len(train_writers):,} "
+            f"({len(train_writers) - len(kept)} listed as probably mislabelled left out)")
+        train_writers = kept
+    validation_writers = pen_digits(unipen_dir, "val")
+    if dry_run:
+        train_writers, validation_writers = train_writers[:256], validation_writers[:256]
+    started = time.perf_counter()
+    augment = stroke_augment_config(config.stroke_augment)
+    variants = render_variants(train_writers, config.pen_variants if augment else 1, augment,  # plain: 1 suffices
+                               seed=config.seed, log=log)
+    log(f"rendered {variants.shape[0]} variants of {variants.shape[1]:,} pen digits in "
+        f"{time.perf_counter() - started:.0f} s")
+    labels = torch.tensor([digit.label for digit in train_writers], dtype=torch.long)
+    return PenTrainingSet(variants, labels), pen_digit_set(validation_writers)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    config = TrainConfig(arch=args.arch, epochs=1 if args.dry_run else args.epochs, batch_size=args.batch_size,
+                         max_lr=args.lr, weight_decay=args.weight_decay,
+                         validation_size=min(args.validation_size, 512) if args.dry_run else args.validation_size,
+                         seed=args.seed, augment=not args.no_augment, limit=512 if args.dry_run else args.limit,
+                         pen_repeat=args.pen_repeat, pen_variants=2 if args.dry_run else args.pen_variants,
+                         stroke_augment=args.stroke_augment, mnist_per_epoch=args.mnist_per_epoch)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = select_device(args.device)
+    data_dir = args.data_dir or default_mnist_dir()
+    try:
+        train_digits = load_mnist(data_dir, train=True, download=args.download)
+        test_digits = load_mnist(data_dir, train=False, download=args.download)
+    except MnistUnavailableError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    initial = None
+    if args.init is not None:
+        try:
+            initial = load_checkpoint(args.init)
+        except CheckpointError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    unipen_dir = args.unipen_dir or (default_unipen_dir() if os.environ.get(UNIPEN_DIR_ENV) else None)
+    started = time.perf_counter()
+    pen_training = pen_validation = None
+    if unipen_dir is not None:
+        try:
+            pen_training, pen_validation = load_pen_training(unipen_dir, config, args.keep_suspects, args.dry_run,
+                                                             log=lambda line: print(line, flush=True))
+        except (UnipenUnavailableError, UnipenFormatError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+
+    training, validation = split_validation(train_digits, config.validation_size, config.seed)
+    if config.limit:
+        training = training.subset(slice(0, config.limit))
+    network, net_config, history = train_model(config, training, validation, device,
+                                               progress_for_epoch=lambda e: progress_bar(e, config.epochs),
+                                               pen_training=pen_training, pen_validation=pen_validation,
+                                               initial=initial)
+    wall_seconds = time.perf_counter() - started
+    if args.dry_run:
+        test_digits = test_digits.subset(slice(0, 512))
+    test_accuracy = accuracy_of(network, test_digits, device)
+    print(f"MNIST test accuracy: {test_accuracy:.2%} on {len(test_digits):,} digits; "
+          f"trained in {wall_seconds:.0f} s (pen rendering included)")
+    notes = {}
+    if unipen_dir is not None:
+        pen_test = pen_digit_set(pen_digits(unipen_dir, "test")[:512 if args.dry_run else None])
+        if len(pen_test):
+            pen_accuracy = accuracy_of(network, pen_test, device)
+            print(f"UNIPEN test writers: {pen_accuracy:.2%} on {len(pen_test):,} digits")
+            notes = {"pen_test_accuracy": pen_accuracy, "pen_test_size": len(pen_test)}
+    if args.dry_run:
+        print("dry run: nothing saved")
+        return 0
+    command = "python -m model.train " + shlex.join(argv)
+    if initial is not None:
+        notes["continued_from"] = initial.info.version
+        if initial.info.training_command:
+            command = f"{initial.info.training_command} && {command}"  # the whole recipe, from scratch
+    info = ModelInfo(
+        mnist_test_accuracy=test_accuracy, mnist_test_size=len(test_digits),
+        training_command=command, seed=config.seed,
+        notes={"train_seconds": round(wall_seconds, 1), "device": str(device),
+               "threads": torch.get_num_threads(), "history": history, **notes},
+    )
+    path = save_checkpoint(make_checkpoint(network.cpu(), net_config, info), args.output)
+    print(f"saved {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
