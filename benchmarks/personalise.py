@@ -57,6 +57,7 @@ from model.storage.checkpoint import Checkpoint, load_checkpoint
 from model.constants import MIN_SAMPLES
 
 PROTOCOLS = ("k2", "k5", "corrections")
+HARD_PROTOCOLS = ("k2", "corrections")
 TARGET_REDUCTION = {"k2": 0.50, "k5": 0.70, "corrections": 0.70}  # relative error reduction on new drawings
 TARGET_AVERAGE_DROP = 0.1  # points, MNIST and pen gates, average over accepted fine-tunes
 TARGET_WORST_DROP = 0.3  # points, always
@@ -81,6 +82,9 @@ class WriterRun:
     pen_drop: float | None  # points, on the pen gate
     seconds: float
     evidence: str = ""  # the gate's paired comparison: fixed/broken samples, loss gain ± its standard error
+    right_new: int = 0  # new drawings the base model reads right
+    broken_new: int = 0  # of those, the ones the model in charge afterwards reads wrong
+    kind: str = ""  # "hard" (picked by the base model's error), "synthetic" (a styled writer) or ""
 
     @property
     def rejection_right(self) -> bool:
@@ -166,14 +170,17 @@ def run_writer(base: Checkpoint, cache, writer: str, images: np.ndarray, labels:
         return None
     result, seconds = timed_finetune(base, writer, images, labels, corrections, cache, config)
     errors_before = int((base_answers[new] != labels[new]).sum())
-    errors_trained = int((read_digits(result.checkpoint, images[new]) != labels[new]).sum())
+    trained_answers = read_digits(result.checkpoint, images[new])
+    errors_trained = int((trained_answers != labels[new]).sum())
+    base_right = base_answers[new] == labels[new]
+    broken_new = int((base_right & (trained_answers != labels[new])).sum()) if result.accepted else 0
     before, after = result.before, result.after
     pen_drop = None if after.pen_accuracy is None else (before.pen_accuracy - after.pen_accuracy) * 100
     return WriterRun(writer, protocol, len(corrections), len(new), errors_before,
                      errors_trained if result.accepted else errors_before, errors_trained, result.accepted,
                      result.reason, (before.mnist_accuracy - after.mnist_accuracy) * 100, pen_drop, seconds,
                      f"+{result.evidence.fixed}/−{result.evidence.broken}, {result.evidence.loss_gain:+.2f} ± "
-                     f"{result.evidence.loss_gain_se:.2f}")
+                     f"{result.evidence.loss_gain_se:.2f}", int(base_right.sum()), broken_new)
 
 
 @dataclass
@@ -277,6 +284,77 @@ def session_lines(sessions: list[SessionRun], writers: int) -> list[str]:
     return lines
 
 
+def render_writer(digits) -> tuple[np.ndarray, np.ndarray]:
+    """Return (images, labels) of a writer's PenDigits (or (strokes, label) pairs), in order, through the canvas pipeline."""
+    from model.recognition.preprocess import NothingDrawnError, strokes_to_image
+
+    images, labels = [], []
+    for digit in digits:
+        strokes, label = (digit.strokes, digit.label) if hasattr(digit, "strokes") else digit
+        try:
+            images.append(strokes_to_image(strokes))
+        except NothingDrawnError:
+            continue
+        labels.append(label)
+    return np.stack(images), np.asarray(labels, dtype=np.int64)
+
+
+def hard_writers(base: Checkpoint, by_writer: dict[str, list], count: int, min_digits: int
+                 ) -> tuple[list[str], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Return (the ``count`` writers the base model reads worst, by error rate, among those with at least
+    ``min_digits`` digits; their rendered digits). Picked by the base model's figures, never by hand."""
+    rendered, rates = {}, {}
+    for writer, digits in by_writer.items():
+        if len(digits) < min_digits:
+            continue
+        images, labels = render_writer(digits)
+        rendered[writer] = (images, labels)
+        rates[writer] = float((read_digits(base, images) != labels).mean())
+    hard = sorted(rates, key=lambda w: (-rates[w], w))[:count]
+    for writer in hard:
+        print(f"  hard writer {writer}: {len(rendered[writer][1])} digits, base error {rates[writer]:.1%}", flush=True)
+    return hard, {w: rendered[w] for w in hard}
+
+
+def synthetic_writers(by_writer: dict[str, list], count: int, digits: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Return name → (images, labels) of ``count`` synthetic continental writers: the real strokes of the
+    split's writers with the most digits (``digits`` of them, spread over the file in order), drawn in one consistent style each
+    (model.training.styles: long-flag 1, crossed 7, open 4, small-loop 9)."""
+    from model.training.styles import styled_writer, writer_style
+
+    sources = sorted(by_writer, key=lambda w: (-len(by_writer[w]), w))[:count]
+    made = {}
+    for source in sources:
+        name = f"styled:{source}"
+        every = max(1, len(by_writer[source]) // digits)  # spread over the whole file, in the order written
+        pairs = [(d.strokes, d.label) for d in by_writer[source][::every][:digits]]
+        made[name] = render_writer(styled_writer(name, pairs))
+        print(f"  synthetic writer {name}: {len(made[name][1])} digits, {writer_style(name)}", flush=True)
+    return made
+
+
+def hard_lines(runs: list[WriterRun], protocols) -> list[str]:
+    """Return the --hard run's per-kind figures and targets (accuracy on new drawings, right ones broken)."""
+    lines = ["", "### Hard and synthetic writers", ""]
+    rows = []
+    for protocol in protocols:
+        for kind in ("hard", "synthetic", "all"):
+            mine = [r for r in runs if r.protocol == protocol and (kind == "all" or r.kind == kind)]
+            if not mine:
+                continue
+            new, before, after = sum(r.new for r in mine), sum(r.errors_before for r in mine), sum(r.errors_kept for r in mine)
+            right, broken = sum(r.right_new for r in mine), sum(r.broken_new for r in mine)
+            worst = min(1 - r.errors_kept / r.new for r in mine)
+            worst_broken = max(r.broken_new / max(r.right_new, 1) for r in mine)
+            rows.append([protocol, kind, len(mine), new, f"{1 - before / new:.1%} → {1 - after / new:.1%}",
+                         f"{before} → {after}", f"**{reduction(before, after):.0%}**", f"{worst:.1%}",
+                         f"{broken} of {right} (worst writer {worst_broken:.1%})",
+                         f"{sum(r.accepted for r in mine)} / {len(mine)}"])
+    lines += markdown_table(["protocol", "writers", "n", "new drawings", "accuracy before → after", "errors",
+                             "error reduction", "worst writer after", "right ones broken", "accepted"], rows)
+    return lines
+
+
 def summary_rows(runs: list[WriterRun], skipped: dict[str, int]) -> list[list[object]]:
     rows = []
     for protocol in PROTOCOLS:
@@ -326,6 +404,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = the app's TORCH_THREADS)")
     parser.add_argument("--quick", action="store_true", help="only the five writers with the most digits")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    parser.add_argument("--hard", action="store_true",
+                        help="only the hard writers (picked by the base model's per-writer error) and synthetic "
+                             "continental writers (model.training.styles on real strokes), k2 and corrections, no session; "
+                             "its own section of BENCHMARKS.md")
+    parser.add_argument("--hard-writers", type=int, default=5, help="--hard: how many writers the base reads worst")
+    parser.add_argument("--hard-min-digits", type=int, default=30,
+                        help="--hard: fewest digits a hard writer must have (k2 needs 20 corrections + new drawings)")
+    parser.add_argument("--synthetic", type=int, default=5,
+                        help="--hard: synthetic writers, styled from the split's writers with the most digits")
+    parser.add_argument("--synthetic-digits", type=int, default=200,
+                        help="--hard: N digits of each synthetic writer's source writer, every k-th in order")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a FinetuneConfig setting to try instead of its default (repeatable; implies "
                              "--no-write, so that BENCHMARKS.md only ever shows the defaults)")
@@ -334,10 +423,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.hard:  # the hard and synthetic writers: k2 and corrections, no session, a section of its own
+        args.no_session = True
+        if args.protocols == list(PROTOCOLS):
+            args.protocols = list(HARD_PROTOCOLS)
     from model.constants import TORCH_THREADS
-    from model.training.data import MnistUnavailableError
     from model.personal.features import FeatureCache
-    from model.recognition.preprocess import NothingDrawnError, strokes_to_image
+    from model.training.data import MnistUnavailableError
     from model.personal.reference import ReferenceFileError, load_reference
     from model.training.unipen import UnipenUnavailableError, pen_digits
 
@@ -359,7 +451,15 @@ def main(argv: list[str] | None = None) -> int:
     for digit in digits:
         by_writer.setdefault(digit.writer, []).append(digit)
     writers = sorted(by_writer)
-    if args.quick:  # the five writers with the most digits: every protocol has something to measure
+    kinds: dict[str, str] = {}
+    rendered: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if args.hard:  # the writers the base model reads worst, then synthetic continental writers
+        hard, rendered = hard_writers(base, by_writer, args.hard_writers, args.hard_min_digits)
+        synthetic = synthetic_writers(by_writer, args.synthetic, args.synthetic_digits)
+        rendered.update(synthetic)
+        writers = hard + sorted(synthetic)
+        kinds = {**{w: "hard" for w in hard}, **{w: "synthetic" for w in synthetic}}
+    elif args.quick:  # the five writers with the most digits: every protocol has something to measure
         writers = sorted(sorted(writers, key=lambda w: -len(by_writer[w]))[:5])
     elif args.writers:
         writers = writers[:args.writers]
@@ -369,24 +469,19 @@ def main(argv: list[str] | None = None) -> int:
     skipped: dict[str, int] = {}
     started = time.perf_counter()
     for writer in writers:
-        images, labels = [], []
-        for digit in by_writer[writer]:
-            try:
-                images.append(strokes_to_image(digit.strokes))
-            except NothingDrawnError:
-                continue
-            labels.append(digit.label)
-        images, labels = np.stack(images), np.asarray(labels, dtype=np.int64)
+        images, labels = rendered[writer] if writer in rendered else render_writer(by_writer[writer])
         base_answers = read_digits(base, images)
         for protocol in args.protocols:
             run = run_writer(base, cache, writer, images, labels, protocol, args.min_new, base_answers, config)
             if run is None:
                 skipped[protocol] = skipped.get(protocol, 0) + 1
                 continue
+            run.kind = kinds.get(writer, "")
             runs.append(run)
             print(f"  {writer} {protocol}: {run.corrections} corrections, errors {run.errors_before} → "
                   f"{run.errors_kept} of {run.new} ({'accepted' if run.accepted else 'rejected'}, "
-                  f"trained model {run.errors_trained}; {run.evidence}), {run.seconds:.1f} s", flush=True)
+                  f"trained model {run.errors_trained}; right ones broken {run.broken_new} of {run.right_new}; "
+                  f"{run.evidence}), {run.seconds:.1f} s", flush=True)
         session = None if args.no_session else run_session(base, cache, writer, images, labels, base_answers, config)
         if session is not None:
             sessions.append(session)
@@ -428,16 +523,18 @@ def main(argv: list[str] | None = None) -> int:
     rows = [[r.writer, r.protocol, r.corrections, r.new, f"{r.errors_before} → {r.errors_kept}",
              "yes" if r.accepted else ("no (right)" if r.rejection_right else "no (wrong)"), r.errors_trained,
              r.evidence, f"{r.mnist_drop:+.2f}", "–" if r.pen_drop is None else f"{r.pen_drop:+.2f}",
-             f"{r.seconds:.1f}"] for r in runs]
+             f"{r.broken_new} of {r.right_new}", f"{r.seconds:.1f}"] for r in runs]
     lines += markdown_table(["writer", "protocol", "corrections", "new", "errors before → after", "accepted",
                              "errors of the fine-tuned model", "gate evidence: fixed/broken, loss gain ± se",
-                             "MNIST drop", "pen drop", "s"], rows)
-    if args.split == "test":
-        publish("personalise", "Personalisation on real writers (UNIPEN test writers)", lines,
-                write=not (args.no_write or args.set))
-    else:
-        publish("personalise-val", "Personalisation on UNIPEN validation writers (for tuning settings)", lines,
-                write=not (args.no_write or args.set))
+                             "MNIST drop", "pen drop", "right ones broken", "s"], rows)
+    if args.hard:
+        lines += hard_lines(runs, args.protocols)
+    name, title = (("personalise", "Personalisation on real writers (UNIPEN test writers)") if args.split == "test"
+                   else ("personalise-val", "Personalisation on UNIPEN validation writers (for tuning settings)"))
+    if args.hard:
+        name, title = f"{name}-hard", title.replace("real writers", "hard and continental writers").replace(
+            "validation writers", "validation writers' hard and continental writers")
+    publish(name, title, lines, write=not (args.no_write or args.set))
     return 0
 
 

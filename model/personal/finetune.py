@@ -10,16 +10,20 @@ Method (each part guards against a known failure of naive fine-tuning on a handf
   class-balanced replay of MNIST training digits, so the model keeps seeing every class;
 * on the replayed digits the new model is also taught to give the base model's answers
   (distillation, as in "Learning without Forgetting"), which keeps what it knew about MNIST;
-* an L2-SP penalty pulls the weights towards the base model's, so a few samples cannot drag it far;
+* an optional L2-SP penalty pulls the weights towards the base model's (off by default: with the
+  replay, the distillation and the gate's budget it held back the very styles users need);
 * batch-norm statistics stay frozen (the network runs in eval mode);
 * the gate: the samples are split into ``folds`` folds and one extra model is trained per fold
   without it, so *every* sample is read once by a model that never trained on it (cross-validation).
-  The new model (trained on all samples) is accepted only if those out-of-fold readings are right
-  more often than the base model's, the per-sample loss improves by more than ``evidence_z`` of its
-  standard error, and accuracy on the MNIST and pen gates falls by at most ``max_mnist_drop`` and
-  ``max_pen_drop`` — below the base model *and* below the model the user's line of fine-tunes started
-  from (usually the shipped one), so that drops cannot add up over fine-tune after fine-tune. With 20
-  samples the decision rests on 20 paired readings, not on 3 held-out ones.
+  The new model (trained on all samples) is judged on the user's own evidence first: those
+  out-of-fold readings must be right more often than the base model's and the per-sample loss must
+  improve by more than ``evidence_z`` of its standard error. Then the general gates: accuracy on the
+  MNIST and pen gates may fall by at most ``max_mnist_drop`` and ``max_pen_drop`` (0.3 points) —
+  or, when the user's evidence is *strong* (:func:`strong_evidence`), by at most the line's budget
+  ``max_mnist_budget`` and ``max_pen_budget`` (0.5 and 1.5 points) — below the base model *and* below
+  the model the user's line of fine-tunes started from (usually the shipped one), so that drops cannot
+  add up over fine-tune after fine-tune beyond the budget. With 20 samples the decision rests on 20
+  paired readings, not on 3 held-out ones.
 
 :func:`finetune` is a generator: it yields :class:`Progress` after every step (the caller may stop
 at any yield, which is how cancellation works) and returns a :class:`FinetuneResult`.
@@ -53,11 +57,17 @@ from model.training.data import AugmentConfig, augment
 class FinetuneConfig:
     """Settings of one fine-tune; defaults sized to finish within about two seconds on a 2-core CPU."""
 
-    steps: int = 18  # optimisation steps of each model (the fold models and the final one); 25 gave the same answers, 2.6 s against 2.1
+    # Optimisation steps of each model (the fold models and the final one). 18 (with anchor 0.05) barely
+    # adapted to a consistent unusual style; 60 with no anchor (benchmarks.personalise --split val --hard,
+    # issue 18): k2 errors on new drawings 57 → 45 instead of 57 → 50, corrections 22 → 11 instead of
+    # 22 → 13, accepted models' MNIST gate drop at most 0.12 points; a 20-sample fine-tune about 1.5 s.
+    steps: int = 60
     user_batch: int = 16  # user digits per step (drawn with replacement from augmented copies)
     replay_per_class: int = 2  # MNIST training digits of each class per step
     learning_rate: float = 3e-3  # Adam, decayed to zero along a cosine
-    anchor_strength: float = 0.05  # weight of the L2-SP penalty sum((w - w_base)^2)
+    # Weight of the L2-SP penalty sum((w - w_base)^2). 0: the replay, the distillation, the frozen
+    # trunk and the general budget below bound the forgetting; 0.05 held back exactly the styles users need.
+    anchor_strength: float = 0.0
     distill_strength: float = 1.0  # weight of matching the base model's answers on the replayed digits
     distill_temperature: float = 2.0  # softens both answers so the runner-up classes count too
     augment_pool: int = 512  # augmented copies of the user's samples made once (2–16 per sample)
@@ -67,13 +77,26 @@ class FinetuneConfig:
     # false acceptance is bounded by the MNIST and pen gates.
     evidence_z: float = 1.0
     # When the out-of-fold accuracy did not move (a writer whose corrections the base model already
-    # reads right), accept anyway if nothing broke and the paired loss improved by more than this many
-    # standard errors. Off (inf): tried on UNIPEN validation writers (BENCHMARKS.md, "Why the error
-    # reduction is 0 %"), it accepted a model that made one writer's new drawings worse (22 → 28
-    # errors) — a surer reading of digits already read right says little about new ones.
-    evidence_z_same: float = math.inf
+    # reads right, as most of k = 2 corrections are), accept anyway if nothing broke and the paired loss
+    # improved by more than this many standard errors. With the old 18-step anchored fine-tune this
+    # once made a validation writer worse (22 → 28 errors) and stayed off; with the 60-step unanchored
+    # one it is what lets k = 2 corrections teach a style (benchmarks.personalise --split val --hard:
+    # k2 57 → 28 errors at 1.0, 57 → 37 at 2.0, 57 → 45 off; no writer's right digits broken in any).
+    evidence_z_same: float = 1.0
     max_mnist_drop: float = 0.003  # the most MNIST gate accuracy a new model may lose (0.3 points)
     max_pen_drop: float = 0.003  # the most pen gate accuracy a new model may lose (0.3 points)
+    # With *strong* personal evidence (below) the general gates become a budget for the whole line of
+    # fine-tunes instead: at most this far below the model the line started from (and below the base).
+    max_mnist_budget: float = 0.005  # 0.5 points of the MNIST gate
+    max_pen_budget: float = 0.015  # 1.5 points of the pen gate (other writers' pen digits)
+    # Strong evidence: the out-of-fold readings fixed at least ``strong_min_net_fixed`` more samples
+    # than they broke and the loss improved by more than ``strong_evidence_z`` standard errors.
+    strong_evidence_z: float = 3.0
+    strong_min_net_fixed: int = 3
+    # Weight imprinting (Qi et al. 2018) before training: each corrected digit's row of the last layer
+    # gains this times the direction from the replayed MNIST digits' mean penultimate features to the
+    # user's, scaled to raise the user's mean logit by about this much. 0: off.
+    imprint_strength: float = 0.0
     seed: int = 0
     user_augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(
         rotation_degrees=8.0, slant=0.15, scale_range=(0.9, 1.05), aspect_jitter=0.08,
@@ -104,6 +127,7 @@ class Figures:
     pen_accuracy: float | None = None  # on the pen gate; None when the app has no pen gate
     user_correct: int = 0
     user_count: int = 0
+    per_digit: tuple = ()  # (digit, right, count) for each digit among the user's samples
 
 
 @dataclass(frozen=True)
@@ -132,6 +156,14 @@ class FinetuneResult:
     gate_sizes: dict = field(default_factory=dict)  # gate name → digits in it
     line_start: dict = field(default_factory=dict)  # gate name → accuracy it was held to as its line's start
     line_exceeded: tuple = ()  # the gates on which it fell more than the allowed drop below that
+    strong: bool = False  # the personal evidence was strong, so the general budget applied (not the drop)
+    allowed: dict = field(default_factory=dict)  # gate name → the drop it was allowed (drop or budget)
+
+    @property
+    def per_digit(self) -> dict[int, tuple[int, int, int]]:
+        """Return digit → (samples read right before, read right out of fold after, samples) of the user's digits."""
+        before = {digit: right for digit, right, _ in self.before.per_digit}
+        return {digit: (before.get(digit, 0), right, count) for digit, right, count in self.after.per_digit}
 
 
 class NotEnoughSamplesError(ValueError):
@@ -164,6 +196,25 @@ def _augmented_pool(trunk: nn.Module, user_ink: torch.Tensor, config: FinetuneCo
     owner = torch.arange(len(user_ink)).repeat(copies)
     augmented = augment(user_ink[owner], config.user_augment, generator)
     return trunk_features(trunk, augmented), owner
+
+
+@torch.no_grad()
+def _imprint(top: nn.Sequential, pool: torch.Tensor, pool_labels: torch.Tensor, replay: torch.Tensor,
+             replay_labels: torch.Tensor, strength: float) -> None:
+    """Add to each user digit's row of the last linear layer the direction from MNIST's features to the user's."""
+    linear = top[-1]
+    if not isinstance(linear, nn.Linear):
+        return
+    body = top[:-1]
+    user = body(pool.float())
+    reference = body(replay.float())
+    for digit in pool_labels.unique().tolist():
+        mine = user[pool_labels == digit].mean(0)
+        theirs = reference[replay_labels == digit]
+        direction = mine - (theirs.mean(0) if len(theirs) else reference.mean(0))
+        norm = float(direction.pow(2).sum())
+        if norm > 0:
+            linear.weight[digit] += strength * direction / norm
 
 
 def _train_top(top: nn.Module, pool: torch.Tensor, pool_labels: torch.Tensor, allowed: torch.Tensor,
@@ -234,6 +285,8 @@ def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], refere
         network = copy.deepcopy(base_network).eval()  # eval: batch-norm statistics stay frozen
         _, top = split_network(network, base.config.arch)
         allowed = torch.nonzero(fold_of[owner] != model_index).flatten()  # all copies for the final model
+        if config.imprint_strength:
+            _imprint(top, pool[allowed], pool_labels[allowed], replay, replay_labels, config.imprint_strength)
         losses = _train_top(top, pool, pool_labels, allowed, replay, replay_labels, replay_targets, config,
                             seed=config.seed + 1 + model_index)
         for step, loss in enumerate(losses, start=model_index * config.steps + 1):
@@ -247,7 +300,9 @@ def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], refere
     base_logits = top_logits(base_top, user_features)
     recorded = {gate.name: cache.lineage_accuracy(base, gate) for gate in cache.reference.gates}
     start_top = _line_start_top(base, line_start, trunk) if None in recorded.values() else None
-    before_acc, after_acc, lineage_acc, line_exceeded = {}, {}, {}, []
+    evidence = _evidence(base_logits, out_of_fold, user_labels)
+    strong = strong_evidence(evidence, config)
+    before_acc, after_acc, lineage_acc, line_exceeded, allowances = {}, {}, {}, [], {}
     for gate in cache.reference.gates:
         features = gate_features[gate.name]
         before_acc[gate.name] = cache.gate_accuracy(base, base_top, gate, features)
@@ -255,13 +310,13 @@ def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], refere
         start = recorded[gate.name]
         if start is None and start_top is not None:
             start = cache.gate_accuracy(line_start, start_top, gate, features)
-        allowed = config.max_mnist_drop if gate.name == "MNIST" else config.max_pen_drop
-        lineage_acc[gate.name] = line_start_figure(start, before_acc[gate.name], allowed)
-        if lineage_acc[gate.name] - after_acc[gate.name] > allowed:
+        # The start is capped at the most any allowance could have let the line fall below it.
+        lineage_acc[gate.name] = line_start_figure(start, before_acc[gate.name], _allowed(gate.name, config, None))
+        allowances[gate.name] = _allowed(gate.name, config, strong)
+        if lineage_acc[gate.name] - after_acc[gate.name] > allowances[gate.name]:
             line_exceeded.append(gate.name)
     before = _figures(base_logits, user_labels, before_acc)
     after = _figures(out_of_fold, user_labels, after_acc)
-    evidence = _evidence(base_logits, out_of_fold, user_labels)
     accepted, reason = judge(before, after, evidence, config,
                              lineage=_figures(base_logits, user_labels, lineage_acc))
 
@@ -282,7 +337,22 @@ def finetune(base: Checkpoint, images: np.ndarray, labels: Sequence[int], refere
         info.notes["mnist_test_accuracy_is_estimate"] = True
     return FinetuneResult(make_checkpoint(network, base.config, info), accepted, reason, before, after,
                           len(labels), len(labels), folds, evidence,
-                          {gate.name: len(gate) for gate in cache.reference.gates}, lineage_acc, tuple(line_exceeded))
+                          {gate.name: len(gate) for gate in cache.reference.gates}, lineage_acc, tuple(line_exceeded),
+                          strong, allowances)
+
+
+def strong_evidence(evidence: Evidence, config: FinetuneConfig = FinetuneConfig()) -> bool:
+    """Return whether the user's own out-of-fold evidence is strong enough to spend the general budget."""
+    return (evidence.fixed - evidence.broken >= config.strong_min_net_fixed
+            and evidence.loss_gain > config.strong_evidence_z * evidence.loss_gain_se)
+
+
+def _allowed(gate: str, config: FinetuneConfig, strong: bool | None) -> float:
+    """Return the drop a gate allows: the small drop, the line's budget when the evidence is strong,
+    or (``strong`` None) the larger of the two."""
+    drop, budget = ((config.max_mnist_drop, config.max_mnist_budget) if gate == "MNIST"
+                    else (config.max_pen_drop, config.max_pen_budget))
+    return max(drop, budget) if strong is None else (max(drop, budget) if strong else drop)
 
 
 def line_start_figure(start: float | None, own: float, allowed: float) -> float:
@@ -309,10 +379,13 @@ def _line_start_top(base: Checkpoint, line_start: Checkpoint | None, trunk: nn.M
 
 
 def _figures(logits: torch.Tensor, labels: torch.Tensor, gates: dict[str, float]) -> Figures:
-    correct = int((logits.argmax(1) == labels).sum())
+    right = logits.argmax(1) == labels
+    correct = int(right.sum())
+    per_digit = tuple((digit, int(right[labels == digit].sum()), int((labels == digit).sum()))
+                      for digit in labels.unique().tolist())
     return Figures(user_accuracy=correct / len(labels), user_loss=float(F.cross_entropy(logits, labels)),
                    mnist_accuracy=gates["MNIST"], pen_accuracy=gates.get("pen"),
-                   user_correct=correct, user_count=len(labels))
+                   user_correct=correct, user_count=len(labels), per_digit=per_digit)
 
 
 def _evidence(base_logits: torch.Tensor, new_logits: torch.Tensor, labels: torch.Tensor) -> Evidence:
@@ -363,45 +436,51 @@ class _Adam:
 
 def judge(before: Figures, after: Figures, evidence: Evidence, config: FinetuneConfig = FinetuneConfig(),
           lineage: Figures | None = None) -> tuple[bool, str]:
-    """Return (accepted, reason): more of the user's samples read right, with evidence, gates kept.
+    """Return (accepted, reason): judged on the user's own out-of-fold evidence first, then the general gates.
 
-    The gates are kept when the new model loses at most the allowed accuracy against the base model
-    and against ``lineage``, the model the line of fine-tunes started from (only its gate figures are
-    read): each fine-tune of a line may lose a little, but the losses may not add up.
-
-    A fine-tune is better when the accuracy it reports moved: more samples read right out of fold
-    than by the base model, and the per-sample loss improved by more than ``config.evidence_z``
-    standard errors, so that a couple of lucky readings do not decide. Only if
-    ``config.evidence_z_same`` is finite (it is not by default) may a fine-tune whose accuracy did not
-    move, and which broke none, be accepted on the loss alone.
+    1. The user's evidence: more samples read right out of fold than by the base model, and the
+       per-sample loss improved by more than ``config.evidence_z`` standard errors, so that a couple of
+       lucky readings do not decide. A fine-tune whose accuracy did not move passes on the loss alone
+       only if it broke none and the loss improved by more than ``config.evidence_z_same`` standard errors.
+    2. The general gates (MNIST, other writers' pen digits): the new model may lose at most the allowed
+       accuracy against the base model and against ``lineage``, the model the line of fine-tunes started
+       from (only its gate figures are read), so that losses cannot add up over a line. The allowance
+       is the small ``max_*_drop`` for ordinary evidence, and the line's ``max_*_budget`` when the
+       evidence is strong (:func:`strong_evidence`): a writer whose own digits clearly gain may spend a
+       bounded part of the general accuracy, once per line, not once per fine-tune.
     """
-    for name, old, new, allowed in (("MNIST", before.mnist_accuracy, after.mnist_accuracy, config.max_mnist_drop),
-                                    ("pen", before.pen_accuracy, after.pen_accuracy, config.max_pen_drop)):
+    count = after.user_count
+    surer = (after.user_correct == before.user_correct and evidence.broken == 0
+             and evidence.loss_gain > config.evidence_z_same * evidence.loss_gain_se)
+    if not surer:
+        if after.user_correct <= before.user_correct:
+            return False, (f"The new model is not better on your samples: {after.user_correct} of {count} read right "
+                           f"by models that had not seen them, against {before.user_correct} of {count} before; "
+                           f"it was kept aside.")
+        if evidence.loss_gain <= config.evidence_z * evidence.loss_gain_se:
+            return False, (f"Too little evidence that the new model is better ({after.user_correct} of {count} read "
+                           f"right by models that had not seen them, against {before.user_correct} of {count} before, "
+                           f"but not consistently); it was kept aside. More samples will settle it.")
+    strong = not surer and strong_evidence(evidence, config)
+    for name, old, new in (("MNIST", before.mnist_accuracy, after.mnist_accuracy),
+                           ("pen", before.pen_accuracy, after.pen_accuracy)):
+        allowed = _allowed(name, config, strong)
         what = "MNIST digits" if name == "MNIST" else "other people's pen-drawn digits"
+        kind = "your fine-tunes' budget" if strong else "allowed"
         if old is not None and new is not None and old - new > allowed:
-            return False, (f"Accuracy on {what} would fall by {old - new:.2%} (allowed: {allowed:.2%}); "
+            return False, (f"Accuracy on {what} would fall by {old - new:.2%} ({kind}: {allowed:.2%}); "
                            f"the new model was kept aside.")
         first = None if lineage is None else (lineage.mnist_accuracy if name == "MNIST" else lineage.pen_accuracy)
         if first is not None and new is not None and first - new > allowed:
             return False, (f"Accuracy on {what} would be {first - new:.2%} below that of the model your fine-tunes "
-                           f"started from (allowed: {allowed:.2%}, however many fine-tunes); the new model was "
+                           f"started from ({kind}: {allowed:.2%}, however many fine-tunes); the new model was "
                            f"kept aside.")
-    count = after.user_count
-    surer = (after.user_correct == before.user_correct and evidence.broken == 0
-             and evidence.loss_gain > config.evidence_z_same * evidence.loss_gain_se)
     if surer:
         return True, (f"Surer on your samples: the same {after.user_correct} of {count} read right by models that "
                       f"had not seen them, each more surely; general accuracy kept ({_general(before, after)}).")
-    if after.user_correct <= before.user_correct:
-        return False, (f"The new model is not better on your samples: {after.user_correct} of {count} read right "
-                       f"by models that had not seen them, against {before.user_correct} of {count} before; "
-                       f"it was kept aside.")
-    if evidence.loss_gain <= config.evidence_z * evidence.loss_gain_se:
-        return False, (f"Too little evidence that the new model is better ({after.user_correct} of {count} read right "
-                       f"by models that had not seen them, against {before.user_correct} of {count} before, but "
-                       f"not consistently); it was kept aside. More samples will settle it.")
+    kept = "within your fine-tunes' budget" if strong else "kept"
     return True, (f"Better on your samples: {after.user_correct} of {count} read right by models that had not seen "
-                  f"them, against {before.user_correct} of {count} before; general accuracy kept "
+                  f"them, against {before.user_correct} of {count} before; general accuracy {kept} "
                   f"({_general(before, after)}).")
 
 

@@ -1,0 +1,171 @@
+"""Consistent "continental" handwriting styles applied to real pen strokes (pure numpy, no Qt).
+
+A :class:`WriterStyle` is one person's way of drawing the digits MNIST seldom shows that way:
+
+* ``1`` with a long flag: a stroke from the top of the 1 going down and to the left, and for some
+  writers a foot;
+* ``7`` with a cross bar through the middle of its stem;
+* an *open* ``4``: the diagonal from the top is drawn as a vertical, so the 4 is an L plus a stem
+  that do not meet at the top;
+* ``9`` with a quick, small loop at the top of a long stem.
+
+The style's parameters are drawn once per writer (:func:`writer_style`) and vary only a little from
+digit to digit (:meth:`WriterStyle.apply`), so a synthetic writer is *consistent*, as a real one
+is. Strokes are sequences of points ``(x, y, ...)`` in any unit with y pointing down (UNIPEN's
+digits, model.training.unipen.PenDigit.strokes, and the canvas's); only x and y are kept.
+
+Used by benchmarks/personalise.py to make synthetic hard writers out of UNIPEN writers' real strokes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+STYLED_DIGITS = (1, 4, 7, 9)
+
+Strokes = list[np.ndarray]  # each (N, 2) float64, y down
+
+
+def as_arrays(strokes: Iterable[Iterable[Sequence[float]]]) -> Strokes:
+    """Return the strokes as (N, 2) float arrays (x, y), dropping empty strokes."""
+    arrays = [np.asarray([(float(p[0]), float(p[1])) for p in stroke], dtype=np.float64) for stroke in strokes]
+    return [a.reshape(-1, 2) for a in arrays if len(a)]
+
+
+def _box(strokes: Strokes) -> tuple[np.ndarray, np.ndarray, float]:
+    points = np.concatenate(strokes)
+    lo, hi = points.min(0), points.max(0)
+    return lo, hi, float(max(hi[1] - lo[1], hi[0] - lo[0], 1e-6))
+
+
+def _line(start: Sequence[float], end: Sequence[float], n: int = 12) -> np.ndarray:
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    return np.asarray(start, dtype=np.float64) * (1 - t) + np.asarray(end, dtype=np.float64) * t
+
+
+@dataclass(frozen=True)
+class WriterStyle:
+    """One writer's consistent style for the digits 1, 4, 7 and 9 (lengths in units of the digit's height)."""
+
+    flag_length: float = 0.45  # 1: how far the flag reaches to the left
+    flag_drop: float = 0.35  # 1: how far down it ends
+    one_foot: bool = False  # 1: a horizontal foot at the bottom
+    bar_width: float = 0.45  # 7: length of the cross bar
+    bar_height: float = 0.55  # 7: where it crosses the stem (0 top, 1 bottom)
+    four_gap: float = 0.08  # 4: how far below the top the left vertical starts
+    four_lean: float = 0.05  # 4: how far the left vertical leans (x change per unit of height)
+    loop_scale: float = 0.55  # 9: the loop's size against the writer's own
+    loop_cut: float = 0.5  # 9: the part of the height the loop takes (from the top)
+    variation: float = 0.08  # relative spread of every parameter from digit to digit
+
+    def apply(self, strokes: Iterable[Iterable[Sequence[float]]], label: int,
+              rng: np.random.Generator) -> Strokes:
+        """Return the strokes of one digit drawn in this style (unchanged for digits the style leaves alone)."""
+        arrays = as_arrays(strokes)
+        if not arrays or label not in STYLED_DIGITS:
+            return arrays
+
+        def vary(value: float) -> float:
+            return float(value * (1 + rng.normal(0, self.variation)))
+
+        lo, hi, size = _box(arrays)
+        height = float(max(hi[1] - lo[1], 1e-6))
+        if label == 1:
+            points = np.concatenate(arrays)
+            top = points[np.argmin(points[:, 1])]
+            end = top + np.array([-vary(self.flag_length) * height, vary(self.flag_drop) * height])
+            styled = [_line(top, end)] + arrays
+            if self.one_foot:
+                bottom = points[np.argmax(points[:, 1])]
+                half = vary(0.22) * height
+                styled.append(_line(bottom + [-half, 0.0], bottom + [half, 0.0]))
+            return styled
+        if label == 7:
+            return arrays + [self._cross_bar(arrays, lo, height, vary)]
+        if label == 4:
+            return self._open_four(arrays, lo, height, vary)
+        return self._small_loop(arrays, lo, height, vary)
+
+    def _cross_bar(self, arrays: Strokes, lo: np.ndarray, height: float, vary) -> np.ndarray:
+        y = lo[1] + min(0.8, max(0.3, vary(self.bar_height))) * height
+        points = np.concatenate([_resampled(a) for a in arrays])
+        near = points[np.abs(points[:, 1] - y) < 0.08 * height]
+        # The stem at that height: the leftmost ink there (the top bar of the 7 is above it).
+        x = float(np.median(near[:, 0])) if len(near) else float(points[:, 0].mean())
+        half = vary(self.bar_width) * height / 2
+        return _line((x - half, y + 0.02 * height), (x + half, y - 0.02 * height))
+
+    def _open_four(self, arrays: Strokes, lo: np.ndarray, height: float, vary) -> Strokes:
+        # The stroke holding the leftmost point carries the diagonal from the apex down to the bar's left end.
+        which = int(np.argmin([a[:, 0].min() for a in arrays]))
+        stroke = arrays[which]
+        left = int(np.argmin(stroke[:, 0]))
+        # The apex: the highest point of that stroke on the far side of the leftmost point from the bar.
+        before, after = stroke[:left + 1], stroke[left:]
+        if len(before) < 2 or (len(after) >= 2 and before[:, 1].min() > after[:, 1].min()):
+            stroke = stroke[::-1]  # drawn the other way round: bar first, then up to the apex
+            left = len(stroke) - 1 - left
+        apex = int(np.argmin(stroke[:left + 1, 1]))
+        x_left, y_left = stroke[left]
+        y_top = stroke[apex, 1] + vary(max(self.four_gap, 0.01)) * height
+        if y_left - y_top < 0.2 * height:  # no diagonal to speak of (an odd 4): leave it
+            return arrays
+        lean = vary(self.four_lean) * (y_left - y_top)
+        vertical = _line((x_left + lean, y_top), (x_left, y_left), 16)
+        pieces = []
+        if apex >= 1:
+            pieces.append(stroke[:apex + 1])  # a stem drawn up to the apex in the same stroke stays
+        pieces.append(np.concatenate([vertical, stroke[left + 1:]]))
+        return arrays[:which] + pieces + arrays[which + 1:]
+
+    def _small_loop(self, arrays: Strokes, lo: np.ndarray, height: float, vary) -> Strokes:
+        scale = min(0.9, max(0.25, vary(self.loop_scale)))
+        cut = lo[1] + self.loop_cut * height
+        points = np.concatenate(arrays)
+        upper = points[points[:, 1] <= cut]
+        if len(upper) < 3:
+            return arrays
+        anchor = np.array([upper[:, 0].max(), cut])  # the loop shrinks towards where the stem leaves it
+        styled = []
+        for stroke in arrays:
+            # Full shrink in the loop, none below the cut plus a tenth of the height, a blend between.
+            weight = np.clip((stroke[:, 1] - cut) / (0.1 * height), 0.0, 1.0)[:, None]
+            shrunk = anchor + scale * (stroke - anchor)
+            styled.append(shrunk * (1 - weight) + stroke * weight)
+        return styled
+
+
+def _resampled(stroke: np.ndarray, step: float | None = None) -> np.ndarray:
+    """Return the stroke with points every ``step`` (default: 1/50 of its box) along it."""
+    if len(stroke) < 2:
+        return stroke
+    lengths = np.hypot(*np.diff(stroke, axis=0).T)
+    total = float(lengths.sum())
+    if total <= 0:
+        return stroke
+    step = step or max(float(np.ptp(stroke, axis=0).max()) / 50, total / 400)
+    at = np.concatenate([[0.0], np.cumsum(lengths)])
+    where = np.arange(0.0, total, step)
+    return np.stack([np.interp(where, at, stroke[:, 0]), np.interp(where, at, stroke[:, 1])], axis=1)
+
+
+def writer_style(name: str) -> WriterStyle:
+    """Return the style of the synthetic writer ``name``: the same name always gives the same style."""
+    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big"))
+    return WriterStyle(flag_length=rng.uniform(0.45, 0.65), flag_drop=rng.uniform(0.3, 0.5),
+                       one_foot=bool(rng.random() < 0.25), bar_width=rng.uniform(0.35, 0.6),
+                       bar_height=rng.uniform(0.45, 0.6), four_gap=rng.uniform(0.1, 0.25),
+                       four_lean=rng.uniform(-0.05, 0.1), loop_scale=rng.uniform(0.3, 0.5),
+                       loop_cut=rng.uniform(0.45, 0.55))
+
+
+def styled_writer(name: str, digits: Sequence[tuple[Sequence, int]], style: WriterStyle | None = None
+                  ) -> list[tuple[Strokes, int]]:
+    """Return (strokes, label) of a writer's digits, in order, each drawn in ``name``'s style."""
+    style = style or writer_style(name)
+    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(f"{name}/digits".encode()).digest()[:8], "big"))
+    return [(style.apply(strokes, label, rng), label) for strokes, label in digits]

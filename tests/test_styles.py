@@ -1,0 +1,71 @@
+"""Synthetic continental writers: each style changes its digit as a person would, and only that digit."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.training.styles import STYLED_DIGITS, WriterStyle, as_arrays, styled_writer, writer_style
+from model.training.synthetic import STANDARD
+
+
+def unit_strokes(digit: int) -> list[np.ndarray]:
+    """The synthetic standard digit, scaled to a 100-pixel-high box as on a canvas (y down)."""
+    return [np.asarray(stroke, dtype=np.float64) * 100 for stroke in STANDARD[digit]]
+
+
+def box(strokes) -> tuple[np.ndarray, np.ndarray]:
+    points = np.concatenate(as_arrays(strokes))
+    return points.min(0), points.max(0)
+
+
+def test_a_writer_keeps_one_style_and_each_name_has_its_own():
+    assert writer_style("styled:a") == writer_style("styled:a")
+    assert writer_style("styled:a") != writer_style("styled:b")
+    pairs = [(unit_strokes(1), 1)] * 3
+    first, again = styled_writer("styled:a", pairs), styled_writer("styled:a", pairs)
+    assert all(np.array_equal(x, y) for (a, _), (b, _) in zip(first, again) for x, y in zip(a, b))
+
+
+def test_a_flagged_one_reaches_left_of_its_stem_from_the_top():
+    plain_low, plain_high = box(unit_strokes(1))
+    style = WriterStyle(flag_length=0.5, flag_drop=0.35, variation=0.0)
+    styled = style.apply(unit_strokes(1), 1, np.random.default_rng(0))
+    low, high = box(styled)
+    assert len(styled) == len(unit_strokes(1)) + 1  # the flag is its own stroke, drawn first
+    assert plain_low[0] - low[0] > 0.4 * (plain_high[1] - plain_low[1])  # half the height to the left
+    flag = styled[0]
+    assert flag[0, 1] == plain_low[1] and flag[-1, 1] > flag[0, 1]  # from the top, going down
+
+
+def test_a_crossed_seven_has_a_bar_across_its_stem():
+    style = WriterStyle(bar_width=0.5, bar_height=0.55, variation=0.0)
+    styled = style.apply(unit_strokes(7), 7, np.random.default_rng(0))
+    assert len(styled) == 2
+    bar = styled[-1]
+    low, high = box(unit_strokes(7))
+    assert low[1] + 0.4 * (high[1] - low[1]) < bar[:, 1].mean() < low[1] + 0.7 * (high[1] - low[1])
+    assert np.ptp(bar[:, 0]) > 0.4 * (high[1] - low[1]) and np.ptp(bar[:, 1]) < 0.1 * (high[1] - low[1])
+
+
+def test_an_open_four_has_no_diagonal_left():
+    style = WriterStyle(four_gap=0.15, four_lean=0.0, variation=0.0)
+    styled = style.apply(unit_strokes(4), 4, np.random.default_rng(0))
+    steps = np.concatenate([np.diff(stroke, axis=0) for stroke in styled if len(stroke) > 1])
+    # every segment is close to horizontal or vertical: the slanted apex-to-bar line is gone
+    slanted = [(dx, dy) for dx, dy in steps if abs(dx) > 0.3 * abs(dy) and abs(dy) > 0.3 * abs(dx)]
+    assert slanted == []
+
+
+def test_a_quick_loop_nine_shrinks_its_loop_and_keeps_its_stem():
+    style = WriterStyle(loop_scale=0.4, loop_cut=0.5, variation=0.0)
+    plain_low, plain_high = box(unit_strokes(9))
+    low, high = box(style.apply(unit_strokes(9), 9, np.random.default_rng(0)))
+    assert high[1] == plain_high[1]  # the stem still reaches the bottom
+    assert (high[0] - low[0]) < 0.8 * (plain_high[0] - plain_low[0])  # the loop is narrower
+
+
+def test_other_digits_are_left_as_drawn():
+    rng = np.random.default_rng(0)
+    for digit in set(range(10)) - set(STYLED_DIGITS):
+        drawn = unit_strokes(digit)
+        assert all(np.array_equal(a, b) for a, b in zip(WriterStyle().apply(drawn, digit, rng), drawn))
