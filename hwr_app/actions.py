@@ -9,7 +9,7 @@ is connected by the window, and whether it is enabled is set by the part that ow
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
 from hwr_app.finetune_flow import AUTO_EVERY_KEY, AUTO_FINETUNE_CHOICES, auto_finetune_every
@@ -38,6 +38,8 @@ class WindowActions:
                                   "Clear the canvas (Esc or Delete); Ctrl+Z brings the drawing back", ["Esc", "Delete"])
         self.finetune = self._action("&Fine-tune on my samples", "finetuneAction",
                                      "Teach the model your handwriting (Ctrl+T)", ["Ctrl+T"])
+        self.finetune_why = QShortcut(QKeySequence("Ctrl+T"), window)
+        self.finetune_why.setObjectName("finetuneWhyShortcut")
         self.samples = self._action("&Samples…", "samplesAction", "Browse, relabel and delete your samples",
                                     ["Ctrl+B"])
         self.models = self._action("&Model versions…", "modelsAction", "Switch, roll back or reset the model",
@@ -66,15 +68,19 @@ class WindowActions:
         for action in self.auto_group.actions():
             action.setChecked(action.data() == chosen)
 
-    def follow(self, ready: bool, registry: bool, readiness, running: bool) -> None:
+    def follow(self, ready: bool, registry: bool, readiness, running: bool, why_not: str = "") -> None:
         """Enable what needs the store (``ready``), the registry, or a fine-tune that may start
-        (``readiness``: model.personal.readiness.Readiness of the stored samples; ``running``: one runs)."""
+        (``readiness``: model.personal.readiness.Readiness of the stored samples; ``running``: one runs;
+        ``why_not``: another reason it may not start, such as nothing new since a refused one)."""
         for action in self.digits:
             action.setEnabled(ready)
         self.samples.setEnabled(ready)
         self.models.setEnabled(registry)
-        self.finetune.setEnabled(ready and readiness.ready and not running)
-        self.finetune.setToolTip("Teach the model your handwriting (Ctrl+T)" if readiness.ready else readiness.missing)
+        self.finetune.setEnabled(ready and readiness.ready and not running and not why_not)
+        self.finetune.setToolTip("Teach the model your handwriting (Ctrl+T)" if readiness.ready and not why_not
+                                 else (readiness.missing or why_not))
+        # Ctrl+T on a disabled Fine-tune says why instead of doing nothing.
+        self.finetune_why.setEnabled(not self.finetune.isEnabled())
 
     def _action(self, text: str, name: str, tip: str, shortcuts=()) -> QAction:
         action = QAction(text, self._window)

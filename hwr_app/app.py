@@ -26,9 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"folder for your samples, models and settings (default: ${DATA_DIR_ENV} or the "
                              f"system's per-user data folder)")
     parser.add_argument("--mnist-dir", type=Path, default=None,
-                        help=f"folder holding MNIST/raw, needed for fine-tuning (default: ${MNIST_DIR_ENV} or "
-                             f"{default_mnist_dir()}, downloaded there on first use)")
-    parser.add_argument("--no-download", action="store_true", help="never download MNIST")
+                        help=f"folder holding MNIST/raw, read only if the reference digits shipped with hwr are "
+                             f"missing (fine-tuning needs no download otherwise; default: ${MNIST_DIR_ENV} or "
+                             f"{default_mnist_dir()}, downloaded there if needed)")
+    parser.add_argument("--no-download", action="store_true",
+                        help="never download MNIST (it is needed only if the shipped reference digits are missing)")
     return parser
 
 

@@ -24,6 +24,7 @@ class Canvas(QWidget):
     """A widget the user draws digits on with a mouse, a pen (pressure) or a finger."""
 
     strokes_changed = Signal(bool)  # True when a stroke was finished (pen lift, undo, redo, clear)
+    rescaled = Signal()  # the canvas changed size and the drawing was scaled with it (same strokes, new place)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -190,7 +191,9 @@ class Canvas(QWidget):
         return self.palette().color(QPalette.ColorRole.Text)
 
     def _paper_colour(self) -> QColor:
-        return self.palette().color(QPalette.ColorRole.Base)
+        from hwr_app.widgets import paper_colour
+
+        return paper_colour(self.palette())  # set apart from the window even where the desktop's base is not
 
     def _pen_for(self, pressure: float) -> QPen:
         width = self._pen_width * (0.4 + 0.6 * min(max(pressure, 0.0), 1.0)) if pressure < 1.0 else self._pen_width
@@ -235,8 +238,38 @@ class Canvas(QWidget):
         self.update()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
+        old, new = event.oldSize(), event.size()
+        moved = old.isValid() and old.width() > 0 and old.height() > 0 and old != new and not self.is_empty()
+        if moved:  # keep the drawing in view: scale it with the canvas, about the centre
+            self._rescale(old, new)
         self._repaint_all()
         super().resizeEvent(event)
+        if moved:
+            self.rescaled.emit()
+
+    def _rescale(self, old: QSize, new: QSize) -> None:
+        """Scale every stroke (and those undone) from a canvas of size ``old`` to one of size ``new``.
+
+        About the centre, by the change of the shorter side (so that steps of a drag-resize add up to
+        the whole), and less if the drawing would not fit otherwise (a wide number on a wide canvas).
+        """
+        ox, oy, nx, ny = old.width() / 2, old.height() / 2, new.width() / 2, new.height() / 2
+        scale = min(new.width(), new.height()) / min(old.width(), old.height())
+        points = [(x, y) for stroke in self.strokes() for x, y, *_ in stroke]
+        margin = self._pen_width / 2 + 2
+        reach_x = max(abs(x - ox) for x, _ in points) * scale
+        reach_y = max(abs(y - oy) for _, y in points) * scale
+        for reach, half in ((reach_x, nx - margin), (reach_y, ny - margin)):
+            if reach > half > 0:
+                scale *= half / reach
+
+        def moved(stroke: Stroke) -> Stroke:
+            return [((x - ox) * scale + nx, (y - oy) * scale + ny, *rest) for x, y, *rest in stroke]
+
+        self._strokes = [moved(stroke) for stroke in self._strokes]
+        self._redo = [moved(stroke) for stroke in self._redo]
+        if self._current is not None:
+            self._current = moved(self._current)
 
     def changeEvent(self, event) -> None:
         if event.type() == event.Type.PaletteChange:  # light/dark switch: ink colour follows

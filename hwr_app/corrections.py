@@ -3,7 +3,7 @@
 Owns the :class:`~hwr_app.drawing_history.DrawingHistory` of drawings saved or cleared, the "Saved as 3 ·
 Undo" line, and the enabled state and wording of the Undo, Redo and Clear actions. Undo first removes
 strokes from the canvas; once it has none, it takes back the last save (the drawing returns, the sample
-goes) or clear, and Redo walks the same way forward. Each sample saved or taken back is counted toward
+goes, its label kept for Enter) or clear, and Redo walks the same way forward. Each sample saved or taken back is counted toward
 automatic fine-tuning on the :class:`~hwr_app.finetune_flow.FinetuneFlow`. The store, the latest
 prediction and the checkpoint come from the :class:`~hwr_app.session.Session`.
 """
@@ -119,6 +119,8 @@ class Corrections(QObject):
             self._flow.count(-1 - len(step.more_samples))
         self.history.undo()
         self.canvas.set_strokes(step.strokes)
+        if step.sample is not None:  # the label the user gave comes back with the drawing: Enter saves it again
+            self._numbers.restore(_what(step))
         self._say_saved("" if step.sample is None else f"Took back the {_what(step)}: your drawing is back.")
         self.changed.emit()
 

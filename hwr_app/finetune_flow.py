@@ -25,6 +25,8 @@ from model.personal.readiness import finetune_readiness
 AUTO_FINETUNE_CHOICES = (0, 10, 20, 50)  # "fine-tune after every N corrections"; 0 = off
 AUTO_EVERY_KEY = "finetune/autoEvery"
 COUNTER_KEY = "finetune/correctionsSince"
+NOTHING_NEW = ("The last fine-tune on these samples was not used; save or correct more samples, then fine-tune "
+               "again.")
 
 
 def auto_finetune_every(settings) -> int:
@@ -52,6 +54,10 @@ class FinetuneFlow(QObject):
         self._action = action
         self._panel = panel
         self._samples: list = []  # the samples the running fine-tune works on
+        self._report = None  # (title, text, details, icon) of the latest result, behind the panel's "Details…"
+        self._base_counts = None  # (sample counts by digit, model version) the running fine-tune started on
+        self.refused_on = None  # (sample counts by digit, model version) a fine-tune was last refused on
+        panel.result_line.linkActivated.connect(lambda _: self.show_details())
         self._read_problems: list[str] = []  # rows of the store the last fine-tune left out (see start)
 
     # -- automatic fine-tuning ----------------------------------------------------------------
@@ -89,9 +95,13 @@ class FinetuneFlow(QObject):
         session = self.session
         if self.worker is not None or session.store is None or session.checkpoint is None:
             return
-        readiness = finetune_readiness(session.store.counts_by_label())
+        counts = session.store.counts_by_label()
+        readiness = finetune_readiness(counts)
         if not readiness.ready:
             self.message.emit(readiness.missing, 8000)
+            return
+        if self.nothing_new(counts, session.checkpoint.info.version):
+            self.message.emit(NOTHING_NEW, 8000)
             return
         self.corrections_since = 0  # "after every N corrections" counts from here
         from functools import partial
@@ -112,8 +122,10 @@ class FinetuneFlow(QObject):
         self.worker = worker
         self._samples = samples
         progress = self._panel.finetune_progress
-        progress.setRange(0, 0)  # busy until the first step (MNIST may be loading)
-        progress.setFormat("Preparing…")
+        progress.setRange(0, 1)  # words, not a bare striped bar, until the first step
+        progress.setValue(0)
+        progress.setFormat("Getting ready to learn…")
+        self._base_counts = (dict(session.store.counts_by_label()), session.checkpoint.info.version)
         self._panel.show_progress(True)
         self.changed.emit()
         worker.start()
@@ -141,9 +153,9 @@ class FinetuneFlow(QObject):
         bar.setRange(0, progress.steps)
         bar.setValue(progress.step)
         if progress.phase == "training":
-            bar.setFormat(f"Step %v/%m · loss {progress.loss:.3f}")
+            bar.setFormat("Learning your handwriting… %p%")
         else:
-            bar.setFormat("Checking the new model…")
+            bar.setFormat("Checking it on your samples… %p%")
 
     @Slot(object, object)
     def _on_succeeded(self, result, entry) -> None:
@@ -159,16 +171,41 @@ class FinetuneFlow(QObject):
             worker = self.worker
             self.activate_requested.emit(entry.version, worker.predictor if worker is not None else None)
         outcome = finetune_outcome(result, self._samples, activated=result.accepted and still_on_base,
-                                   allowed_drop=(self.config or FinetuneConfig()).max_mnist_drop,
+                                   allowed_drop=result.allowed.get("MNIST",
+                                                                   (self.config or FinetuneConfig()).max_mnist_drop),
                                    new_name=model_name(self.session.registry, result.checkpoint.info))
         report = describe_finetune(outcome)
-        self._notify(report.title, report.headline,
-                     QMessageBox.Icon.Information if result.accepted else QMessageBox.Icon.Warning,
-                     details=report.details)
+        self.refused_on = None if result.accepted else self._base_counts  # nothing new: Fine-tune waits
+        self._show_result(report.title, report.summary or report.title, report.headline, report.details,
+                          QMessageBox.Icon.Information if result.accepted else QMessageBox.Icon.Warning)
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
-        self._notify("Fine-tuning failed", message, QMessageBox.Icon.Warning)
+        self._show_result("Fine-tuning failed", "Fine-tuning failed; the model in use is unchanged.", message, "",
+                          QMessageBox.Icon.Warning)
+
+    def _show_result(self, title: str, summary: str, text: str, details: str, icon: QMessageBox.Icon) -> None:
+        """Say how the fine-tune went in the side panel, the full account one click away: never a window
+        that opens over the canvas while the user writes (the next stroke would go to it)."""
+        from html import escape
+
+        self._report = (title, text, details, icon)
+        self._panel.show_result(f"{escape(summary)} <a href='details'>Details…</a>", text)
+
+    def show_details(self) -> None:
+        """Show the latest result in full, beside the panel rather than over the canvas (the user asked)."""
+        if self._report is None:
+            return
+        title, text, details, icon = self._report
+        box = show_message(self.parent(), title, text, icon, "finetuneResultDialog", details)
+        window = self.parent()
+        box.adjustSize()
+        panel_left = self._panel.mapToGlobal(self._panel.rect().topLeft())
+        screen = window.screen().availableGeometry() if window.screen() is not None else None
+        right_of_window = window.frameGeometry().right() + 8
+        x = (right_of_window if screen is not None and right_of_window + box.width() <= screen.right()
+             else panel_left.x())
+        box.move(x, panel_left.y())
 
     @Slot()
     def _on_finished(self) -> None:
@@ -182,5 +219,6 @@ class FinetuneFlow(QObject):
             more = f" ({len(problems) - 1} more such rows.)" if len(problems) > 1 else ""
             self.message.emit(problems[0] + more, 15000)
 
-    def _notify(self, title: str, text: str, icon: QMessageBox.Icon, details: str = "") -> None:
-        show_message(self.parent(), title, text, icon, "finetuneResultDialog", details)
+    def nothing_new(self, counts: dict, version: str) -> bool:
+        """Return True if the last fine-tune was refused on exactly these samples and this model."""
+        return self.refused_on is not None and self.refused_on == (dict(counts), version)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMessageBox, QVB
 from hwr_app.actions import WindowActions, show_about, show_keys
 from hwr_app.canvas import Canvas
 from hwr_app.corrections import Corrections
-from hwr_app.finetune_flow import FinetuneFlow
+from hwr_app.finetune_flow import NOTHING_NEW, FinetuneFlow
 from hwr_app.finetune_worker import MnistCache
 from hwr_app.number_overlay import NumberController
 from hwr_app.panel import SidePanel, ToolsRow
@@ -132,12 +132,14 @@ class MainWindow(QMainWindow):
         self.recognizer.failed.connect(lambda message: status.showMessage(message, 8000))
         self._live_timer.timeout.connect(self._request_prediction)
         self.canvas.strokes_changed.connect(self._on_strokes_changed)
+        self.canvas.rescaled.connect(self._request_prediction)  # the same strokes, outlined where they now are
         self.pen_width.valueChanged.connect(self.canvas.set_pen_width)
 
         actions.undo.triggered.connect(corrections.undo)
         actions.redo.triggered.connect(corrections.redo)
         actions.clear.triggered.connect(corrections.clear_drawing)
         actions.finetune.triggered.connect(flow.start)
+        actions.finetune_why.activated.connect(self._explain_finetune)
         actions.samples.triggered.connect(self.show_samples)
         actions.models.triggered.connect(self.show_models)
         actions.quit.triggered.connect(self.close)
@@ -210,6 +212,7 @@ class MainWindow(QMainWindow):
         self.model_label.setText(f"Model: {name}{accuracy}")
         self.model_label.setToolTip(f"The model reading your digits. {GENERAL_ACCURACY} is the share of MNIST's "
                                     f"10,000 test digits, written by other people, that it reads right.")
+        self._update_actions()  # another model: a fine-tune refused on the one before may run on this one
         self._request_prediction()
 
     def is_ready(self) -> bool:
@@ -282,13 +285,31 @@ class MainWindow(QMainWindow):
         """Bring every action and the samples line up to date (after loading, saving, fine-tuning)."""
         self.corrections.update_actions()
         ready = self.store is not None
-        readiness = finetune_readiness(self.store.counts_by_label() if ready else {})
-        self.window_actions.follow(ready, self.registry is not None, readiness, self.finetune_worker is not None)
+        counts = self.store.counts_by_label() if ready else {}
+        readiness = finetune_readiness(counts)
+        running = self.finetune_worker is not None
+        nothing_new = (ready and self.checkpoint is not None
+                       and self.finetune_flow.nothing_new(counts, self.checkpoint.info.version))
+        self.window_actions.follow(ready, self.registry is not None, readiness, running,
+                                   NOTHING_NEW if nothing_new else "")
         if not ready:
             self.samples_label.setText("Samples cannot be saved." if self.store_problem else "Loading…")
         else:
-            self.samples_label.setText(f"{plural(self.store.count(), 'sample')} saved · {readiness.short}")
-        self.samples_label.setToolTip(readiness.missing or "Fine-tune teaches hwr your handwriting")
+            state = ("fine-tuning…" if running else "save more to fine-tune again" if nothing_new and readiness.ready
+                     else readiness.short)
+            self.samples_label.setText(f"{plural(sum(counts.values()), 'sample')} saved · {state}")
+        self.samples_label.setToolTip(readiness.missing or (NOTHING_NEW if nothing_new else
+                                                            "Fine-tune teaches hwr your handwriting"))
+
+    def _explain_finetune(self) -> None:
+        """Ctrl+T while Fine-tune is disabled: say why in the status bar, rather than nothing."""
+        if self.finetune_worker is not None:
+            why = "A fine-tune is running; its progress is in the side panel."
+        elif self.store is None:
+            why = self.store_problem or "Still loading; try again in a moment."
+        else:
+            why = self.finetune_action.toolTip()
+        self.statusBar().showMessage(why, 8000)
 
     def _notify(self, title: str, text: str, icon: QMessageBox.Icon, name: str = "notice", details: str = "") -> None:
         show_message(self, title, text, icon, name, details)

@@ -10,7 +10,7 @@ from hwr_app.widgets import make_button, show_message
 from model.constants import SHIPPED
 from hwr_app.wording import GENERAL_ACCURACY, GENERAL_ACCURACY_MEANS, general_accuracy, model_names, readable_time
 
-COLUMNS = ("Model", "Made from", "Samples", GENERAL_ACCURACY, "Test drawings right", "Status")
+COLUMNS = ("Model", "Made from", "Samples", GENERAL_ACCURACY, "Others' pen digits", "Your samples right", "Status")
 STATUS_COLUMN = COLUMNS.index("Status")
 
 
@@ -59,9 +59,9 @@ class ModelsDialog(QDialog):
         self.reset_button = make_button("Reset to shipped", "resetModelButton",
                                          "Use the model that came with the app", self._reset)
         close_button = make_button("Close", "closeModelsButton", "Close this window", self.accept)
-        self.note = QLabel("A fine-tune listed as “not used” did not pass the check (better on your test "
-                           "drawings; general accuracy kept, against the model it was made from and the one your "
-                           "fine-tunes started from); it is kept for reference and cannot be activated.")
+        # Said only when a "not used" row is listed (refresh), in plain words.
+        self.note = QLabel("“Not used”: a fine-tune that was no better on your samples, or read other people's "
+                           "digits worse. It is listed for reference and cannot be activated.")
         self.note.setObjectName("modelsNote")
         self.note.setWordWrap(True)
 
@@ -92,14 +92,17 @@ class ModelsDialog(QDialog):
                 "—" if entry.is_shipped else names.get(info.parent_version, "an older model"),
                 str(info.sample_count) if info.sample_count else "—",
                 general_accuracy(info.mnist_test_accuracy),
+                _pen_figure(notes),
                 _test_drawings(notes),
                 {"active": "in use", "rejected": "not used"}.get(status, ""),
             )
             tips = (f"Made {readable_time(info.created)}", "", "Your samples it was fine-tuned on",
                     f"{GENERAL_ACCURACY}: {GENERAL_ACCURACY_MEANS}"
                     + (" (for a fine-tune, estimated from a check on part of them)" if estimated else ""),
+                    "Pen-drawn digits of other people, writers hwr never learned from, that the model reads right: "
+                    "what a personal model may give up for reading your hand better",
                     ("Your samples read right by the model it was made from → by models trained the same way "
-                     "without them (each sample a test drawing once)" if notes.get("folds") else
+                     "without them (so each sample was read by a model that had never seen it)" if notes.get("folds") else
                      "Your samples set aside to check it, read right by the model it was made from → by it"), "")
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
@@ -111,6 +114,7 @@ class ModelsDialog(QDialog):
                     font.setBold(True)
                     item.setFont(font)
                 self.table.setItem(row, column, item)
+        self.note.setVisible(any(status == "rejected" for _, status in rows))
         self._update_buttons()
         problems = self._registry.take_messages()
         if problems:
@@ -149,6 +153,14 @@ class ModelsDialog(QDialog):
     def _reset(self) -> None:
         self.activate_requested.emit(SHIPPED)
         self.refresh()
+
+
+def _pen_figure(notes: dict) -> str:
+    """Return the model's recorded accuracy on other writers' pen-drawn digits (the pen check), or "—"."""
+    gates = notes.get("gates")
+    pen = gates.get("pen") if isinstance(gates, dict) else None
+    accuracy = pen.get("accuracy") if isinstance(pen, dict) else None
+    return general_accuracy(accuracy) if isinstance(accuracy, float) else "—"
 
 
 def _test_drawings(notes: dict) -> str:

@@ -20,6 +20,7 @@ MIN_PANEL_WIDTH = 200
 MAX_PANEL_WIDTH = 560
 PANEL_SHARE = 0.34  # of the window's width
 COMPACT_BELOW = QSize(720, 600)  # windows narrower or lower than this get the compact panel
+RESULT_LINES = 3  # room reserved for the fine-tune's result in the panel
 BARS_FROM_HEIGHT = 480  # windows lower than this show no probability bars (no room for ten readable rows)
 
 
@@ -75,6 +76,7 @@ class FirstRunHint(QFrame):
         super().__init__(parent)
         self.setObjectName("firstRunHint")
         self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)  # its text's height, no more
         self.setAccessibleName("Getting started")
         title = QLabel("<b>Getting started</b>")
         text = QLabel("<ol style='margin-left:-24px; margin-top:2px'><li>Draw a digit.</li>"
@@ -96,7 +98,7 @@ class FirstRunHint(QFrame):
         layout.setContentsMargins(8, 4, 8, 4)
         layout.setSpacing(0)
         layout.addLayout(header)
-        layout.addWidget(text, 1)
+        layout.addWidget(text)
 
 
 class SidePanel(QWidget):
@@ -112,7 +114,13 @@ class SidePanel(QWidget):
         self.hint = FirstRunHint()
         self.answer_stack = QStackedWidget()
         self.answer_stack.addWidget(prediction_view)
-        self.answer_stack.addWidget(self.hint)
+        # The steps keep the height of their text, at the top: in a tall window no box of blank space.
+        self.hint_holder = QWidget()
+        holder = QVBoxLayout(self.hint_holder)
+        holder.setContentsMargins(0, 0, 0, 0)
+        holder.addWidget(self.hint)
+        holder.addStretch(1)
+        self.answer_stack.addWidget(self.hint_holder)
 
         save_box = QGroupBox("Save as (keys 0–9)")
         save_box.setObjectName("saveAsBox")
@@ -161,6 +169,16 @@ class SidePanel(QWidget):
         self.finetune_stack = QStackedWidget()
         self.finetune_stack.addWidget(self.finetune_button)
         self.finetune_stack.addWidget(running)
+        # The latest fine-tune's result, in words, with its details one click away: never a window over
+        # the canvas that the next stroke could land on. Hidden until the first result, then kept.
+        self.result_line = QLabel(" ")
+        self.result_line.setObjectName("finetuneResult")
+        self.result_line.setAccessibleName("Fine-tune result")
+        self.result_line.setTextFormat(Qt.TextFormat.RichText)
+        self.result_line.setWordWrap(True)
+        self.result_line.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.result_line.setMinimumHeight(RESULT_LINES * self.result_line.fontMetrics().lineSpacing())
+        self.result_line.setVisible(False)
         self.browse_row = QWidget()
         browse = QHBoxLayout(self.browse_row)
         browse.setContentsMargins(0, 0, 0, 0)
@@ -168,6 +186,7 @@ class SidePanel(QWidget):
         browse.addWidget(action_button("Versions…", "modelsButton", models_action))
         tune_layout.addWidget(self.samples_label)
         tune_layout.addWidget(self.finetune_stack)
+        tune_layout.addWidget(self.result_line)
         tune_layout.addWidget(self.browse_row)
 
         layout = QVBoxLayout(self)
@@ -182,9 +201,15 @@ class SidePanel(QWidget):
         self.finetune_stack.setCurrentIndex(1 if running else 0)
         self.cancel_button.setEnabled(running)
 
+    def show_result(self, html: str, tip: str) -> None:
+        """Show a fine-tune's result (rich text with a "details" link) under the Fine-tune button."""
+        self.result_line.setText(html)
+        self.result_line.setToolTip(tip)
+        self.result_line.setVisible(True)
+
     def show_hint(self, shown: bool) -> None:
         """Show the first-run steps instead of the (empty) answer, or the answer."""
-        self.answer_stack.setCurrentWidget(self.hint if shown else self.prediction_view)
+        self.answer_stack.setCurrentWidget(self.hint_holder if shown else self.prediction_view)
 
     def fit_to(self, width: int, height: int) -> None:
         """Size the panel and the model's eye for a window of ``width`` × ``height``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
 from hwr_app.widgets import digit_pixmap, palette_colours
@@ -47,8 +47,8 @@ class ProbabilityView(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         palette = self.palette()
         text = palette.color(QPalette.ColorRole.WindowText)
-        track = palette.color(QPalette.ColorRole.Mid)
-        track.setAlpha(60)
+        track = QColor(text)  # the text colour, faint: seen on any window colour (Mid may equal it)
+        track.setAlpha(45)
         accent = palette.color(QPalette.ColorRole.Highlight)
         plain = QColor(text)
         plain.setAlpha(110)
@@ -128,7 +128,8 @@ class ModelEyeView(QWidget):
             painter.drawPixmap(square.topLeft(), digit_pixmap(self._image, int(side), smooth=False,
                                                               pixel_ratio=self.devicePixelRatioF(),
                                                               ink=ink, paper=paper))
-        frame = QColor(self.palette().color(QPalette.ColorRole.Mid))
+        frame = QColor(ink)  # the ink, faint: the empty eye's square shows on any palette
+        frame.setAlpha(110)
         painter.setPen(frame)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(square.adjusted(-0.5, -0.5, 0.5, 0.5))
@@ -194,15 +195,28 @@ class PredictionView(QWidget):
     def fit_answer(self, eye_side: int) -> None:
         """Size the model's eye and the big digit beside it together (the window calls this on resize)."""
         self.model_eye.set_side(eye_side)
-        font = QFont(self.digit_label.font())
-        font.setPointSizeF(self._base_point_size * max(3.5, min(8.0, eye_side / 28)))
-        self.digit_label.setFont(font)
+        self._answer_font = QFont(self.digit_label.font())
+        self._answer_font.setPointSizeF(self._base_point_size * max(3.5, min(8.0, eye_side / 28)))
+        self.digit_label.setFont(self._answer_font)
         self.answer_stack.setFixedHeight(self.digit_label.fontMetrics().height())
+        self.set_answer(self.digit_label.text())
+
+    def set_answer(self, text: str) -> None:
+        """Show ``text`` in the big answer, its font shrunk so that a long number or "4 or 7?" fits."""
+        font = QFont(self._answer_font)
+        # The room beside the model's eye (the layout may not have given the label its width yet).
+        room = self.width() - self.model_eye.sizeHint().width() - 16 if self.width() > 100 else self.digit_label.width()
+        advance = QFontMetricsF(font).horizontalAdvance(text) + 8 if text else 0.0
+        if advance > room > 0:
+            font.setPointSizeF(max(9.0, font.pointSizeF() * room / advance))
+        if font != self.digit_label.font():
+            self.digit_label.setFont(font)
+        self.digit_label.setText(text)
 
     def show_prediction(self, prediction) -> None:
         """Show a model.recognition.predict.Prediction, or nothing for None (an empty canvas)."""
         if prediction is None:
-            self.digit_label.setText("")
+            self.set_answer("")
             self.answer_stack.setCurrentWidget(self.empty_label)
             self.caption.setText("")
             self.probability_view.set_probabilities(None)
@@ -212,9 +226,9 @@ class PredictionView(QWidget):
         self.probability_view.set_probabilities(prediction.probabilities)
         self.model_eye.set_image(prediction.image)
         if prediction.confidence >= CONFIDENCE_THRESHOLD:
-            self.digit_label.setText(str(prediction.digit))
+            self.set_answer(str(prediction.digit))
             self.caption.setText(f"{prediction.confidence:.0%} sure")
-        else:
-            self.digit_label.setText("")
+        else:  # the two likeliest digits, as a question: not a claim
+            self.set_answer(" or ".join(str(d) for d, _ in prediction.top(2)) + "?")
             candidates = " or ".join(f"{d} ({p:.0%})" for d, p in prediction.top(3) if p >= 0.05)
             self.caption.setText(f"Not sure: {candidates}?")

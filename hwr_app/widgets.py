@@ -38,10 +38,30 @@ def digit_pixmap(image: np.ndarray, side: int, smooth: bool, pixel_ratio: float 
     return pixmap
 
 
+SAME_LIGHTNESS = 8  # of 255: base and window colours closer than this look the same (Fusion's light: 16 apart)
+PAPER_STEP = 24  # how far the paper then moves from the window's lightness
+
+
+def paper_colour(palette: QPalette) -> QColor:
+    """Return the colour to draw on: the palette's base colour, unless it all but equals the window's
+    (GTK's Adwaita-dark gives both the same grey), then a shade lighter, or darker for a near-white window."""
+    base, window = palette.color(QPalette.ColorRole.Base), palette.color(QPalette.ColorRole.Window)
+    if abs(base.lightness() - window.lightness()) >= SAME_LIGHTNESS:
+        return base
+    hue, saturation, lightness, alpha = window.getHsl()
+    lightness = lightness + PAPER_STEP if lightness + PAPER_STEP <= 255 else lightness - PAPER_STEP
+    return QColor.fromHsl(max(hue, 0), saturation, lightness, alpha)
+
+
+def visible_on(colour: QColor, background: QColor, fallback: QColor) -> QColor:
+    """Return ``colour`` if it stands out from ``background`` in lightness, else ``fallback``."""
+    return colour if abs(colour.lightness() - background.lightness()) >= 2 * PAPER_STEP else fallback
+
+
 def palette_colours(widget: QWidget) -> tuple[QColor, QColor]:
-    """Return (ink, paper): the text and base colours of ``widget``'s palette, as the canvas uses them."""
+    """Return (ink, paper): the text colour and the paper (:func:`paper_colour`), as the canvas uses them."""
     palette = widget.palette()
-    return palette.color(QPalette.ColorRole.Text), palette.color(QPalette.ColorRole.Base)
+    return palette.color(QPalette.ColorRole.Text), paper_colour(palette)
 
 
 def action_button(text: str, name: str, action: QAction) -> QPushButton:

@@ -26,11 +26,12 @@ def predict_main(argv: list[str]) -> int:
     JSON with ``--json``. Return the exit status."""
     from model.assets import default_weights_path
     from model.storage.checkpoint import CheckpointError, load_checkpoint
+    from model.recognition.numbers import SegmentationError
     from model.recognition.predict import Predictor, UnusableOutputError
     from model.recognition.preprocess import NothingDrawnError
     from model.files.validate import InvalidInputError
 
-    parser = argparse.ArgumentParser(prog="hwr predict", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    parser = argparse.ArgumentParser(prog="hwr predict",
                                      description="Read the digit or the number in image files or JSON stroke "
                                                  "files. One digit prints its top candidates; several print the "
                                                  "number and each digit's confidence.")
@@ -38,7 +39,7 @@ def predict_main(argv: list[str]) -> int:
     parser.add_argument("--weights", type=Path, default=None,
                         help="checkpoint to use (default: the shipped model)")
     parser.add_argument("--top", type=top_count, default=1,
-                        help=f"how many candidates to print per file of one digit (1–{MAX_TOP})")
+                        help=f"how many candidates to print per file of one digit (1–{MAX_TOP}; default: 1)")
     parser.add_argument("--digits", type=int, default=None, metavar="N",
                         help="read every file as exactly N digits (default: as many as the reader finds)")
     parser.add_argument("--json", action="store_true", help="print one JSON document with every file's reading")
@@ -67,15 +68,21 @@ def predict_main(argv: list[str]) -> int:
                 print(f"error: {error}", file=sys.stderr)
             status = 1
             continue
+        except (SegmentationError, ValueError) as error:  # --digits N that this file cannot meet: ordinary input
+            documents.append({"file": str(path), "error": str(error)})
+            if not args.json:  # one line, like "nothing drawn": the file's answer, not a failure of hwr
+                print(f"{path}: {error}")
+            status = 1
+            continue
         documents.append(reading_document(path, reading, args.top))
         if args.json:
             continue
         if len(reading.digits) == 1:
             candidates = ", ".join(f"{digit} ({probability:.1%})" for digit, probability in reading.digits[0].top(args.top))
-            print(f"{path}: {candidates}")
+            print(f"{path}: {candidates}" + dropped_note(reading))
         else:
             confidences = ", ".join(f"{d.digit} {d.confidence:.1%}" for d in reading.digits)
-            print(f"{path}: {reading.text} ({confidences})")
+            print(f"{path}: {reading.text} ({confidences})" + dropped_note(reading))
     if args.json:
         print(json.dumps(documents, indent=1))
     return status
@@ -88,13 +95,38 @@ def reading_document(path: Path, reading, top: int) -> dict:
          "top": [[d, round(p, 6)] for d, p in digit.top(max(top, 1))],
          "box": [round(v, 2) for v in digit.box],  # x0, y0, x1, y1: picture pixels or stroke units
          "strokes": list(digit.strokes),  # stroke indices (pictures: ink components)
-         } for digit in reading.digits]}
+         } for digit in reading.digits],
+        "dropped": getattr(reading, "dropped", 0)}  # marks of a picture left out as specks
+
+
+def dropped_note(reading) -> str:
+    """Return "; 3 small marks left out" when a picture's specks were dropped, else ""."""
+    dropped = getattr(reading, "dropped", 0)
+    return f"; {dropped} small {'mark' if dropped == 1 else 'marks'} left out" if dropped else ""
+
+
+COMMANDS = (
+    ("predict", "read the digit or the number in pictures and JSON stroke files"),
+    ("train", "train a model on MNIST (and UNIPEN's pen digits, if given) from scratch or from a checkpoint"),
+    ("evaluate", "measure a model on MNIST's test digits (and UNIPEN's test writers), with confusion pictures"),
+)
+
+
+def usage() -> str:
+    """Return what ``hwr`` and ``hwr --help`` print: every command with one sentence."""
+    lines = ["usage: hwr COMMAND [options]", "", "Handwritten digits from the command line.", "", "commands:"]
+    lines += [f"  {name:<9} {what}" for name, what in COMMANDS]
+    lines += ["", "hwr COMMAND --help lists a command's options. The window is hwr-app."]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to a sub-command and return its exit status."""
     argv = sys.argv[1:] if argv is None else argv
     command, rest = (argv[0], argv[1:]) if argv else ("", [])
+    if command in ("-h", "--help", "help"):
+        print(usage())
+        return 0
     if command == "predict":
         try:
             return predict_main(rest)
@@ -104,11 +136,13 @@ def main(argv: list[str] | None = None) -> int:
             return 3
     if command == "train":
         from model.training.train import main as train_main
-        return train_main(rest)
+        return train_main(rest, prog="hwr train")
     if command == "evaluate":
         from model.training.evaluate import main as evaluate_main
-        return evaluate_main(rest)
-    print("usage: hwr {train,evaluate,predict} [options]  (hwr COMMAND --help for each)", file=sys.stderr)
+        return evaluate_main(rest, prog="hwr evaluate")
+    print(usage(), file=sys.stderr)
+    if command:
+        print(f"\nhwr: {command!r} is not a command.", file=sys.stderr)
     return 2
 
 

@@ -77,7 +77,7 @@ def test_an_empty_canvas_shows_no_prediction(qtbot, window):
 
 def test_an_unsure_answer_names_candidates_instead_of_a_digit(qtbot, window):
     window._show_prediction(_fake_prediction([0.45, 0.4, 0.15] + [0.0] * 7))
-    assert window.prediction_view.digit_label.text() == ""
+    assert window.prediction_view.digit_label.text() == "0 or 1?"  # a question, not a claim
     caption = window.prediction_view.caption.text()
     assert "Not sure" in caption and "0" in caption and "1" in caption
 

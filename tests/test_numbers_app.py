@@ -108,17 +108,111 @@ def test_clicking_a_digit_then_its_key_corrects_only_that_digit(qtbot, window):
     assert [s.label for s in window.store.samples()] == [4, 6, 9]
 
 
-def test_typing_a_number_with_fewer_digits_segments_the_drawing_again(qtbot, window):
+def test_typing_a_number_with_fewer_digits_shows_the_new_split_and_saves_on_a_second_enter(qtbot, window):
     write_number(window, "123", seed=4)
     wait_for_prediction(qtbot, window, "123")
     strokes = window.canvas.strokes()
     for key in "17":  # the writer meant "17": the 2 and the 3 are one digit for them
         QTest.keyClick(window, getattr(Qt.Key, f"Key_{key}"))
     QTest.keyClick(window, Qt.Key.Key_Return)
+    # Nothing is stored yet: the drawing split into two digits is outlined, labelled as typed, and asked about.
+    outlines = window.numbers.outlines
+    qtbot.waitUntil(lambda: len(outlines.boxes) == 2, timeout=10_000)
+    assert window.store.count() == 0 and not window.canvas.is_empty()
+    assert outlines.texts == ["1 · yours", "7 · yours"]
+    assert "Split into 2 as outlined" in window.prediction_view.caption.text()
+    QTest.keyClick(window, Qt.Key.Key_Return)
     qtbot.waitUntil(window.canvas.is_empty, timeout=10_000)
     samples = window.store.samples()
     assert [s.label for s in samples] == [1, 7]
     assert sum(len(s.strokes) for s in samples) == len(strokes)  # every stroke went to one digit
+
+
+def test_a_typed_number_that_cannot_be_split_so_is_refused_with_a_line(qtbot, window):
+    write_number(window, "70", seed=6)
+    wait_for_prediction(qtbot, window, "70")
+    for key in "70111":  # more digits than there are strokes
+        QTest.keyClick(window, getattr(Qt.Key, f"Key_{key}"))
+    QTest.keyClick(window, Qt.Key.Key_Return)
+    caption = window.prediction_view.caption
+    qtbot.waitUntil(lambda: "Not saved" in caption.text(), timeout=10_000)
+    assert "5 digits" in caption.text()
+    assert window.store.count() == 0 and not window.canvas.is_empty()
+
+
+def _doubtful(digit, probabilities):
+    return digit.__class__(digit.strokes, digit.parts, np.array(probabilities), digit.image, digit.box)
+
+
+def test_enter_alone_never_saves_an_unsure_digit_the_user_did_not_choose(qtbot, window):
+    write_number(window, "31", seed=2)
+    wait_for_prediction(qtbot, window, "31")
+    qtbot.waitUntil(window.recognizer.is_idle, timeout=10_000)
+    reading = window.numbers.reading
+    # The second digit is a scrawl: 1 at 45 %, 7 at 40 %.
+    shaky = _doubtful(reading.digits[1], [0, 0.45, 0, 0, 0, 0, 0, 0.4, 0.15, 0])
+    window.numbers.show_reading(reading.__class__((reading.digits[0], shaky), reading.score))
+    QTest.keyClick(window, Qt.Key.Key_Return)
+    qtbot.wait(300)
+    assert window.store.count() == 0 and not window.canvas.is_empty()
+    caption = window.prediction_view.caption.text()
+    assert "Not saved" in caption and "2nd digit is unsure (1 or 7?)" in caption
+    for key in "37":  # the user says which: now Enter saves it
+        QTest.keyClick(window, getattr(Qt.Key, f"Key_{key}"))
+    QTest.keyClick(window, Qt.Key.Key_Return)
+    qtbot.waitUntil(window.canvas.is_empty, timeout=10_000)
+    assert [s.label for s in window.store.samples()] == [3, 7]
+
+
+def test_enter_alone_does_not_save_an_unsure_single_digit(qtbot, window):
+    write_number(window, "8", seed=5)
+    wait_for_prediction(qtbot, window, "8")
+    qtbot.waitUntil(window.recognizer.is_idle, timeout=10_000)
+    reading = window.numbers.reading
+    shaky = _doubtful(reading.digits[0], [0, 0, 0, 0, 0.43, 0, 0, 0.41, 0.16, 0])
+    window.numbers.show_reading(reading.__class__((shaky,), reading.score))
+    assert shown_number(window) == "4 or 7?"  # the big answer asks rather than stays empty
+    QTest.keyClick(window, Qt.Key.Key_Return)
+    qtbot.wait(300)
+    assert window.store.count() == 0 and not window.canvas.is_empty()
+    assert "Not saved" in window.prediction_view.caption.text()
+
+
+def test_undo_of_a_corrected_number_keeps_the_typed_label_for_enter(qtbot, window):
+    write_number(window, "2026", seed=1)
+    wait_for_prediction(qtbot, window, "2026")
+    for key in "2027":
+        QTest.keyClick(window, getattr(Qt.Key, f"Key_{key}"))
+    QTest.keyClick(window, Qt.Key.Key_Return)
+    qtbot.waitUntil(window.canvas.is_empty, timeout=10_000)
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.store.count() == 0 and not window.canvas.is_empty()
+    qtbot.waitUntil(window.recognizer.is_idle, timeout=10_000)
+    qtbot.waitUntil(lambda: len(window.numbers.outlines.boxes) == 4, timeout=10_000)
+    assert shown_number(window) == "2027"  # the label the user gave, not the reading
+    assert window.numbers.outlines.texts[3] == "7 · yours"
+    QTest.keyClick(window, Qt.Key.Key_Return)
+    qtbot.waitUntil(window.canvas.is_empty, timeout=10_000)
+    assert [s.label for s in window.store.samples()] == [2, 0, 2, 7]
+
+
+def test_undo_of_a_single_digit_keeps_its_label_and_a_key_still_saves_at_once(qtbot, window):
+    write_number(window, "8", seed=5)
+    wait_for_prediction(qtbot, window, "8")
+    QTest.keyClick(window, Qt.Key.Key_3)  # saved as 3 on purpose (the user's own 8 looks like that)
+    assert [s.label for s in window.store.samples()] == [3]
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(window.recognizer.is_idle, timeout=10_000)
+    wait_for_prediction(qtbot, window, "8")  # the big answer is what hwr reads; the caption has the label
+    assert "You had saved it as 3" in window.prediction_view.caption.text()
+    QTest.keyClick(window, Qt.Key.Key_Return)
+    qtbot.waitUntil(window.canvas.is_empty, timeout=10_000)
+    assert [s.label for s in window.store.samples()] == [3]
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(window.recognizer.is_idle, timeout=10_000)
+    QTest.keyClick(window, Qt.Key.Key_8)  # a key starts over: saved at once, as always
+    assert window.canvas.is_empty()
+    assert [s.label for s in window.store.samples()] == [8]
 
 
 def test_a_single_digit_key_still_saves_at_once_and_backspace_takes_typing_back(qtbot, window):

@@ -10,6 +10,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
 from model.personal.finetune import FinetuneConfig
+from hwr_app.models_view import STATUS_COLUMN
 from hwr_app.wording import general_accuracy
 from model.training.synthetic import STYLES
 from model.storage.versions import SHIPPED
@@ -105,9 +106,13 @@ def test_correct_finetune_in_background_improves_style_and_roll_back_restores(qt
     qtbot.waitUntil(lambda: window.checkpoint.info.version == entry.version, timeout=10_000)
     assert "shipped" not in window.model_label.text() and "tuned" in window.model_label.text()
     assert window.checkpoint.info.parent_version == shipped_version
+    assert window.findChild(QMessageBox, "finetuneResultDialog") is None  # no window over the canvas
+    assert "Fine-tune in use" in window.panel.result_line.text()
+    window.panel.result_line.linkActivated.emit("details")  # the user clicks "Details…"
     dialog = window.findChild(QMessageBox, "finetuneResultDialog")
-    assert dialog is not None and dialog.text().startswith("hwr now reads your 2s better:")
-    assert "test drawings right" in dialog.text() and "learned from all of them" in dialog.detailedText()
+    assert dialog is not None and dialog.text().startswith("hwr now uses the fine-tuned model: it reads ")
+    assert "of your 20 samples right" in dialog.text() and "better on your 2s" in dialog.text()
+    assert "learned from all of them" in dialog.detailedText()
     assert "split into 4 groups" in dialog.detailedText()
     # One figure for general accuracy: the dialog, the status bar and Model versions agree.
     general = general_accuracy(window.checkpoint.info.mnist_test_accuracy)
@@ -121,7 +126,7 @@ def test_correct_finetune_in_background_improves_style_and_roll_back_restores(qt
 
     window.show_models()
     table = window.models_dialog.table
-    active_row = next(row for row in range(table.rowCount()) if table.item(row, 5).text() == "in use")
+    active_row = next(row for row in range(table.rowCount()) if table.item(row, STATUS_COLUMN).text() == "in use")
     assert table.item(active_row, 3).text() == general
     assert table.item(active_row, 1).text() == "shipped"  # made from: the same name the shipped row has
     window.models_dialog.rollback_button.click()
@@ -164,16 +169,19 @@ def test_closing_the_window_mid_finetune_stops_it_and_keeps_everything(qtbot, tm
 
 def test_a_rejected_finetune_stays_inactive_and_the_user_is_told_why(qtbot, window):
     teach_style(qtbot, window, 12)
-    # No MNIST loss at all is allowed, and none is possible to prove better: the gate must refuse.
-    window.finetune_config = FinetuneConfig(steps=5, max_mnist_drop=-1.0)
+    # No MNIST loss at all is allowed, not even from the budget strong evidence may spend, and none is
+    # possible to prove better: the gate must refuse.
+    window.finetune_config = FinetuneConfig(steps=5, max_mnist_drop=-1.0, max_mnist_budget=-1.0)
     window.start_finetune()
     qtbot.waitUntil(lambda: window.finetune_worker is None, timeout=120_000)
     result, entry = window.last_finetune
     assert not result.accepted
     assert window.registry.active_version() == SHIPPED
     assert [e.version for e in window.registry.rejected()] == [entry.version]
+    assert "Fine-tune not used" in window.panel.result_line.text()
+    window.panel.result_line.linkActivated.emit("details")
     dialog = window.findChild(QMessageBox, "finetuneResultDialog")
-    assert dialog.text().startswith("hwr kept its model: the new one")
+    assert dialog.text().startswith("hwr kept its model:")
     assert dialog.windowTitle() == "Fine-tune not used" and "not used in Model versions" in dialog.detailedText()
 
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
-from hwr_app.models_view import ModelsDialog
+from hwr_app.models_view import COLUMNS, STATUS_COLUMN, ModelsDialog
 from hwr_app.samples_view import SamplesDialog
 from model.assets import default_weights_path
 from model.storage.checkpoint import ModelInfo, make_checkpoint
@@ -115,9 +115,10 @@ def test_models_view_lists_versions_and_activates_rolls_back_and_resets(qtbot, r
     dialog.show()
     table = dialog.table
     assert table.rowCount() == 4
-    statuses = [table.item(row, 5).text() for row in range(4)]
+    statuses = [table.item(row, STATUS_COLUMN).text() for row in range(4)]
     assert statuses == ["in use", "", "", "not used"]
-    assert table.item(1, 2).text() == "10" and "20% → 100%" == table.item(1, 4).text()
+    assert table.item(1, 2).text() == "10" and "20% → 100%" == table.item(1, COLUMNS.index("Your samples right")).text()
+    assert table.item(0, COLUMNS.index("Others' pen digits")).text().endswith(" %")  # the shipped model's pen check
     # One name per model: the shipped row and the "made from" of its child say the same.
     assert table.item(0, 0).text() == "shipped" == table.item(1, 1).text()
     assert table.item(1, 0).text().startswith("tuned ") and table.item(2, 1).text() == table.item(1, 0).text()
@@ -132,7 +133,7 @@ def test_models_view_lists_versions_and_activates_rolls_back_and_resets(qtbot, r
     dialog.select_version(newest)
     qtbot.mouseClick(dialog.activate_button, Qt.MouseButton.LeftButton)
     assert registry.active_version() == newest
-    assert [table.item(row, 5).text() for row in range(4)] == ["", "", "in use", "not used"]
+    assert [table.item(row, STATUS_COLUMN).text() for row in range(4)] == ["", "", "in use", "not used"]
 
     dialog.select_version(version_of(3))
     assert not dialog.activate_button.isEnabled()  # a rejected fine-tune cannot be put in charge

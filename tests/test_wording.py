@@ -91,9 +91,10 @@ def outcome(**changes) -> FinetuneOutcome:
 
 def test_an_accepted_fine_tune_is_one_plain_sentence_then_details():
     report = describe_finetune(outcome())
-    assert report.headline == ("hwr now reads your 2s and 7s better: 2 of 2 test drawings right, before 0 of 2. "
+    assert report.headline == ("hwr now uses the fine-tuned model: it reads 2 of your 2 samples right, before 0. "
                                "General accuracy unchanged (99.6 %). Draw a few digits to try it.")
-    for jargon in ("held-out", "MNIST", "gate", "loss", "→ 100%"):
+    assert report.summary == "Fine-tune in use: 2 of your 2 samples right, before 0."
+    for jargon in ("held-out", "MNIST", "gate", "loss", "→ 100%", "test drawing"):
         assert jargon not in report.headline
     # The details say what it learned from and how it was judged on drawings it had not seen.
     assert "13 saved; the new model learned from all of them" in report.details
@@ -105,16 +106,18 @@ def test_an_accepted_fine_tune_is_one_plain_sentence_then_details():
 
 def test_general_accuracy_appears_as_one_figure_with_one_name():
     report = describe_finetune(outcome(general_before=0.9962, general_after=0.9941))
-    assert "General accuracy 99.6 % → 99.4 %." in report.headline
+    assert "General accuracy 99.6 % → 99.4 %" in report.headline
+    assert "a little worse" in report.headline  # an accepted model's cost to other people's digits is said plainly
     assert "99.62" not in report.headline + report.details and "99.41" not in report.headline + report.details
 
 
 @pytest.mark.parametrize("changes, expected", [
     (dict(activated=False), "you switched models while it was made, so yours stays in use"),
-    (dict(accepted=False, activated=False, test_right_after=0), "was no better on your test drawings (0 of 2 right, as before)"),
+    (dict(accepted=False, activated=False, test_right_after=0), "was no better on your samples (0 of your 2 samples right, as before)"),
     (dict(accepted=False, activated=False, general_after=0.9912), "would read other people's digits worse (general accuracy 99.6 % → 99.1 %)"),
-    (dict(test_right_before=2), "reads your 2s and 7s more surely: 2 of 2 test drawings right, as before"),
-    (dict(digits=(1, 2, 3, 4)), "reads your handwriting better"),
+    (dict(test_right_before=2), "it reads your samples more surely (all 2 samples of yours right, as before)"),
+    (dict(digit_changes=((1, 3, 4, 4), (7, 5, 5, 5))), "before 0; better on your 1s (3 → 4 of 4)"),
+    (dict(sample_digits=(2,)), "before 0; better on your 2s"),
     (dict(accepted=False, activated=False, general_before=0.9934, general_after=0.9921, line_start=0.9962,
           line_gate="MNIST"), "worse than the model your fine-tunes started from (general accuracy 99.6 % → 99.2 %"),
     (dict(accepted=False, activated=False, general_after=0.9912, line_start=0.9962, line_gate="MNIST"),
@@ -126,6 +129,20 @@ def test_each_result_says_what_happened(changes, expected):
     report = describe_finetune(outcome(**changes))
     assert expected in report.headline
     assert report.title.startswith("Fine-tune")
+
+
+def test_the_corrected_digits_are_not_claimed_better_when_the_figures_do_not_say_so():
+    # 12 → 13 of 17 right, the corrected digits 1 and 7: nothing says it was a 1 or a 7 that was gained.
+    report = describe_finetune(outcome(test_count=17, test_right_before=12, test_right_after=13, digits=(1, 7)))
+    assert "1s" not in report.headline and "7s" not in report.headline
+    assert "13 of your 17 samples right, before 12" in report.headline
+
+
+def test_a_refusal_with_every_sample_right_gives_no_advice_the_figures_contradict():
+    report = describe_finetune(outcome(accepted=False, activated=False, test_count=11, test_right_before=11,
+                                       test_right_after=11))
+    assert "already reads all 11 samples of yours right" in report.headline
+    assert "gets wrong" not in report.headline and "digits it" not in report.headline
 
 
 def test_the_outcome_of_a_finetune_result_counts_drawings_and_uses_the_windows_general_accuracy():
@@ -158,3 +175,18 @@ def test_a_time_at_the_edge_of_the_calendar_reads_as_nothing_instead_of_failing(
 
     assert readable_time("0001-01-01T00:00:00+14:00") == ""  # before year 1 in UTC
     assert readable_time("9999-12-31T23:59:59-14:00", timezone.utc) == ""  # after year 9999
+
+
+def test_an_accepted_trade_names_the_users_digits_and_the_cost_to_others():
+    """Issue 18: "reads your 1s: 3 of 10 → 10 of 10; other people's digits: 99.6 → 99.3 %", said plainly."""
+    report = describe_finetune(outcome(test_count=20, test_right_before=8, test_right_after=18, sample_count=20,
+                                       trained_count=20, general_before=0.9962, general_after=0.9931,
+                                       general_allowed_drop=0.005, pen_before=0.983, pen_after=0.978, budget=True,
+                                       digit_changes=((1, 3, 10, 10), (7, 5, 8, 10))))
+    assert "better on your 1s (3 → 10 of 10) and 7s (5 → 8 of 10)" in report.headline
+    assert "a little worse (General accuracy 99.6 % → 99.3 %; other people's pen-drawn digits 98.3 % → 97.8 %)" \
+        in report.headline and "0.5 points" in report.headline
+    assert "1s 3 → 10 of 10; 7s 5 → 8 of 10" in report.details and "98.3 % before, 97.8 % after" in report.details
+    assert "budget your whole line of fine-tunes has" in report.details
+    # No cost, no such sentence.
+    assert "worse" not in describe_finetune(outcome(pen_before=0.98, pen_after=0.981)).headline

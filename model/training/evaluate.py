@@ -186,12 +186,22 @@ def add_mnist_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", dest="data_dir", type=Path, help=argparse.SUPPRESS)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the CLI parser; every default is shown in --help."""
-    parser = argparse.ArgumentParser(prog="python -m model.evaluate",
+class DefaultsOnceFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show each option's default once: not after a help text that already names it, nor for a flag
+    (default False) or an option without one (default None)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if "default" in (action.help or "") or action.default is None or action.default is False:
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
+def build_parser(prog: str = "python -m model.evaluate") -> argparse.ArgumentParser:
+    """Return the CLI parser (``prog``: the command's name in its help); every default is shown in --help."""
+    parser = argparse.ArgumentParser(prog=prog,
                                      description="Measure a checkpoint on MNIST's test set and on UNIPEN's "
                                                  "test writers (pen-drawn digits), side by side.",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=DefaultsOnceFormatter)
     parser.add_argument("--weights", type=Path, default=None,
                         help="checkpoint to measure (default: the shipped model in assets/)")
     add_mnist_dir_option(parser)
@@ -212,14 +222,14 @@ def _beside(path: Path, suffix: str) -> Path:
     return path.with_name(f"{path.stem}{suffix}{path.suffix}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return the exit status."""
+def main(argv: list[str] | None = None, prog: str = "python -m model.evaluate") -> int:
+    """Run the CLI (named ``prog`` in its help) and return the exit status."""
     from model.assets import default_weights_path
     from model.storage.checkpoint import CheckpointError, load_checkpoint
     from model.training.pen_data import pen_digit_set
     from model.training.unipen import UnipenFormatError, UnipenUnavailableError, pen_digits
 
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     weights = args.weights or default_weights_path()
     unipen_dir = args.unipen_dir or (default_unipen_dir() if os.environ.get(UNIPEN_DIR_ENV) else None)
     domains: dict[str, DigitSet] = {}

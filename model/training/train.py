@@ -30,7 +30,7 @@ from model.storage.checkpoint import Checkpoint, CheckpointError, ModelInfo, loa
 from model.constants import UNIPEN_DIR_ENV, default_unipen_dir
 from model.training.data import (MNIST_DIR_ENV, AugmentConfig, DigitSet, MnistUnavailableError, augment, concat_digit_sets,
                         default_mnist_dir, load_mnist, normalise, split_validation, to_unit_ink)
-from model.training.evaluate import accuracy_of, add_mnist_dir_option
+from model.training.evaluate import DefaultsOnceFormatter, accuracy_of, add_mnist_dir_option
 from model.recognition.network import ARCHITECTURES, NetConfig, build_network, count_parameters
 from model.training.pen_data import PenTrainingSet, StrokeAugment, pen_digit_set, render_variants
 from model.training.unipen import UnipenFormatError, UnipenUnavailableError, load_suspects, pen_digits
@@ -174,12 +174,12 @@ def progress_bar(epoch: int, epochs: int) -> ProgressCallback:
     return draw
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the CLI parser; every default is shown in --help."""
+def build_parser(prog: str = "python -m model.train") -> argparse.ArgumentParser:
+    """Return the CLI parser (``prog``: the command's name in its help); every default is shown in --help."""
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(
-        prog="python -m model.train", description="Train a digit classifier from scratch on MNIST (and UNIPEN's pen digits).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        prog=prog, description="Train a digit classifier from scratch on MNIST (and UNIPEN's pen digits).",
+        formatter_class=DefaultsOnceFormatter)
     parser.add_argument("--arch", choices=ARCHITECTURES, default=defaults.arch, help="network architecture")
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help="passes over the training digits")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="digits per step")
@@ -243,10 +243,10 @@ def load_pen_training(unipen_dir: Path, config: TrainConfig, keep_suspects: bool
     return PenTrainingSet(variants, labels), pen_digit_set(validation_writers)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return the exit status."""
+def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> int:
+    """Run the CLI (named ``prog`` in its help) and return the exit status."""
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     config = TrainConfig(arch=args.arch, epochs=1 if args.dry_run else args.epochs, batch_size=args.batch_size,
                          max_lr=args.lr, weight_decay=args.weight_decay,
                          validation_size=min(args.validation_size, 512) if args.dry_run else args.validation_size,
