@@ -40,7 +40,6 @@ from model.training.synthetic import STANDARD, jitter
 TARGET_CANVAS_S = 2.0
 TARGET_PREDICTION_S = 5.0
 TARGET_EXTRA_RSS_MB = 250.0  # over a process that only imports torch
-DRIVER = Path(__file__).resolve().parent / "startup_driver.py"
 # A process that only imports torch; then, for the breakdown, what torch._dynamo and torchvision add on top.
 TORCH_ONLY = """
 import time
@@ -87,7 +86,9 @@ def run_app_once(data_dir: Path, finetune_samples: int, timeout_s: float) -> dic
         environment = child_environment()
         environment.update(HWR_BENCH_RESULT=str(result), HWR_BENCH_DIGIT=json.dumps(digit),
                            HWR_BENCH_FINETUNE_SAMPLES=str(finetune_samples))
-        command = [sys.executable, str(DRIVER), "--data-dir", str(Path(folder) / "user"),
+        # As a module from the repository's root, so that benchmarks/ is not first on the path: a
+        # benchmark named like a standard module would shadow it (benchmarks/numbers.py once broke numpy).
+        command = [sys.executable, "-m", "benchmarks.startup_driver", "--data-dir", str(Path(folder) / "user"),
                    "--mnist-dir", str(data_dir), "--no-download"]
         environment["HWR_BENCH_LAUNCH_TIME"] = repr(time.time())
         completed = subprocess.run(command, env=environment, cwd=REPO_ROOT, capture_output=True, text=True,

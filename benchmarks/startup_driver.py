@@ -126,8 +126,9 @@ def main() -> int:
         figures["rss_finetuned_kib"] = memory_kib("VmRSS")
         figures["hwm_finetuned_kib"] = memory_kib("VmHWM")
         figures["modules_imported"] = [name for name in ("torchvision", "torch._dynamo") if name in sys.modules]
-        replay, gate = window.mnist.get()  # cached by the fine-tune: no second load
-        figures["mnist_cache_bytes"] = sum(t.numel() * t.element_size() for digits in (replay, gate)
+        reference = window.mnist.get().reference  # cached by the fine-tune: no second load
+        sets = [reference.replay, *(gate.digits for gate in reference.gates)]
+        figures["mnist_cache_bytes"] = sum(t.numel() * t.element_size() for digits in sets
                                            for t in (digits.images, digits.labels))
         trimmed = release_free_heap()
         if trimmed:

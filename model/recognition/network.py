@@ -1,4 +1,4 @@
-"""The digit classifiers: only the networks and their configuration, no I/O.
+"""The digit classifiers in torch: only the networks, no I/O (their configuration is in net_config).
 
 Two architectures share one config so a checkpoint can rebuild either from the file alone:
 
@@ -12,42 +12,10 @@ Two architectures share one config so a checkpoint can rebuild either from the f
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-
 import torch
 from torch import nn
 
-ARCHITECTURES = ("compact", "seed")
-NUM_CLASSES = 10
-
-
-@dataclass(frozen=True)
-class NetConfig:
-    """Everything needed to rebuild a network; stored in every checkpoint."""
-
-    arch: str = "compact"  # one of ARCHITECTURES
-    stem_channels: int = 32  # compact: channels of the one 28×28 convolution
-    mid_channels: int = 48  # compact: channels of the two 14×14 convolutions
-    top_channels: int = 96  # compact: channels of the two 7×7 convolutions
-    hidden_units: int = 128  # seed: width of the fully connected layer
-    dropout: float = 0.5  # seed: dropout before the last layer, as in the article
-    head_dropout: float = 0.1  # compact: dropout on the pooled features
-
-    def to_dict(self) -> dict:
-        """Return the config as plain types, safe for a weights-only checkpoint."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "NetConfig":
-        """Return a config from a dict, refusing unknown keys or architectures."""
-        known = {field.name for field in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"Unknown network settings: {sorted(unknown)}")
-        config = cls(**values)
-        if config.arch not in ARCHITECTURES:
-            raise ValueError(f"Unknown architecture {config.arch!r}; expected one of {ARCHITECTURES}")
-        return config
+from model.recognition.net_config import ARCHITECTURES, NUM_CLASSES, NetConfig  # noqa: F401  (re-exported)
 
 
 def _conv_bn(in_channels: int, out_channels: int) -> nn.Sequential:

@@ -19,9 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 from PIL import Image, ImageDraw
+
+if TYPE_CHECKING:  # torch is loaded only by what feeds torch networks (training, fine-tuning)
+    import torch
 
 # Bumped whenever the output of this module changes, so that checkpoints and stored samples can
 # tell which recipe produced their images.
@@ -280,6 +284,8 @@ def _centre_by_mass(boxed: np.ndarray) -> np.ndarray:
 
 def image_to_tensor(image: np.ndarray) -> torch.Tensor:
     """Return the normalised (1, 28, 28) float tensor for a 28×28 image with ink 1.0."""
+    import torch
+
     pixels = torch.as_tensor(np.ascontiguousarray(image), dtype=torch.float32)
     if pixels.shape != (IMAGE_SIZE, IMAGE_SIZE):
         raise ValueError(f"Expected a {IMAGE_SIZE}×{IMAGE_SIZE} image, got {tuple(pixels.shape)}.")
