@@ -9,7 +9,11 @@ augmentation is applied to the *points* (what really varies between people and i
 * point jitter (a shaky hand, a noisy digitiser);
 * resampling as a mouse reports at different speeds: points kept at random uneven spacing, so
   curves become polygons of a few long segments or stay dense;
-* an occasional extra pen lift: one stroke split in two at a random point.
+* an occasional extra pen lift: one stroke split in two at a random point;
+* optionally (``style_probability``, off by default), before all of the above: a 1, 4, 7 or 9 redrawn
+  in a random continental style of :mod:`model.training.styles` — a flagged 1 (some with a foot), a
+  crossed 7, an open 4, a 9 with a small loop — each time with a freshly drawn writer's style.
+  Off, nothing is drawn from the random generator for it, so the renderings stay exactly as before.
 
 Rendering in Python is the costly part (about 1–2 ms a digit), so :func:`render_variants` makes a
 fixed number of augmented variants of every digit once, before training, and each epoch picks one
@@ -28,6 +32,7 @@ import numpy as np
 import torch
 
 from model.training.data import DigitSet
+from model.training.styles import STYLED_DIGITS, writer_style
 from model.recognition.preprocess import NothingDrawnError, strokes_to_image
 from model.training.unipen import PenDigit
 
@@ -45,6 +50,7 @@ class StrokeAugment:
     resample_probability: float = 0.5  # share of digits resampled like a fast mouse
     resample_keep: tuple[float, float] = (0.15, 0.6)  # share of points such a digit keeps
     pen_lift_probability: float = 0.1  # share of digits given one extra pen lift
+    style_probability: float = 0.0  # share of 1s, 4s, 7s and 9s redrawn in a random WriterStyle first (0: off)
 
     def without(self, *parts: str) -> "StrokeAugment":
         """Return this config with the named parts ('affine', 'jitter', 'resample', 'pen_lift') off."""
@@ -65,8 +71,15 @@ def as_arrays(strokes: Sequence[Sequence[Sequence[float]]]) -> Strokes:
     return [np.asarray(stroke, dtype=np.float64).reshape(-1, 2)[:, :2] for stroke in strokes if len(stroke)]
 
 
-def augment_strokes(strokes: Strokes, config: StrokeAugment, rng: np.random.Generator) -> Strokes:
-    """Return an augmented copy of the strokes (the input is left as it is)."""
+def augment_strokes(strokes: Strokes, config: StrokeAugment, rng: np.random.Generator,
+                    label: int | None = None) -> Strokes:
+    """Return an augmented copy of the strokes (the input is left as it is).
+
+    ``label``: the digit's class; only with it can a 1, 4, 7 or 9 be redrawn in a style
+    (``config.style_probability``).
+    """
+    if config.style_probability and label in STYLED_DIGITS and rng.random() < config.style_probability:
+        strokes = random_style(rng).apply(strokes, label, rng)
     points = np.concatenate(strokes)
     centre = (points.min(axis=0) + points.max(axis=0)) / 2
     height = max(float(np.ptp(points[:, 1])), float(np.ptp(points[:, 0])), 1e-9)
@@ -92,6 +105,11 @@ def augment_strokes(strokes: Strokes, config: StrokeAugment, rng: np.random.Gene
     if config.pen_lift_probability and rng.random() < config.pen_lift_probability:
         result = _extra_pen_lift(result, rng)
     return result
+
+
+def random_style(rng: np.random.Generator):
+    """Return the WriterStyle of a random synthetic writer (model.training.styles.writer_style's ranges)."""
+    return writer_style(f"augment/{int(rng.integers(0, 2**63))}")
 
 
 def _resample(stroke: np.ndarray, keep: float, rng: np.random.Generator) -> np.ndarray:
@@ -132,7 +150,7 @@ def render_variants(digits: Sequence[PenDigit], variants: int, config: StrokeAug
         pictures[0, n] = plain = render(strokes)
         for v in range(1, variants):
             try:
-                pictures[v, n] = render(augment_strokes(strokes, config, rng)) if config else plain
+                pictures[v, n] = render(augment_strokes(strokes, config, rng, digit.label)) if config else plain
             except NothingDrawnError:
                 pictures[v, n] = plain
         if log and (n + 1) % 2000 == 0:

@@ -18,7 +18,7 @@ import os
 import shlex
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -56,6 +56,9 @@ class TrainConfig:
     pen_variants: int = 8  # rendered variants per pen digit (variant 0 unaugmented)
     stroke_augment: str = "all"  # stroke augmentation: all, none, or all without one part (no-affine…)
     mnist_per_epoch: int = 0  # MNIST training digits drawn afresh each epoch (0: all of them every epoch)
+    # Share of pen 1s, 4s, 7s and 9s redrawn in a random continental style (model.training.styles) before
+    # the stroke augmentation; 0 (the shipped model's recipe) leaves every rendering as it was.
+    style_prob: float = 0.0
 
 
 ProgressCallback = Callable[[int, int, float, float], None]  # (step, steps, loss, accuracy)
@@ -198,6 +201,9 @@ def build_parser(prog: str = "python -m model.train") -> argparse.ArgumentParser
     parser.add_argument("--unipen-dir", type=Path, default=None,
                         help=f"folder holding UNIPEN's train_r01_v07, to train on its training writers' pen "
                              f"digits too (default: ${UNIPEN_DIR_ENV} if set, else MNIST only)")
+    parser.add_argument("--style-prob", type=float, default=defaults.style_prob,
+                        help="share of pen 1s, 4s, 7s and 9s redrawn in a random continental style (flagged 1, "
+                             "crossed 7, open 4, quick-loop 9) before the stroke augmentation")
     parser.add_argument("--pen-repeat", type=int, default=defaults.pen_repeat,
                         help="pictures of each pen training digit per epoch")
     parser.add_argument("--pen-variants", type=int, default=defaults.pen_variants,
@@ -235,6 +241,8 @@ def load_pen_training(unipen_dir: Path, config: TrainConfig, keep_suspects: bool
         train_writers, validation_writers = train_writers[:256], validation_writers[:256]
     started = time.perf_counter()
     augment = stroke_augment_config(config.stroke_augment)
+    if augment is not None and config.style_prob:
+        augment = replace(augment, style_probability=config.style_prob)
     variants = render_variants(train_writers, config.pen_variants if augment else 1, augment,  # plain: 1 suffices
                                seed=config.seed, log=log)
     log(f"rendered {variants.shape[0]} variants of {variants.shape[1]:,} pen digits in "
@@ -252,7 +260,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> 
                          validation_size=min(args.validation_size, 512) if args.dry_run else args.validation_size,
                          seed=args.seed, augment=not args.no_augment, limit=512 if args.dry_run else args.limit,
                          pen_repeat=args.pen_repeat, pen_variants=2 if args.dry_run else args.pen_variants,
-                         stroke_augment=args.stroke_augment, mnist_per_epoch=args.mnist_per_epoch)
+                         stroke_augment=args.stroke_augment, mnist_per_epoch=args.mnist_per_epoch,
+                         style_prob=args.style_prob)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = select_device(args.device)

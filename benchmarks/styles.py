@@ -1,0 +1,381 @@
+"""Continental digit styles in UNIPEN, found by stroke geometry, and how the shipped model reads them.
+
+    python -m benchmarks.styles --unipen-dir ../shared/data/unipen [--weights PATH] [--no-write]
+
+Groundwork for issue 19. Each style is detected on a digit's *raw strokes* (y down) by a few
+explainable rules; H is the digit's height (the y extent of all its ink). A stroke's *arms* are its
+two halves either side of its topmost point, each running down from that point. Walking *up* from
+a point means following the stroke, in either direction, for as long as it does not go down by
+more than 5 % of H; the stem of a 1, 4 or 9 is what that walk covers from the digit's lowest point.
+
+* **1 with a flag** (``flagged-1``): some arm that is not the stem (the stem: the arm reaching the
+  bottom 15 % of H with the largest vertical extent) starts in the top 25 % of H, ends below and to
+  the left of its start, at least 0.25·H from it, and at least 0.1·H left of the stem (of the stem at
+  the height where the flag ends, or of its top if the flag ends above it).
+* **1 with flag and foot** (``flagged-footed-1``): a flagged 1 whose ink within the bottom 8 % of H
+  reaches at least 0.1·H to the left *and* to the right of the stem's lowest point.
+* **crossed 7** (``crossed-7``): a stroke other than the one of largest vertical extent that is
+  roughly horizontal (height ≤ 0.6 × width, width ≥ 0.15·H), whose middle lies in the lower 2/3 of the
+  digit, and that reaches at least 0.03·H past the main stroke's x on *both* sides at its height.
+* **open 4** (``open-4``): the stem is walked up from the lowest point (its top: the highest point
+  that walk reaches); the rest of the ink is the left part. The 4 is open when the left part's
+  topmost point and the stem's top are at least 0.2·H apart horizontally — the diagonal does not
+  meet the stem at the top. An "L + stem" 4 (left vertical, then the bar) meets this rule too.
+* **9 with a small loop** (``small-loop-9``): the stem is everything walked up from the lowest
+  point (both directions, so a curled tail counts as stem); the rest is the loop. Its height (from
+  the top of the digit to the loop's lowest point) is at most 0.35·H.
+
+For every style: digits and writers per split (fixed writer split of model.training.unipen), the
+shipped model's accuracy on the style group and on the other digits of the same class, on the
+validation and test writers; and the accuracy on *synthetic* renderings: every test writer's digits
+of that class redrawn by model.training.styles with that writer's one fixed style
+(``writer_style(writer)``; the flag-and-foot row forces the foot, the flag row leaves it off), with
+the share of them the rule above detects as the style (a check of the rules against the
+transform). One grid per style (up to 40 digits of training writers, spread over the writers,
+as the network sees them, captioned label→reading) goes to docs/styles-<name>.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from benchmarks.common import REPO_ROOT, default_unipen_dir, markdown_table, publish
+from model.training.styles import as_arrays, styled_writer, writer_style
+
+Strokes = list[np.ndarray]
+
+
+# -- the rules ----------------------------------------------------------------------------------
+
+
+def _dense(stroke: np.ndarray, step: float) -> np.ndarray:
+    """Return the stroke with points every ``step`` along it (ends kept)."""
+    if len(stroke) < 2:
+        return stroke
+    at = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(stroke, axis=0).T))])
+    if at[-1] <= 0:
+        return stroke[:1]
+    where = np.append(np.arange(0.0, at[-1], step), at[-1])
+    return np.stack([np.interp(where, at, stroke[:, 0]), np.interp(where, at, stroke[:, 1])], axis=1)
+
+
+def _prepared(strokes) -> tuple[Strokes, np.ndarray, np.ndarray, float]:
+    """Return the strokes resampled densely (1/100 of the digit's size), its box corners and height."""
+    arrays = as_arrays(strokes)
+    points = np.concatenate(arrays)
+    lo, hi = points.min(0), points.max(0)
+    height = float(max(hi[1] - lo[1], 1e-9))
+    size = float(max(height, hi[0] - lo[0], 1e-6))
+    return [_dense(a, size / 100) for a in arrays], lo, hi, height
+
+
+def _arms(stroke: np.ndarray) -> list[np.ndarray]:
+    """Return the stroke's two halves either side of its topmost point, each starting there."""
+    top = int(np.argmin(stroke[:, 1]))
+    return [arm for arm in (stroke[:top + 1][::-1], stroke[top:]) if len(arm) >= 2]
+
+
+def _climbs(stroke: np.ndarray, start: int, height: float) -> tuple[int, int]:
+    """Return the highest point's index reached walking up from ``start`` backwards and forwards."""
+    tops = []
+    for step in (-1, 1):
+        at = top = start
+        while 0 <= at + step < len(stroke) and stroke[at + step, 1] <= stroke[top, 1] + 0.05 * height:
+            at += step
+            if stroke[at, 1] < stroke[top, 1]:
+                top = at
+        tops.append(top)
+    return tops[0], tops[1]
+
+
+def _stem_and_rest(arrays: Strokes, height: float, both: bool) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Return (the stem's points, the stem's top, the other pieces of ink) walking up from the lowest point.
+
+    ``both``: the stem is what both walks cover; else only the walk that reaches higher.
+    """
+    which = int(np.argmax([a[:, 1].max() for a in arrays]))
+    stroke = arrays[which]
+    bottom = int(np.argmax(stroke[:, 1]))
+    back, forward = _climbs(stroke, bottom, height)
+    if not both:
+        if stroke[back, 1] < stroke[forward, 1]:
+            forward = bottom
+        else:
+            back = bottom
+    stem = stroke[back:forward + 1]
+    top = stem[int(np.argmin(stem[:, 1]))]
+    rest = [a for i, a in enumerate(arrays) if i != which] + [p for p in (stroke[:back], stroke[forward + 1:]) if len(p)]
+    return stem, top, rest
+
+
+def one_flag_and_foot(strokes) -> tuple[bool, bool]:
+    """Return (a 1 with a flag, a 1 with a flag and a foot) by the module's rules."""
+    arrays, lo, hi, height = _prepared(strokes)
+    arms = [arm for stroke in arrays for arm in _arms(stroke)]
+    stems = [arm for arm in arms if arm[:, 1].max() >= hi[1] - 0.15 * height]
+    if not stems:
+        return False, False
+    stem = max(stems, key=lambda arm: float(np.ptp(arm[:, 1])))
+    flag = False
+    for arm in arms:
+        if arm is stem or arm[0, 1] > lo[1] + 0.25 * height:
+            continue
+        start, end = arm[0], arm[-1]
+        left, down = start[0] - end[0], end[1] - start[1]
+        if left <= 0 or down < 0 or np.hypot(left, down) < 0.25 * height:
+            continue
+        if end[1] < stem[0, 1]:
+            stem_x = float(stem[0, 0])
+        else:
+            near = stem[np.abs(stem[:, 1] - end[1]) < 0.04 * height]
+            if not len(near):
+                continue
+            stem_x = float(np.median(near[:, 0]))
+        if end[0] <= stem_x - 0.1 * height:
+            flag = True
+            break
+    points = np.concatenate(arrays)
+    low = points[points[:, 1] >= hi[1] - 0.08 * height]
+    foot_at = stem[int(np.argmax(stem[:, 1]))]
+    foot = low[:, 0].min() <= foot_at[0] - 0.1 * height and low[:, 0].max() >= foot_at[0] + 0.1 * height
+    return flag, flag and bool(foot)
+
+
+def crossed_seven(strokes) -> bool:
+    """Return whether a 7 has a separate, roughly horizontal stroke crossing its stem in the lower 2/3."""
+    arrays, lo, hi, height = _prepared(strokes)
+    if len(arrays) < 2:
+        return False
+    main = max(range(len(arrays)), key=lambda i: float(np.ptp(arrays[i][:, 1])))
+    for i, stroke in enumerate(arrays):
+        if i == main:
+            continue
+        width, tall = float(np.ptp(stroke[:, 0])), float(np.ptp(stroke[:, 1]))
+        middle = (stroke[:, 1].min() + stroke[:, 1].max()) / 2
+        if width < 0.15 * height or tall > 0.6 * width or middle < lo[1] + height / 3:
+            continue
+        near = arrays[main][np.abs(arrays[main][:, 1] - middle) < 0.05 * height]
+        if not len(near):
+            continue
+        stem_x = float(np.median(near[:, 0]))
+        if stroke[:, 0].min() <= stem_x - 0.03 * height and stroke[:, 0].max() >= stem_x + 0.03 * height:
+            return True
+    return False
+
+
+def open_four(strokes) -> bool:
+    """Return whether a 4's left part and stem are ≥ 0.2·H apart horizontally at their tops."""
+    arrays, lo, hi, height = _prepared(strokes)
+    _, stem_top, rest = _stem_and_rest(arrays, height, both=False)
+    if not rest:
+        return False
+    points = np.concatenate(rest)
+    left_top = points[int(np.argmin(points[:, 1]))]
+    return abs(float(stem_top[0] - left_top[0])) >= 0.2 * height
+
+
+def loop_share(strokes) -> float:
+    """Return a 9's loop height (digit top to the loop's lowest point) over the digit's height."""
+    arrays, lo, hi, height = _prepared(strokes)
+    _, _, rest = _stem_and_rest(arrays, height, both=True)
+    if not rest:
+        return 1.0
+    return float((np.concatenate(rest)[:, 1].max() - lo[1]) / height)
+
+
+def small_loop_nine(strokes) -> bool:
+    return loop_share(strokes) <= 0.35
+
+
+@dataclass(frozen=True)
+class Style:
+    name: str
+    title: str
+    label: int
+    detect: Callable[[Sequence], bool]
+    foot: bool | None = None  # for the 1s: force the synthetic style's foot on or off
+
+
+STYLES = (
+    Style("flagged-1", "1 with a flag", 1, lambda s: one_flag_and_foot(s)[0], foot=False),
+    Style("flagged-footed-1", "1 with flag and foot", 1, lambda s: one_flag_and_foot(s)[1], foot=True),
+    Style("crossed-7", "crossed 7", 7, crossed_seven),
+    Style("open-4", "open 4", 4, open_four),
+    Style("small-loop-9", "9 with a small loop", 9, small_loop_nine),
+)
+
+
+# -- the measurement ----------------------------------------------------------------------------
+
+
+def _render(strokes_list: Sequence) -> torch.Tensor:
+    from model.training.pen_data import as_arrays as pen_arrays, render
+
+    return torch.from_numpy(np.stack([render(pen_arrays(s)) for s in strokes_list])) if len(strokes_list) \
+        else torch.empty(0, 28, 28, dtype=torch.uint8)
+
+
+def _read(network, pictures: torch.Tensor) -> np.ndarray:
+    from model.training.data import DigitSet
+    from model.training.evaluate import predict_labels
+
+    if not len(pictures):
+        return np.empty(0, dtype=np.int64)
+    return predict_labels(network, DigitSet(pictures, torch.zeros(len(pictures), dtype=torch.long))).numpy()
+
+
+def _accuracy(right: np.ndarray) -> str:
+    return f"{right.mean():.2%} ({int((~right).sum())} wrong of {len(right)})" if len(right) else "—"
+
+
+def _spread(digits: list, limit: int) -> list:
+    """Return up to ``limit`` digits taken round-robin over their writers (writers in a fixed hashed order)."""
+    by_writer: dict[str, list] = defaultdict(list)
+    for digit in digits:
+        by_writer[digit.writer].append(digit)
+    writers = sorted(by_writer, key=lambda w: hashlib.sha256(w.encode()).hexdigest())
+    chosen, round_ = [], 0
+    while len(chosen) < limit and any(round_ < len(by_writer[w]) for w in writers):
+        chosen += [by_writer[w][round_] for w in writers if round_ < len(by_writer[w])]
+        round_ += 1
+    return chosen[:limit]
+
+
+def write_grid(pictures: torch.Tensor, captions: list[str], path: Path, columns: int = 10, tile: int = 84) -> None:
+    """Write the pictures (28×28, scaled up) with a caption under each."""
+    rows = max(1, (len(captions) + columns - 1) // columns)
+    sheet = Image.new("L", (columns * tile, rows * (tile + 16)), 255)
+    draw = ImageDraw.Draw(sheet)
+    for n, caption in enumerate(captions):
+        x, y = (n % columns) * tile, (n // columns) * (tile + 16)
+        sheet.paste(Image.fromarray(255 - pictures[n].numpy()).resize((tile, tile), Image.Resampling.NEAREST), (x, y))
+        draw.text((x + 6, y + tile + 2), caption, fill=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path, optimize=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--unipen-dir", type=Path, default=default_unipen_dir())
+    parser.add_argument("--weights", type=Path, default=None, help="checkpoint (default: the shipped model)")
+    parser.add_argument("--docs-dir", type=Path, default=REPO_ROOT / "docs", help="where the grids go")
+    parser.add_argument("--grid-size", type=int, default=40, help="digits per style grid")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--no-write", action="store_true", help="print the section without storing it")
+    args = parser.parse_args(argv)
+    from model.assets import default_weights_path
+    from model.storage.checkpoint import load_checkpoint
+    from model.training.unipen import UnipenUnavailableError, pen_digits
+
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    try:
+        splits = {split: [d for d in pen_digits(args.unipen_dir, split) if d.label in {s.label for s in STYLES}]
+                  for split in ("train", "val", "test")}
+    except UnipenUnavailableError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    weights = args.weights or default_weights_path()
+    network = load_checkpoint(weights).build()
+
+    found = {split: {style.name: np.array([style.detect(d.strokes) if d.label == style.label else False
+                                           for d in digits], dtype=bool) for style in STYLES}
+             for split, digits in splits.items()}
+    read = {split: _read(network, _render([d.strokes for d in splits[split]])) for split in ("val", "test")}
+    labels = {split: np.array([d.label for d in digits]) for split, digits in splits.items()}
+
+    count_rows, accuracy_rows, synthetic_rows, error_lines = [], [], [], []
+    for style in STYLES:
+        cells = [style.title]
+        for split, digits in splits.items():
+            mask = found[split][style.name]
+            of_class = int((labels[split] == style.label).sum())
+            writers = {d.writer for d, hit in zip(digits, mask) if hit}
+            class_writers = {d.writer for d in digits if d.label == style.label}
+            cells.append(f"{int(mask.sum())} of {of_class} ({len(writers)} of {len(class_writers)} writers)")
+        count_rows.append(cells)
+
+        cells = [style.title]
+        for split in ("val", "test"):
+            in_class = labels[split] == style.label
+            right = read[split] == labels[split]
+            mask = found[split][style.name]
+            cells += [_accuracy(right[mask]), _accuracy(right[in_class & ~mask])]
+            wrong = [int(r) for r, m, ok in zip(read[split], mask, right) if m and not ok]
+            if wrong:
+                readings = ", ".join(f"{n}× as {v}" for v, n in sorted(
+                    ((v, wrong.count(v)) for v in set(wrong)), key=lambda t: -t[1]))
+                error_lines.append(f"- {style.title}, {split}: read {readings}")
+        accuracy_rows.append(cells)
+
+        # Synthetic: every test writer's digits of the class, redrawn in that writer's fixed style.
+        by_writer: dict[str, list] = defaultdict(list)
+        for digit in splits["test"]:
+            if digit.label == style.label:
+                by_writer[digit.writer].append((digit.strokes, digit.label))
+        styled = []
+        for writer, items in sorted(by_writer.items()):
+            writer_look = writer_style(writer)
+            if style.foot is not None:
+                writer_look = replace(writer_look, one_foot=style.foot)
+            styled += [strokes for strokes, _ in styled_writer(writer, items, writer_look)]
+        synthetic_read = _read(network, _render(styled))
+        right = synthetic_read == style.label
+        detected = np.array([style.detect(s) for s in styled], dtype=bool)
+        synthetic_rows.append([style.title, f"{len(styled)} ({len(by_writer)} writers)", _accuracy(right),
+                               f"{detected.mean():.0%}" if len(detected) else "—"])
+
+        # The grid: training writers' digits of the style, as the network sees them.
+        shown = _spread([d for d, hit in zip(splits["train"], found["train"][style.name]) if hit], args.grid_size)
+        pictures = _render([d.strokes for d in shown])
+        answers = _read(network, pictures)
+        write_grid(pictures, [f"{d.label}->{int(a)}" for d, a in zip(shown, answers)],
+                   args.docs_dir / f"styles-{style.name}.png")
+
+    elapsed = time.perf_counter() - started
+    lines = [
+        "Continental digit styles among UNIPEN's writers, detected by stroke geometry on the raw strokes "
+        "(rules in `benchmarks/styles.py`'s docstring), and how the shipped model reads them. Grids of "
+        "training writers' examples: " + ", ".join(f"[{s.title}](docs/styles-{s.name}.png)" for s in STYLES) + ".",
+        "",
+        f"Model: `{weights.relative_to(REPO_ROOT) if weights.is_relative_to(REPO_ROOT) else weights}`.",
+        "",
+        "**How many** (digits of the style of all digits of the class; writers with at least one):",
+        "",
+        *markdown_table(["style", "train writers", "validation writers", "test writers"], count_rows),
+        "",
+        "**Accuracy of the shipped model**, on the style and on the other digits of the same class:",
+        "",
+        *markdown_table(["style", "val: style", "val: rest of class", "test: style", "test: rest of class"],
+                        accuracy_rows),
+        "",
+        *(["Style digits read wrong:", "", *error_lines, ""] if error_lines else []),
+        "**Synthetic**: every test writer's digits of the class redrawn by `model.training.styles` in that "
+        "writer's fixed style (`writer_style(writer)`; flag row without foot, flag-and-foot row with it); "
+        "\"detected\": the share the rule above recognises as the style:",
+        "",
+        *markdown_table(["style", "synthetic digits", "accuracy", "detected"], synthetic_rows),
+        "",
+        f"Run time: {elapsed:.0f} s.",
+    ]
+    publish("styles", "Continental digit styles in UNIPEN (issue 19)", lines, write=not args.no_write)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,69 @@
+"""The optional style augmentation of pen digits (StrokeAugment.style_probability, issue 19)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from model.training.pen_data import StrokeAugment, as_arrays, augment_strokes, render, render_variants
+from model.training.unipen import PenDigit
+
+ONE = [[(50.0, 0.0), (48.0, 50.0), (46.0, 100.0)]]  # y down: a plain upright 1
+FOUR = [[(30.0, 0.0), (0.0, 60.0), (60.0, 60.0)], [(45.0, 10.0), (45.0, 100.0)]]
+SEVEN = [[(0.0, 0.0), (40.0, 0.0), (15.0, 60.0)]]
+NINE = [[(40.0, 10.0), (20.0, 0.0), (0.0, 15.0), (20.0, 35.0), (40.0, 20.0), (40.0, 10.0), (38.0, 100.0)]]
+ZERO = [[(20.0, 0.0), (0.0, 50.0), (20.0, 100.0), (40.0, 50.0), (20.0, 0.0)]]
+OFF = StrokeAugment().without("affine", "jitter", "resample", "pen_lift")
+
+
+def digits() -> list[PenDigit]:
+    return [PenDigit(tuple(tuple(map(tuple, s)) for s in strokes), label, "src/w", "src", "f", n)
+            for n, (strokes, label) in enumerate([(ONE, 1), (FOUR, 4), (SEVEN, 7), (NINE, 9), (ZERO, 0)])]
+
+
+def test_off_by_default_and_the_renderings_are_todays():
+    assert StrokeAugment().style_probability == 0.0
+    # Today's path: augment_strokes called without a label, one random generator for all variants.
+    rng = np.random.default_rng(7)
+    expected = np.zeros((3, 5, 28, 28), dtype=np.uint8)
+    for n, digit in enumerate(digits()):
+        strokes = as_arrays(digit.strokes)
+        expected[0, n] = render(strokes)
+        for v in (1, 2):
+            expected[v, n] = render(augment_strokes(strokes, StrokeAugment(), rng))
+    assert torch.equal(render_variants(digits(), 3, StrokeAugment(), seed=7), torch.from_numpy(expected))
+
+
+def test_on_a_one_gains_a_flag_stroke_from_its_top_going_down_left():
+    config = StrokeAugment(**{**OFF.__dict__, "style_probability": 1.0})
+    for seed in range(10):
+        out = augment_strokes(as_arrays(ONE), config, np.random.default_rng(seed), label=1)
+        assert len(out) in (2, 3)  # the flag, the 1 itself, and for some styles a foot
+        flag, height = out[0], float(np.ptp(np.concatenate(out)[:, 1]))
+        start, end = flag[0], flag[-1]
+        assert np.isclose(start[1], np.concatenate(out)[:, 1].min())  # starts at the top of the 1
+        assert end[0] < start[0] - 0.3 * height and end[1] > start[1] + 0.15 * height  # down and to the left
+
+
+def test_on_other_digits_and_unlabelled_strokes_are_left_alone():
+    config = StrokeAugment(**{**OFF.__dict__, "style_probability": 1.0})
+    zero = augment_strokes(as_arrays(ZERO), config, np.random.default_rng(0), label=0)
+    unlabelled = augment_strokes(as_arrays(ONE), config, np.random.default_rng(0))
+    assert len(zero) == 1 and len(unlabelled) == 1
+
+
+def test_on_each_styled_class_changes_and_is_deterministic_for_a_seed():
+    config = StrokeAugment(style_probability=1.0)
+    first = render_variants(digits(), 3, config, seed=3)
+    assert torch.equal(first, render_variants(digits(), 3, config, seed=3))
+    assert not torch.equal(first, render_variants(digits(), 3, config, seed=4))
+    plain_style = StrokeAugment(**{**OFF.__dict__, "style_probability": 1.0})
+    styled = render_variants(digits(), 2, plain_style, seed=3)
+    unstyled = render_variants(digits(), 2, OFF, seed=3)
+    for n in range(4):  # 1, 4, 7, 9: redrawn
+        assert not torch.equal(styled[1, n], unstyled[1, n])
+    assert torch.equal(styled[1, 4], unstyled[1, 4])  # the 0 is not
+
+
+def test_without_keeps_the_style_probability():
+    assert StrokeAugment(style_probability=0.3).without("jitter").style_probability == 0.3
