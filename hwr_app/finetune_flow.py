@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QMessageBox
 from hwr_app.finetune_worker import FinetuneWorker, MnistCache
 from hwr_app.panel import SidePanel
 from hwr_app.session import Session
-from hwr_app.settings import read_choice
+from hwr_app.settings import read_choice, read_count
 from hwr_app.widgets import show_message
 from model.personal.readiness import finetune_readiness
 
@@ -69,10 +69,7 @@ class FinetuneFlow(QObject):
     @property
     def corrections_since(self) -> int:
         """Corrections since the last fine-tune started, kept in the settings so a restart keeps counting."""
-        try:
-            return max(0, int(self.session.settings.value(COUNTER_KEY, 0)))
-        except (TypeError, ValueError):  # a hand-edited settings file: start counting again
-            return 0
+        return read_count(self.session.settings, COUNTER_KEY)  # a hand-edited value outside 0–10⁹ counts as 0
 
     @corrections_since.setter
     def corrections_since(self, count: int) -> None:

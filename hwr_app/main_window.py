@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Slot
+from PySide6.QtCore import QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QIcon, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
@@ -25,7 +25,7 @@ from hwr_app.panel import SidePanel, ToolsRow
 from hwr_app.prediction_view import PredictionView
 from hwr_app.recognizer import Recognizer
 from hwr_app.session import Forward, Session
-from hwr_app.settings import read_int, read_size
+from hwr_app.settings import open_settings, read_int, read_size
 from hwr_app.startup import AppPaths, Loaded, StartupLoader
 from hwr_app.widgets import show_message
 from hwr_app.wording import GENERAL_ACCURACY, general_accuracy, plural
@@ -68,7 +68,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("hwr — handwritten digits")
         if icon is not None:
             self.setWindowIcon(icon)
-        self.session = Session(paths, QSettings(str(paths.user_dir / "settings.ini"), QSettings.Format.IniFormat))
+        settings, self._settings_problem = open_settings(paths.user_dir / "settings.ini")  # a pipe there never hangs
+        self.session = Session(paths, settings)
         self.mnist = MnistCache(paths.mnist_dir, download=download_mnist)
 
         self.canvas = Canvas()
@@ -181,7 +182,8 @@ class MainWindow(QMainWindow):
 
         self.registry = loaded.registry
         self.recognizer.set_checkpoint(loaded.checkpoint)  # recognition works even without a store
-        messages = list(loaded.messages)
+        messages = [self._settings_problem] if self._settings_problem else []
+        messages += loaded.messages
         try:
             self.store = SampleStore(self.paths.samples_db)
         except SampleStoreError as error:

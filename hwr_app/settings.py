@@ -6,7 +6,15 @@ app from starting, so every read goes through one of these functions.
 
 from __future__ import annotations
 
+import os
+import stat
+import tempfile
+from pathlib import Path
+
 from PySide6.QtCore import QSettings, QSize
+
+from model.files.disk import move_aside, timestamp
+from model.files.validate import describe_os_error
 
 
 def read_int(settings: QSettings, key: str, default: int, minimum: int, maximum: int) -> int:
@@ -36,3 +44,46 @@ def read_size(settings: QSettings, key: str, default: QSize, minimum: QSize, max
     if not isinstance(value, QSize) or not value.isValid():
         return QSize(default)
     return value.expandedTo(minimum).boundedTo(maximum)
+
+
+MAX_COUNT = 1_000_000_000  # a counter kept in the settings (corrections since the last fine-tune)
+
+
+def read_count(settings: QSettings, key: str) -> int:
+    """Return a counter stored under ``key``: a whole number from 0 to MAX_COUNT, else 0.
+
+    A hand-edited ``99999999999999999999999999999`` must not reach ``setValue`` again (Qt cannot hold
+    it and raises OverflowError on every save).
+    """
+    return read_int(settings, key, 0, 0, MAX_COUNT)
+
+
+def open_settings(path: str | os.PathLike) -> tuple[QSettings, str]:
+    """Return (QSettings on ``path`` in INI format, a message or "").
+
+    ``path`` must be a regular file or absent: QSettings would wait forever on a named pipe and fail
+    on a folder or a device. Anything else there is moved aside (``settings.ini.not-a-file-…``) and
+    new settings are started; if it cannot be moved, the settings of this run are kept in a
+    temporary file and the message says so.
+    """
+    path = Path(path)
+    try:
+        info = os.stat(path)  # follows a link: a link to a regular file is a regular file
+    except FileNotFoundError:
+        return QSettings(str(path), QSettings.Format.IniFormat), ""
+    except OSError as error:
+        info, problem = None, describe_os_error(error)
+    else:
+        problem = "" if stat.S_ISREG(info.st_mode) else "it is not a regular file"
+    if not problem:
+        return QSettings(str(path), QSettings.Format.IniFormat), ""
+    try:
+        target = move_aside(path, path.parent, f"{path.name}.not-a-file-{timestamp()}")
+    except OSError as error:
+        temporary = Path(tempfile.mkdtemp(prefix="hwr-settings-")) / path.name
+        return (QSettings(str(temporary), QSettings.Format.IniFormat),
+                f"The settings file {path} cannot be used ({problem}) nor moved aside "
+                f"({describe_os_error(error)}); settings changed now are kept until hwr closes.")
+    return (QSettings(str(path), QSettings.Format.IniFormat),
+            f"The settings file {path} could not be used ({problem}); it was moved to {target} and the "
+            f"default settings are used.")

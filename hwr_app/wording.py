@@ -59,7 +59,7 @@ def model_names(models: Iterable[tuple[str, str, bool]], zone: tzinfo | None = N
             moment = datetime.fromisoformat(created)
             moment = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(zone)
             names[model_id] = f"tuned {moment.day} {moment:%b %H:%M}"
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError, OSError):  # a date at the calendar's edge names no model
             names[model_id] = f"tuned ({model_id[:6]})"
     for precision in ("%S", "id"):
         seen: dict[str, list[str]] = {}
@@ -74,7 +74,7 @@ def model_names(models: Iterable[tuple[str, str, bool]], zone: tzinfo | None = N
                 if precision == "%S":
                     try:
                         names[model_id] += f":{datetime.fromisoformat(created_of[model_id]):%S}"
-                    except (TypeError, ValueError):
+                    except (TypeError, ValueError, OverflowError, OSError):
                         names[model_id] += f" ({model_id[:6]})"
                 else:
                     names[model_id] += f" ({model_id[:6]})"

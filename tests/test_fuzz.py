@@ -183,7 +183,8 @@ def test_readers_survive_random_and_mutated_files(tmp_path, cases, rng, capsys):
     checkpoint_bytes = default_weights_path().read_bytes()
     before = outside_files(tmp_path, data)
 
-    kinds = ["strokes", "picture", "checkpoint", "export"]
+    digit_images = [predictor.predict_strokes(jitter(STANDARD[d], np.random.default_rng(d))).image for d in range(10)]
+    kinds = ["strokes", "picture", "checkpoint", "export", "number picture", "number strokes"]
     outcomes: dict[str, dict[str, int]] = {kind: {} for kind in kinds}
     for number in range(cases):
         kind = kinds[number % len(kinds)]
@@ -204,6 +205,14 @@ def test_readers_survive_random_and_mutated_files(tmp_path, cases, rng, capsys):
             else:
                 content = mutate_bytes(picture.getvalue(), rng)
             path = inputs / f"case{number}.png"
+        elif kind == "number picture":  # many marks, long numbers, long thin shapes (issue 21)
+            buffer = io.BytesIO()
+            Image.fromarray(number_picture(digit_images, rng)).save(buffer, "PNG")
+            content = buffer.getvalue()
+            path = inputs / f"case{number}.png"
+        elif kind == "number strokes":
+            content = json_bytes({"strokes": number_strokes(rng)})
+            path = inputs / f"case{number}.json"
         elif kind == "checkpoint":
             content = mutated_checkpoint(checkpoint_bytes, rng, structural)
             path = inputs / f"case{number}.pt"
@@ -229,6 +238,52 @@ def test_readers_survive_random_and_mutated_files(tmp_path, cases, rng, capsys):
     print(f"\n{cases} fuzz cases: {outcomes}", file=sys.stderr)
     for kind in kinds:  # the corpus really exercised both sides of each reader
         assert len(outcomes[kind]) >= 2 or cases < 40, (kind, outcomes[kind])
+
+
+def number_picture(digit_images: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """Return a picture (uint8, dark ink on white) of a long number, many dots, stripes or a long line."""
+    pattern = int(rng.integers(4))
+    if pattern == 0:  # a number of 1–120 digits, with a few specks
+        count = int(rng.integers(1, 121))
+        digits = [digit_images[int(d)] for d in rng.integers(0, 10, count)]
+        gaps = rng.integers(-4, 12, count)
+        width = int(sum(28 + max(0, g) for g in gaps)) + 8
+        ink = np.zeros((40, width), np.float32)
+        x = 4
+        for image, gap in zip(digits, gaps):
+            top = int(rng.integers(2, 10))
+            ink[top:top + 28, x:x + 28] = np.maximum(ink[top:top + 28, x:x + 28], image)
+            x += 28 + int(gap)
+        for _ in range(int(rng.integers(0, 6))):
+            y, x = int(rng.integers(0, 38)), int(rng.integers(0, width - 2))
+            ink[y:y + 2, x:x + 2] = 1.0
+    elif pattern == 1:  # dots: up to thousands of marks
+        height, width = int(rng.integers(4, 80)), int(rng.integers(50, 20_000))
+        step = int(rng.integers(2, 12))
+        ink = np.zeros((height, width), np.float32)
+        ink[::step, ::step] = 1.0
+    elif pattern == 2:  # stripes or bars, one row to many
+        height, width = int(rng.integers(1, 64)), int(rng.integers(50, 200_000))
+        ink = np.zeros((height, width), np.float32)
+        ink[:, ::int(rng.integers(2, 9))] = 1.0
+    else:  # one long thin line, perhaps under a few digits
+        height, width = int(rng.integers(3, 64)), int(rng.integers(100, 100_000))
+        ink = np.zeros((height, width), np.float32)
+        ink[height // 2, 2:width - 2] = 1.0
+        if height >= 30 and rng.random() < 0.5:
+            ink[:28, 10:38] = np.maximum(ink[:28, 10:38], digit_images[int(rng.integers(10))])
+    return (255 - ink * 255).astype(np.uint8)
+
+
+def number_strokes(rng: np.random.Generator) -> list:
+    """Return the strokes of a long written number: 1–200 digits, sometimes with hundreds of dabs."""
+    strokes = []
+    for position in range(int(rng.integers(1, 201))):
+        for stroke in jitter(STANDARD[int(rng.integers(10))], rng):
+            strokes.append([[x + 300.0 * position, y] for x, y, *_ in stroke])
+    if rng.random() < 0.3:
+        strokes += [[[float(x), float(y)]] for x, y in rng.uniform(0, 300.0 * 10, (int(rng.integers(1, 400)), 2))]
+    return strokes
 
 
 def mutated_checkpoint(original: bytes, rng: np.random.Generator, structural: bool) -> bytes:
@@ -272,6 +327,9 @@ def run_case(kind: str, path: Path, predictor: Predictor, registry: ModelRegistr
         if kind in ("strokes", "picture"):
             predictor.predict_file(path)
             return "read"
+        if kind in ("number picture", "number strokes"):
+            reading = predictor.read_number_file(path)
+            return "read one digit" if len(reading.digits) == 1 else "read a number"
         if kind == "checkpoint":
             try:
                 checkpoint = load_checkpoint(path)

@@ -647,3 +647,370 @@ def test_a_drawing_read_from_json_text_is_checked_exactly_as_the_full_check_does
     full = outcome(lambda: validate.drawing(validate.parse_json(raw, "x.json", "Strokes"), "The drawing"))
     fast = outcome(lambda: validate.drawing_json(raw, "x.json", "Strokes", "The drawing"))
     assert fast == full
+
+
+# == Issue 21: small files must not cost gigabytes, hang, or hide the user's samples ===============
+
+def picture_file(path: Path, pixels: np.ndarray) -> Path:
+    """Write a PNG of uint8 grey pixels (dark ink on white): large pictures of few marks stay tiny."""
+    from PIL import Image
+    Image.fromarray(pixels).save(path, optimize=True)
+    return path
+
+
+def python_peak(call) -> int:
+    """Return the peak bytes Python and numpy allocated while ``call()`` ran (numpy reports to tracemalloc)."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("name", ["one thin line", "bars", "dots", "stripes"])
+def test_21_1_a_wide_picture_of_many_or_long_marks_answers_in_seconds_with_one_line(tmp_path, capsys, name):
+    """Item 1: a 4 KB picture of one thin line took 9 GB and 54 s, then "failed unexpectedly"; dots and
+    stripes ran past 300 s (each piece's mask was the whole picture)."""
+    pixels = np.full((64, 65536), 255, np.uint8) if name != "stripes" else np.full((1, 4_000_000), 255, np.uint8)
+    if name == "one thin line":
+        pixels[32, 100:65000] = 0
+    elif name == "bars":
+        pixels[8:56, ::4] = 0
+    elif name == "dots":
+        pixels[::4, ::4] = 0
+        pixels[1::4, 1::4] = 0
+    else:
+        pixels[0, ::2] = 0
+    path = picture_file(tmp_path / "wide.png", pixels)
+    started = time.monotonic()
+    status, out, err = run_predict(capsys, str(path), SEVEN_FILE(tmp_path))
+    assert time.monotonic() - started < 15
+    assert status == 1 and "unexpectedly" not in err
+    assert len((out + err).strip().splitlines()) == 2  # one line for the picture, one for the next file read
+    assert str(path) in out + err and "7" in out
+
+
+def SEVEN_FILE(tmp_path: Path) -> str:
+    path = tmp_path / "seven.json"
+    path.write_text(json.dumps(SEVEN))
+    return str(path)
+
+
+def test_21_1_each_piece_is_kept_cropped_so_memory_follows_the_ink_not_the_picture():
+    from model.recognition.picture_numbers import picture_pieces
+    from model.recognition.numbers import TooManyPiecesError
+
+    ink = np.zeros((64, 65536), np.float32)
+    for k in range(150):  # 150 blobs spread over a wide picture: 150 picture-sized masks before
+        ink[10:54, 400 * k + 50:400 * k + 80] = 1.0
+    pieces: list = []
+    peak = python_peak(lambda: pieces.extend(picture_pieces(ink)[0]))
+    assert len(pieces) == 150 and peak < 200 * 1024 * 1024
+    assert all(item.mask.shape == (44, 30) for item in pieces)
+    many = np.zeros((64, 8192), np.float32)
+    many[20:40, ::8] = 1.0
+    many[20:40, 1::8] = 1.0  # 1,024 marks: refused before any piece is built
+    with pytest.raises(TooManyPiecesError, match="1,024 separate marks"):
+        picture_pieces(many)
+
+
+def test_21_2_every_stroke_file_within_the_limits_is_read_and_later_files_too(tmp_path, capsys):
+    """Item 2: 201–500 strokes exited 3 "failed unexpectedly"; later files were not read, --json printed nothing."""
+    strokes = [[[i * 30.0 + 5, 0.0], [i * 30.0, 40.0]] for i in range(limits.MAX_STROKES_PER_DRAWING)]
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps({"strokes": strokes}))
+    started = time.monotonic()
+    status, out, err = run_predict(capsys, "--json", str(path), SEVEN_FILE(tmp_path))
+    assert time.monotonic() - started < 30
+    assert status == 0 and err == ""
+    documents = json.loads(out)
+    assert [len(d["number"]) > 100 for d in documents] == [True, False] and documents[1]["number"] == "7"
+
+
+def test_21_3_digits_of_a_long_number_are_never_dropped_as_specks(predictor, mnist_test, capsys, tmp_path):
+    """Item 3: digits under 1 % of all ink were dropped (50 digits read as 47, 100 as 43, every 1 gone)."""
+    from PIL import Image
+    from model.recognition.picture_numbers import read_picture_number
+    from model.training.compose import Layout, compose_picture
+
+    rng = np.random.default_rng(3)
+    labels = mnist_test.labels.numpy()
+    number = "1" * 20 + "".join(str(d) for d in rng.integers(0, 10, 40))
+    images = [mnist_test.images[int(rng.choice(np.flatnonzero(labels == int(c))))].numpy() for c in number]
+    picture, _ = compose_picture(images, [int(c) for c in number], rng, layout=Layout(gap_mean=0.3, gap_sd=0.05,
+                                                                                      baseline_sd=0.02))
+    reading = read_picture_number(picture, predictor.network)
+    assert len(reading.text) >= len(number) and reading.text.count("1") >= 15
+    # A speck beside them is left out, and the command line says so.
+    scan = (255 - picture * 255).astype(np.uint8)
+    scan[2:4, 2:4] = 0
+    path = tmp_path / "specks.png"
+    Image.fromarray(scan).save(path)
+    status, out, _ = run_predict(capsys, str(path))
+    assert status == 0 and out.rstrip().endswith(f"{reading.dropped + 1} small marks left out")
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Predictor:
+    return Predictor(load_checkpoint(default_weights_path()))
+
+
+@pytest.mark.parametrize("created", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "0001-01-01"])
+def test_21_4_dates_no_time_zone_can_show_are_not_dates(registry, created):
+    """Item 4: year 1 at +14:00 passed validation, then raised OverflowError at every start."""
+    assert not validate.is_iso_time(created)
+    assert validate.is_iso_time("2026-01-31T12:00:00+14:00")
+    version = fine_tuned(registry)
+    raw = torch.load(version.path, weights_only=False)
+    raw["info"]["created"] = created
+    torch.save(raw, version.path)
+    registry._cache.clear()
+    assert [entry.version for entry in registry.versions()] == [SHIPPED]  # refused, moved aside
+    assert any("1971–9998" in message for message in registry.take_messages())
+    with pytest.raises(InvalidInputError, match="1971–9998"):
+        validate.sample_entry({"uid": "a", "label": 1, "created": created, "strokes": SEVEN["strokes"]}, "sample 1")
+
+
+def test_21_6_a_database_that_is_a_named_pipe_is_refused_at_once(tmp_path):
+    """Item 6: samples.db as a FIFO made the app wait forever."""
+    import subprocess
+    import sys
+
+    for name in ("samples.db", "other.db-wal"):
+        os.mkfifo(tmp_path / name)
+    code = ("import sys; from model.storage.samples import SampleStore, SampleStoreError\n"
+            "for name in sys.argv[1:]:\n"
+            "    try: SampleStore(name)\n"
+            "    except SampleStoreError as error: print(error)\n")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "samples.db"), str(tmp_path / "other.db")],
+                            capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parent.parent)
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2 and all("is not a regular file" in line for line in lines)
+    assert (tmp_path / "samples.db").exists() and not (tmp_path / "other.db").exists()  # left as they are
+
+
+def test_21_6_a_lock_held_by_another_process_times_out_with_a_message(tmp_path, monkeypatch):
+    """Item 6: another process holding .samples.db.lock froze the window (43 s, no timeout)."""
+    import fcntl
+    import threading
+
+    monkeypatch.setattr(limits, "LOCK_WAIT_SECONDS", 0.5)
+    holder = os.open(tmp_path / ".samples.db.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    outcome: list = []
+
+    def open_store() -> None:
+        try:
+            SampleStore(tmp_path / "samples.db").close()
+            outcome.append("opened")
+        except SampleStoreError as error:
+            outcome.append(str(error))
+    thread = threading.Thread(target=open_store, daemon=True)
+    started = time.monotonic()
+    thread.start()
+    thread.join(10)
+    waited = time.monotonic() - started
+    os.close(holder)  # releases the lock (and a store still waiting on today's code)
+    thread.join(10)
+    assert waited < 5 and len(outcome) == 1 and "another program has held its lock" in outcome[0]
+
+
+def test_21_7_a_row_breaking_a_check_rule_is_left_out_not_the_file(tmp_path):
+    """Item 7: one label 12 failed the integrity check, the whole database was moved aside and the app started empty."""
+    path = tmp_path / "samples.db"
+    store = SampleStore(path)
+    kept = [store.add(make_sample(digit, SEVEN["strokes"])).id for digit in (1, 2, 3)]
+    store.close()
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA ignore_check_constraints = ON")
+    connection.execute("UPDATE samples SET label = 12 WHERE id = ?", (kept[1],))
+    connection.commit()
+    connection.close()
+    store = SampleStore(path)
+    assert store.recovery_message == "" and not list(tmp_path.glob("*.damaged-*"))
+    assert [s.id for s in store.samples()] == [kept[0], kept[2]] and store.count() == 2
+    assert [s.id for s in store.page()] == [kept[0], kept[2]]
+    assert any(f"sample {kept[1]} was left out" in m for m in store.take_messages())
+    store.close()
+
+
+def test_21_8_a_log_from_another_store_is_set_aside_not_replayed(tmp_path):
+    """Item 8: another store's -wal beside samples.db replaced its 50 samples with the other's 30, for good."""
+    import shutil
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    other = SampleStore(tmp_path / "b" / "samples.db")
+    other.add_many([make_sample(4, SEVEN["strokes"]) for _ in range(3)])
+    shutil.copy(tmp_path / "b" / "samples.db-wal", tmp_path / "foreign-wal")  # while it is open: its log
+    mine = SampleStore(tmp_path / "a" / "samples.db")
+    mine.add_many([make_sample(7, SEVEN["strokes"]) for _ in range(5)])
+    mine.close()
+    shutil.copy(tmp_path / "foreign-wal", tmp_path / "a" / "samples.db-wal")
+    mine = SampleStore(tmp_path / "a" / "samples.db")
+    assert mine.counts_by_label()[7] == 5 and mine.count() == 5
+    assert any("came from another database" in m for m in mine.take_messages())
+    assert list((tmp_path / "a").glob("samples.db-wal.foreign-*"))
+    mine.close()
+    other.close()
+
+
+def test_21_8_the_stores_own_log_after_a_kill_is_kept(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "samples.db"
+    SampleStore(path).close()
+    code = ("import os, sys\nfrom model.storage.samples import SampleStore, make_sample\n"
+            "store = SampleStore(sys.argv[1])\n"
+            "for i in range(40): store.add(make_sample(i % 10, [[(0, 0), (10, i + 1)]]))\n"
+            "os._exit(0)\n")  # killed: the log is left behind, as kill -9 leaves it
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True, timeout=60,
+                   cwd=Path(__file__).resolve().parent.parent)
+    assert Path(f"{path}-wal").stat().st_size > 0
+    store = SampleStore(path)
+    assert store.count() == 40 and store.take_messages() == []
+    store.close()
+
+
+def test_21_9_every_column_is_bounded_before_python_reads_it(tmp_path):
+    """Item 9: crafted rows with huge non-stroke columns were read whole (8 rows × 900 MB image → 8.2 GB)."""
+    path = tmp_path / "samples.db"
+    store = SampleStore(path)
+    good = store.add(make_sample(5, SEVEN["strokes"]))
+    store.close()
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA ignore_check_constraints = ON")  # a label of 20 MB breaks the table's rule
+    strokes = json.dumps(SEVEN["strokes"])
+    big = 20_000_000
+    for column in ("image", "uid", "created", "probabilities", "model_version", "number", "label", "predicted"):
+        values = {"uid": f"'crafted-{column}'", "created": "'2026-01-01'", "label": "3", "predicted": "NULL",
+                  "probabilities": "NULL", "model_version": "''", "number": "NULL", "image": "x'00'"}
+        values[column] = f"zeroblob({big})" if column == "image" else f"printf('%.*c', {big}, '7')"
+        connection.execute(f"INSERT INTO samples (uid, created, label, predicted, probabilities, model_version, "
+                           f"number, strokes, image, preprocess_version) VALUES ({values['uid']}, "
+                           f"{values['created']}, {values['label']}, {values['predicted']}, {values['probabilities']}, "
+                           f"{values['model_version']}, {values['number']}, ?, {values['image']}, 1)", (strokes,))
+    connection.commit()
+    connection.close()
+    store = SampleStore(path)
+    read: list = []
+    peak = python_peak(lambda: read.extend(store.samples()))
+    assert peak < big / 2  # not one of the 20 MB values reached Python
+    uids = {s.uid for s in read}
+    # usable: a picture of the wrong size is drawn again; long metadata is dropped, not the sample
+    assert {good.uid, "crafted-image", "crafted-created", "crafted-probabilities", "crafted-model_version",
+            "crafted-number"} <= uids
+    assert not uids & {"crafted-label", "crafted-predicted"}
+    assert python_peak(lambda: store.page()) < big / 2
+    store.close()
+    assert python_peak(lambda: read_training_set_of(path)) < big / 2
+
+
+def read_training_set_of(path: Path) -> None:
+    from model.storage.samples import read_training_set
+    read_training_set(path)
+
+
+def test_21_10_a_fine_tune_reads_the_newest_samples_of_each_digit(tmp_path):
+    """Item 10: a fine-tune read all 100,000 samples (124 s, 8 GB); it reads a bounded, recent set."""
+    store = SampleStore(tmp_path / "samples.db")
+    added = store.add_many([make_sample(i % 3, [[(0, 0), (10, i + 1)]]) for i in range(30)])
+    images, labels, uids = store.training_set(per_digit=4)
+    newest = [s.uid for s in added if s.label == 0][-4:] + [s.uid for s in added if s.label == 1][-4:] \
+        + [s.uid for s in added if s.label == 2][-4:]
+    assert sorted(uids) == sorted(newest) and len(images) == 12 and sorted(labels) == [0] * 4 + [1] * 4 + [2] * 4
+    assert uids == [s.uid for s in added if s.uid in set(newest)]  # oldest first
+    assert len(store.training_set()[2]) == 30  # the default keeps limits.FINETUNE_SAMPLES_PER_DIGIT of each
+    page = store.page(1, offset=3, limit=4)
+    assert [s.id for s in page] == [s.id for s in added if s.label == 1][3:7]
+    store.close()
+
+
+def test_21_10_an_export_always_imports_split_into_files_within_the_import_limits(tmp_path, monkeypatch):
+    """Item 10: an export of 100,000 samples wrote 128.6 MB that import refused (limit 64 MB)."""
+    from model.storage.samples import read_export
+
+    store = SampleStore(tmp_path / "samples.db")
+    rng = np.random.default_rng(0)
+    added = store.add_many([make_sample(i % 10, [[(float(x), float(y)) for x, y in rng.integers(0, 300, (40, 2))]])
+                            for i in range(60)])
+    monkeypatch.setattr(limits, "MAX_EXPORT_FILE_BYTES", 12_000)
+    monkeypatch.setattr(limits, "MAX_SAMPLES_PER_EXPORT", 25)
+    files = store.export_files(tmp_path / "export.json")
+    assert len(files) >= 3 and sum(count for _, count in files) == 60
+    assert [path.name for path, _ in files][:2] == ["export.json", "export-2.json"]
+    other = SampleStore(tmp_path / "other.db")
+    for path, count in files:
+        assert path.stat().st_size <= limits.MAX_EXPORT_FILE_BYTES and count <= 25
+        other.add_imported(read_export(path), path)  # each file imports on its own
+    assert other.count() == 60
+    assert [s.strokes for s in other.samples()] == [s.strokes for s in added]  # nothing lost by the compact form
+    assert not list(tmp_path.glob(".*.tmp"))
+    store.close()
+    other.close()
+
+
+def test_21_11_the_models_folder_is_pruned_and_many_bad_files_are_told_in_one_line(registry):
+    """Item 11: 10,000 version files froze the start (47 s, 4.8 GB) and made a message box 524,309 px tall."""
+    folder = registry.folder
+    folder.mkdir(parents=True)
+    names = [f"{index:010x}" for index in range(limits.KEEP_VERSIONS + 40)]
+    for age, name in enumerate(names):
+        path = folder / f"{name}.pt"
+        path.write_bytes(b"not a model")
+        os.utime(path, (1_700_000_000 + age, 1_700_000_000 + age))
+    rejected = folder / "rejected"
+    rejected.mkdir()
+    for index in range(limits.KEEP_REJECTED + 3):
+        (rejected / f"{index:010x}.pt").write_bytes(b"not a model either")
+    assert [entry.version for entry in registry.versions()] == [SHIPPED]
+    messages = registry.take_messages()
+    assert len(messages) == 2 and all(len(message) < 600 for message in messages)
+    assert messages[0].startswith("43 old model versions were deleted")  # 40 versions, 3 rejected
+    assert f"{limits.KEEP_VERSIONS} model files could not be used" in messages[1]
+    assert len(list((folder / "damaged").iterdir())) == limits.KEEP_VERSIONS  # the newest, read and set aside
+    assert len(list(rejected.iterdir())) == limits.KEEP_REJECTED
+
+
+def test_21_11_the_active_version_and_its_line_are_never_pruned(registry, monkeypatch):
+    monkeypatch.setattr(limits, "KEEP_VERSIONS", 2)
+    first = fine_tuned(registry)
+    registry.activate(first.version)
+    os.utime(first.path, (1_600_000_000, 1_600_000_000))  # the oldest of all
+    later = []
+    for step in range(3):
+        shipped = registry.shipped().checkpoint
+        network = shipped.build()
+        with torch.no_grad():
+            next(network.parameters()).mul_(1.0 + 0.001 * (step + 2))
+        later.append(registry.add(make_checkpoint(network, shipped.config, ModelInfo(parent_version=shipped.info.version)),
+                                  accepted=True))
+    kept = [entry.version for entry in registry.versions()]
+    assert first.version in kept and later[-1].version in kept and len(kept) == 1 + 3
+
+
+def test_21_12_links_out_of_the_data_folder_are_never_followed(registry, tmp_path):
+    """Item 12: a user's file named like a version, outside the data folder, was moved into models/damaged."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    theirs = outside / "0123456789.pt"
+    theirs.write_bytes(b"the user's own file")
+    registry.folder.mkdir(parents=True)
+    (registry.folder / "rejected").symlink_to(outside, target_is_directory=True)
+    assert registry.rejected() == [] and registry.versions()[0].is_shipped
+    assert theirs.read_bytes() == b"the user's own file" and not (registry.folder / "damaged").exists()
+
+
+def test_21_12_a_version_path_that_is_a_folder_leaves_no_junk(registry):
+    """Item 12: a folder named like a version left a new empty file in damaged/ at every listing."""
+    (registry.folder / "0123456789.pt").mkdir(parents=True)
+    for _ in range(3):
+        registry.versions()
+    assert not (registry.folder / "damaged").exists() or not list((registry.folder / "damaged").iterdir())
+    assert (registry.folder / "0123456789.pt").is_dir()
+    target = registry.folder.parent / "aside"
+    assert move_aside(registry.folder / "0123456789.pt", target, "moved") == target / "moved"
+    assert (target / "moved").is_dir() and not (registry.folder / "0123456789.pt").exists()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from hwr_app.samples_view import SamplesDialog
+from hwr_app.samples_view import PAGE_SIZE, SamplesDialog
 from model.storage import samples as samples_module
 from model.storage.checkpoint import save_checkpoint
 from model.personal.finetune import FinetuneConfig
@@ -176,7 +176,7 @@ def test_a_large_import_is_read_while_the_dialog_stays_responsive_and_cannot_be_
     timer.stop()
     assert any(text.startswith("Reading large.json") for text in ticks)  # the event loop ran meanwhile
     assert seen == [(False, True, False)]  # closing was refused while the file was read
-    assert store.count() == 1500 and dialog.list.count() == 1500 and dialog.isEnabled()
+    assert store.count() == 1500 and dialog.list.count() == PAGE_SIZE and dialog.isEnabled()  # the first page
     assert "Imported 1,500 new samples" in dialog.summary.text()
     store.close()
 
@@ -194,3 +194,101 @@ def test_closing_the_window_during_an_import_waits_for_it_and_loses_nothing(qtbo
     assert closed == [False] and window.isVisible()  # refused while the file was read
     assert window.store.count() == 800
     assert window.close()  # and closes normally afterwards
+
+
+# -- issue 21 -------------------------------------------------------------------------------------
+
+def test_21_5_a_counter_too_large_for_qt_reads_as_zero(tmp_path):
+    """Item 5: correctionsSince=99999999999999999999999999999 raised OverflowError on every save."""
+    from PySide6.QtCore import QSettings
+
+    from hwr_app.settings import MAX_COUNT, read_count
+
+    path = tmp_path / "settings.ini"
+    path.write_text("[finetune]\ncorrectionsSince=99999999999999999999999999999\nother=-3\nfine=12\n")
+    settings = QSettings(str(path), QSettings.Format.IniFormat)
+    assert read_count(settings, "finetune/correctionsSince") == 0
+    assert read_count(settings, "finetune/other") == 0 and read_count(settings, "finetune/fine") == 12
+    settings.setValue("finetune/correctionsSince", read_count(settings, "finetune/correctionsSince") + 1)
+    settings.sync()
+    assert QSettings(str(path), QSettings.Format.IniFormat).value("finetune/correctionsSince") in (1, "1")
+    assert MAX_COUNT < 2 ** 31
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_21_6_a_settings_file_that_is_not_a_file_is_moved_aside(tmp_path, kind):
+    """Item 6: settings.ini as a FIFO made the app wait forever at start."""
+    import os
+
+    from hwr_app.settings import open_settings
+
+    path = tmp_path / "settings.ini"
+    os.mkfifo(path) if kind == "fifo" else path.mkdir()
+    settings, message = open_settings(path)
+    assert "not a regular file" in message and "moved to" in message
+    settings.setValue("canvas/penWidth", 9)
+    settings.sync()
+    assert path.is_file() and len(list(tmp_path.glob("settings.ini.not-a-file-*"))) == 1
+    assert open_settings(tmp_path / "absent.ini")[1] == ""
+
+
+def test_21_10_the_samples_dialog_shows_a_large_store_a_page_at_a_time(qtbot, tmp_path):
+    """Item 10: with 100,000 samples the dialog read them all (24 s, 3.3 GB) and deleting one took 19 s."""
+    store = SampleStore(tmp_path / "samples.db")
+    rng = np.random.default_rng(0)
+    drawings = [jitter(STANDARD[digit], rng) for digit in range(3)]
+    store.add_many([make_sample(index % 3, drawings[index % 3]) for index in range(PAGE_SIZE * 2 + 20)])
+    reads: list[int] = []
+    real = samples_module._sample_from_row
+    samples_module._sample_from_row = lambda row: reads.append(1) or real(row)
+    try:
+        dialog = SamplesDialog(store)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        assert dialog.list.count() == PAGE_SIZE and len(reads) == PAGE_SIZE  # only the page was read
+        assert dialog.filter.itemText(0) == f"All digits ({PAGE_SIZE * 2 + 20:,})"
+        assert dialog.page_label.text() == "Page 1 of 3" and dialog.next_button.isEnabled()
+        dialog.next_button.click()
+        dialog.next_button.click()
+        assert dialog.list.count() == 20 and not dialog.next_button.isEnabled()
+        dialog.list.item(0).setSelected(True)
+        dialog._delete()
+        assert store.count() == PAGE_SIZE * 2 + 19 and dialog.list.count() == 19
+        dialog.filter.setCurrentIndex(dialog.filter.findData(2))  # another digit starts at its first page
+        assert dialog.page_label.text() == "Page 1 of 1" and dialog.list.count() == (PAGE_SIZE * 2 + 20) // 3 - 1  # one 2 deleted
+    finally:
+        samples_module._sample_from_row = real
+        store.close()
+
+
+def test_21_5_and_6_the_window_starts_and_counts_on_a_hostile_settings_file(qtbot, tmp_path, mnist_dir):
+    """Items 5 and 6 in the window: a settings.ini that is a pipe is set aside with a message (it hung the
+    start), and a counter too large for Qt starts again from 0 (it raised OverflowError on every save)."""
+    import os
+
+    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtTest import QTest
+
+    from hwr_app.finetune_flow import COUNTER_KEY
+
+    piped, huge = tmp_path / "piped", tmp_path / "huge"
+    piped.mkdir()
+    os.mkfifo(piped / "settings.ini")
+    window = open_window(qtbot, piped, mnist_dir)
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "notice") is not None, timeout=10_000)
+    assert "not a regular file" in window.findChild(QMessageBox, "notice").text()
+    assert list(piped.glob("settings.ini.not-a-file-*")) and (piped / "settings.ini").is_file()
+    window.close()
+
+    huge.mkdir()
+    (huge / "settings.ini").write_text("[finetune]\ncorrectionsSince=99999999999999999999999999999\n")
+    window = open_window(qtbot, huge, mnist_dir)
+    qtbot.waitUntil(lambda: window.store is not None, timeout=10_000)
+    draw_strokes(window.canvas, standard_digit(3))
+    qtbot.waitUntil(lambda: window.prediction is not None, timeout=10_000)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    QTest.keyClick(window, Qt.Key.Key_3)
+    assert window.store.count() == 1  # the save went through
+    window.settings.sync()
+    assert QSettings(str(huge / "settings.ini"), QSettings.Format.IniFormat).value(COUNTER_KEY) in (1, "1")

@@ -26,16 +26,25 @@ def move_aside(path: Path, folder: Path, name: str) -> Path | None:
             continue
         except FileNotFoundError:
             return None
-        except OSError:  # no hard links on this file system: claim the name by creating it exclusively
+        except OSError:  # a folder, or no hard links on this file system: claim the name exclusively
+            folder_moved = path.is_dir() and not path.is_symlink()
             try:
-                os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                if folder_moved:
+                    os.mkdir(target)  # renaming a folder replaces an empty one
+                else:
+                    os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
             except FileExistsError:
                 continue
             try:
                 os.replace(path, target)
-            except FileNotFoundError:
-                target.unlink(missing_ok=True)
-                return None
+            except BaseException as error:  # never leave the claimed name behind as junk
+                if folder_moved:
+                    os.rmdir(target)
+                else:
+                    target.unlink(missing_ok=True)
+                if isinstance(error, FileNotFoundError):
+                    return None
+                raise
             return target
         try:
             path.unlink()

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 # -- drawings (stroke files, samples, imported samples) -----------------------------------------
 MAX_POINTS_PER_DRAWING = 10_000  # a digit drawn slowly with a 200 Hz pen has a few hundred
-MAX_STROKES_PER_DRAWING = 500
 MAX_NUMBER_DIGITS = 64  # digits of one written number kept with its samples
+MAX_STROKES_PER_DRAWING = 500
+# Strokes, or pieces of a picture's ink, read as one number: every drawing within the limits can be
+# (500 strokes take a few seconds); a picture with more marks is refused before they are cut up.
+MAX_NUMBER_PIECES = MAX_STROKES_PER_DRAWING
 MAX_COORDINATE = 1e6  # |x|, |y|: screen pixels; a 400-digit integer is not a position
 MIN_DRAWING_EXTENT = 1e-6  # a drawing is a dot (extent 0) or at least this wide: 5e-324 is neither
 MAX_PRESSURE = 1e3  # tablets report 0..1; a little slack for other scales
 MAX_TIME = 1e7  # seconds since the stroke began (about four months)
 MAX_JSON_DEPTH = 32  # nesting of any JSON file hwr reads; its formats need 6
+
+EARLIEST_YEAR, LATEST_YEAR = 1971, 9998  # dates (samples, model versions) outside are not dates
 
 # -- files --------------------------------------------------------------------------------------
 MAX_STROKE_FILE_BYTES = 4 * 1024 * 1024  # one drawing as JSON: 10,000 points take under 1 MB
@@ -23,6 +28,9 @@ MAX_EXPORT_FILE_BYTES = 64 * 1024 * 1024  # a samples export: about 20,000 typic
 MAX_SAMPLES_PER_EXPORT = 100_000
 MAX_PICTURE_FILE_BYTES = 32 * 1024 * 1024
 MAX_PICTURE_PIXELS = 4096 * 4096  # width × height, read from the header before decoding
+# Horizontal runs of ink in a picture read as a number, once reduced to 64 pixels high: 200 digits
+# take about 50,000; a picture of stripes or dots takes millions and is refused before labelling.
+MAX_PICTURE_INK_RUNS = 500_000
 MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024  # the shipped model is 0.7 MB; the seed net 2.8 MB
 MAX_ACTIVE_MARKER_BYTES = 256  # models/active holds one version id
 
@@ -35,6 +43,19 @@ MAX_NETWORK_PARAMETERS = 10_000_000  # the shipped network has 160,874; the seed
 MAX_INFO_TEXT = 10_000  # characters of any one text field
 MAX_INFO_ITEMS = 10_000  # values in all of info's nested notes together
 MAX_COUNT = 100_000_000  # digits or samples a figure may be measured on
+
+# -- the models folder ---------------------------------------------------------------------------
+KEEP_VERSIONS = 20  # accepted versions kept; older ones are deleted (listing 1,516 took 12 s at start)
+KEEP_ACTIVE_LINE = 5  # the active version's parents kept beyond KEEP_VERSIONS, for rolling back
+KEEP_REJECTED = 5  # fine-tunes the gate rejected, kept to be looked at
+
+# -- the sample store -----------------------------------------------------------------------------
+# The store holds any number of samples; hwr is built and measured for 100,000 (benchmarks/worst_inputs.py):
+# the Samples dialog reads a page, a fine-tune the newest FINETUNE_SAMPLES_PER_DIGIT of each digit,
+# and an export is split into files an import accepts.
+FINETUNE_SAMPLES_PER_DIGIT = 1_000
+SUPPORTED_SAMPLES = 100_000
+LOCK_WAIT_SECONDS = 5.0  # the longest the window waits for another process that holds the store's lock
 
 # -- housekeeping -------------------------------------------------------------------------------
 STALE_TEMPORARY_SECONDS = 600  # a .tmp file older than this is left over from a crash, not a save in progress

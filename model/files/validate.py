@@ -224,14 +224,17 @@ def picture_file(path: str | os.PathLike):
 
 
 def is_iso_time(text: str) -> bool:
-    """Return True if ``text`` is an ISO 8601 time of at most 64 characters that Python can read."""
-    if len(text) > 64:
+    """Return True if ``text`` is an ISO 8601 time of at most 64 characters that Python can read, in
+    the years limits.EARLIEST_YEAR–LATEST_YEAR (so that any time zone, and every platform's local
+    time, can show it: year 1 at +14:00 is before year 1 in UTC, and Windows has no local time
+    before 1970)."""
+    if not isinstance(text, str) or len(text) > 64:
         return False
     try:
-        datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return False
-    return True
+    return limits.EARLIEST_YEAR <= moment.year <= limits.LATEST_YEAR
 
 
 def fraction(value: Any, field: str) -> float:
@@ -382,7 +385,8 @@ def sample_entry(entry: Any, where: str, strokes: list[list[Point]] | None = Non
         probabilities = [fraction(p, f"{where}: \"probabilities\" item {i}") for i, p in enumerate(probabilities)]
     created = entry.get("created", "")
     if not (isinstance(created, str) and (created == "" or is_iso_time(created))):
-        raise InvalidInputError(f"{where}: \"created\" is {shown(created)}, not an ISO 8601 time.")
+        raise InvalidInputError(f"{where}: \"created\" is {shown(created)}, not an ISO 8601 time in the years "
+                                f"{limits.EARLIEST_YEAR}–{limits.LATEST_YEAR}.")
     model_version = entry.get("model_version", "")
     if not (isinstance(model_version, str) and (model_version == "" or VERSION_ID.fullmatch(model_version))):
         raise InvalidInputError(f"{where}: \"model_version\" is {shown(model_version)}, not a version id "

@@ -34,6 +34,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from model.files import limits
+from model.files.validate import InvalidInputError
 from model.recognition.answer import DigitAnswer, UnusableOutputError
 from model.recognition.preprocess import NothingDrawnError, image_to_tensor, strokes_to_image
 
@@ -88,7 +90,14 @@ class SegmenterConfig:
 
 
 DEFAULT_CONFIG = SegmenterConfig()
-MAX_PIECES = 200  # more strokes (or picture pieces) than this are not read as one number
+MAX_PIECES = limits.MAX_NUMBER_PIECES  # more strokes (or picture pieces) than this are not read as one number
+
+
+NETWORK_BATCH = 256  # candidates read by the network at once
+
+
+class TooManyPiecesError(InvalidInputError):
+    """The drawing or picture has more separate strokes or marks than one number is read from."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,7 @@ class NumberReading:
     expected_count: int | None = None  # the digit count the reading was asked for, if any
     candidates: int = 0  # how many candidate digits were read by the network
     rendered: int = 0  # how many of them had to be rendered (the rest came from the cache)
+    dropped: int = 0  # marks of a picture left out as specks (much smaller than its digits)
 
     @property
     def text(self) -> str:
@@ -361,9 +371,12 @@ def best_path(candidates: Sequence[_Candidate], piece_count: int, height: float,
 
 def network_probabilities(network: torch.nn.Module, images: Sequence[np.ndarray]) -> np.ndarray:
     """Return (N, 10) float64 probabilities for 28×28 images (ink 1.0), in one forward pass."""
-    batch = torch.stack([image_to_tensor(image) for image in images])  # (N, 1, 28, 28)
+    parts = []
     with torch.inference_mode():
-        probabilities = torch.softmax(network(batch), 1).numpy().astype(np.float64)
+        for start in range(0, len(images), NETWORK_BATCH):  # bounded activations: 2,000 candidates at once take 0.6 GB
+            batch = torch.stack([image_to_tensor(image) for image in images[start:start + NETWORK_BATCH]])
+            parts.append(torch.softmax(network(batch), 1).numpy().astype(np.float64))
+    probabilities = np.concatenate(parts) if parts else np.zeros((0, 10))
     if not np.isfinite(probabilities).all():  # finite weights can still overflow: never show a NaN
         raise UnusableOutputError("The model gave no usable answer (its output is not a number); "
                                   "use another model version.")
@@ -412,12 +425,12 @@ class NumberReader:
         """
         config = self.config
         if len(pieces) > MAX_PIECES:
-            raise ValueError(f"The drawing has {len(pieces)} strokes or pieces of ink; at most {MAX_PIECES} "
-                             f"are read as one number.")
+            raise TooManyPiecesError(f"The drawing has {len(pieces)} strokes or pieces of ink; at most {MAX_PIECES} "
+                                     f"are read as one number.")
         height = number_height([p.box for p in pieces])
         if expected_count is not None and expected_count > len(pieces):
-            raise SegmentationError(f"The drawing has {len(pieces)} separate pieces of ink; it cannot be read "
-                                    f"as {expected_count} digits.")
+            pieces_of_ink = "one piece of ink" if len(pieces) == 1 else f"{len(pieces)} separate pieces of ink"
+            raise SegmentationError(f"The drawing has {pieces_of_ink}; it cannot be read as {expected_count} digits.")
         candidates = candidates_for(pieces, height, config)
         rendered = self._read_candidates(candidates, keys, render, height)
         try:

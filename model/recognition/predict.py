@@ -91,9 +91,13 @@ class Predictor:
         A file holding one digit reads exactly as :meth:`predict_file` reads it. The file is checked
         as :meth:`predict_file` checks it (size, points, pixels), raising InvalidInputError.
         """
+        from model.recognition.numbers import TooManyPiecesError
         from model.recognition.picture_numbers import read_picture_number
 
         path = Path(path)
-        if path.suffix.lower() == ".json":
-            return self.read_number(validate.stroke_file(path), expected_count)
-        return read_picture_number(validate.picture_file(path), self.network, expected_count)
+        try:
+            if path.suffix.lower() == ".json":
+                return self.read_number(validate.stroke_file(path), expected_count)
+            return read_picture_number(validate.picture_file(path), self.network, expected_count)
+        except TooManyPiecesError as error:  # refused like any other file beyond the limits: named
+            raise TooManyPiecesError(f"{path}: {error}") from None

@@ -85,7 +85,8 @@ def checkpoint_info(value: Any, path: str | os.PathLike) -> dict:
                 raise InvalidInputError(f"{field} is {shown(item)}, not a version id (10 hex digits).")
         elif key == "created":
             if not (isinstance(item, str) and (item == "" or is_iso_time(item))):
-                raise InvalidInputError(f"{field} is {shown(item)}, not an ISO 8601 time.")
+                raise InvalidInputError(f"{field} is {shown(item)}, not an ISO 8601 time in the years "
+                                        f"{limits.EARLIEST_YEAR}–{limits.LATEST_YEAR}.")
         elif key == "training_command":
             if not (isinstance(item, str) and len(item) <= limits.MAX_INFO_TEXT):
                 raise InvalidInputError(f"{field} is {shown(item)}, not a text of at most "

@@ -10,7 +10,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sqlite3
+import stat
+import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,6 +32,9 @@ SCHEMA_VERSION = 1  # PRAGMA user_version of the database; a newer hwr that chan
 _REQUIRED_COLUMNS = ("id", "uid", "created", "label", "predicted", "probabilities", "model_version", "strokes",
                      "image", "preprocess_version")
 SQLITE_HEADER = b"SQLite format 3\x00"
+_CHECK_LINES = 100  # problems quick_check reports at most
+# quick_check's lines about single rows that break a CHECK or NOT NULL rule: a bad row, not a bad file.
+_ROW_RULE_BROKEN = re.compile(r"(CHECK constraint failed in |NULL value in )\w")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
@@ -43,6 +50,10 @@ CREATE TABLE IF NOT EXISTS samples (
     preprocess_version INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS samples_label ON samples (label);
+-- One row, rewritten unchanged at every opening so that the session's log starts (and its salts are
+-- recorded) before any sample is written to it; a row of its own page leaves the file's bytes alone.
+CREATE TABLE IF NOT EXISTS store_log (id INTEGER PRIMARY KEY CHECK (id = 1), opened INTEGER NOT NULL DEFAULT 0);
+INSERT OR IGNORE INTO store_log (id) VALUES (1);
 """
 # Added after the first release; stores made before it get the column when opened (NULL for old rows).
 _NUMBER_COLUMN = "number"  # the number a digit was written in (e.g. "2026"), NULL for a lone digit
@@ -123,7 +134,9 @@ class SampleStore:
         except OSError as error:
             raise SampleStoreError(f"Cannot open the sample database {self.path}: the folder cannot be "
                                    f"created ({validate.describe_os_error(error)}).") from error
+        self._wal_salts: bytes | None = None  # the log's salts as last recorded (see _note_wal)
         with _opening_lock(self.path):
+            self._set_foreign_log_aside()
             try:
                 self._connection = self._open()
             except _Damaged as damage:
@@ -136,6 +149,59 @@ class SampleStore:
             except sqlite3.Error as error:  # locked, unreadable, disk full: not damage
                 raise SampleStoreError(f"Cannot open the sample database {self.path}: "
                                        f"{describe_database_error(error, self.path)}") from error
+            try:
+                # Start this session's log now and record it, before any sample goes into it.
+                self._connection.execute("UPDATE store_log SET opened = opened WHERE id = 1")
+                self._note_wal()
+            except (sqlite3.Error, OSError):  # read-only or full: the store still reads
+                pass
+
+    # -- the write-ahead log -------------------------------------------------------------------
+
+    @property
+    def _wal_record(self) -> Path:
+        return self.path.with_name(f".{self.path.name}.wal-id")
+
+    def _note_wal(self) -> None:
+        """Record the log's salts when they changed (a new log, or one restarted after a checkpoint)."""
+        salts = _wal_salts(Path(f"{self.path}-wal"))
+        if salts is None or salts == self._wal_salts:
+            return
+        atomic_write_bytes(self._wal_record, salts.hex().encode("ascii"))
+        self._wal_salts = salts
+
+    def _set_foreign_log_aside(self) -> None:
+        """Move a -wal file that is not this database's log aside (with its -shm), with a message.
+
+        SQLite would replay any valid log over the database: another store's log put beside it
+        replaces its samples for good. The store records its log's salts (random per log; a log
+        restarted after a checkpoint has the first one plus 1) whenever they change, so a log whose
+        salts are neither is another's. A store without a record (made before it was kept) trusts its log.
+        """
+        log = Path(f"{self.path}-wal")
+        salts = _wal_salts(log)
+        try:
+            recorded = bytes.fromhex(self._wal_record.read_text(encoding="ascii").strip()[:16])
+        except (OSError, ValueError, UnicodeDecodeError):
+            recorded = b""
+        if salts is None or len(recorded) != 8:
+            return
+        first, recorded_first = int.from_bytes(salts[:4], "big"), int.from_bytes(recorded[:4], "big")
+        if salts == recorded or first == (recorded_first + 1) & 0xFFFFFFFF:
+            return
+        name = f"{log.name}.foreign-{timestamp()}"
+        try:
+            target = move_aside(log, self.path.parent, name)
+            if target is not None:
+                move_aside(Path(f"{self.path}-shm"), self.path.parent, f"{target.name}-shm")
+        except OSError as error:
+            raise SampleStoreError(
+                f"Cannot open the sample database {self.path}: the log beside it ({log.name}) belongs to another "
+                f"database and could not be moved aside ({validate.describe_os_error(error)}). Move it away "
+                f"and try again.") from error
+        if target is not None:
+            self._messages.append(f"Sample database {self.path}: the log file beside it ({log.name}) came from "
+                                  f"another database; it was moved to {target} and not applied.")
 
     def _open(self) -> sqlite3.Connection:
         """Return a connection to a usable store; raises _Damaged, SampleStoreError or sqlite3.Error."""
@@ -145,9 +211,12 @@ class SampleStore:
         connection = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
         connection.text_factory = _text_factory
         try:
-            result = connection.execute("PRAGMA quick_check").fetchone()[0]
-            if result != "ok":
-                raise _Damaged(f"it failed SQLite's integrity check ({str(result)[:80]})")
+            problems = [str(row[0]) for row in connection.execute(f"PRAGMA quick_check({_CHECK_LINES})")]
+            if problems != ["ok"]:
+                if not all(_ROW_RULE_BROKEN.match(problem) for problem in problems):
+                    raise _Damaged(f"it failed SQLite's integrity check ({problems[0][:80]})")
+                # Rows that break the table's rules (another program wrote a label 12): the file is
+                # sound; those rows are left out when read, each named with its cause.
             # Before anything is written: a refused database is not switched to this program's journal
             # mode (one already in WAL mode has its log folded into it by SQLite on closing: same content).
             self._check_schema(connection)
@@ -273,7 +342,7 @@ class SampleStore:
         return sample
 
     def _transaction(self):
-        return _Transaction(self._connection)
+        return _Transaction(self._connection, self._note_wal)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -296,6 +365,27 @@ class SampleStore:
                                             (int(label),)).fetchall()
         return self._checked(rows)
 
+    def page(self, label: int | None = None, offset: int = 0, limit: int = 500) -> list[Sample]:
+        """Return at most ``limit`` samples (of one digit, or all) by digit then age, from ``offset``.
+
+        Reads only those rows (the Samples dialog shows 100,000 samples a page at a time: reading
+        them all took 24 s and 3.3 GB). Rows of the page that do not hold a valid sample are left
+        out, and so are rows whose label is no digit (never on any page); ``take_messages`` names them.
+        """
+        where = "typeof(label) = 'integer' AND label BETWEEN 0 AND 9"
+        arguments: tuple = ()
+        if label is not None:
+            where, arguments = "typeof(label) = 'integer' AND label = ?", (int(label),)
+        rows = self._connection.execute(f"SELECT {_COLUMNS} FROM samples WHERE {where} ORDER BY label, id "
+                                        f"LIMIT ? OFFSET ?", (*arguments, max(0, int(limit)), max(0, int(offset))))
+        samples = self._checked(rows.fetchall())
+        for (sample_id,) in self._connection.execute(f"SELECT id FROM samples WHERE NOT ({_VALID_LABEL}) "
+                                                     f"ORDER BY id LIMIT {_CHECK_LINES}"):
+            message = bad_row_message(self.path, sample_id, BadRowError("its label is not a digit 0–9"))
+            if message not in self._messages:
+                self._messages.append(message)
+        return samples
+
     def _checked(self, rows) -> list[Sample]:
         samples = []
         for row in rows:
@@ -306,6 +396,14 @@ class SampleStore:
                 if message not in self._messages:
                     self._messages.append(message)
         return samples
+
+    def training_set(self, stop: Callable[[], bool] = lambda: False, problems: list[str] | None = None,
+                     per_digit: int | None = limits.FINETUNE_SAMPLES_PER_DIGIT
+                     ) -> tuple[np.ndarray, list[int], list[str]]:
+        """Return (pictures, labels, uids) of the newest ``per_digit`` samples of each digit, oldest
+        first: what a fine-tune learns from (see :func:`read_training_set`). Opens its own
+        connection, so the fine-tune's worker thread may call it."""
+        return read_training_set(self.path, stop, problems=problems, per_digit=per_digit)
 
     def take_messages(self) -> list[str]:
         """Return (and forget) the messages about rows that could not be used, one per row."""
@@ -333,15 +431,17 @@ class SampleStore:
     # -- exchange ------------------------------------------------------------------------------
 
     def export_to(self, path: str | Path) -> int:
-        """Write every sample to one portable JSON file (atomically) and return how many."""
-        samples = self.samples()
-        document = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "samples": [
-            {"uid": s.uid, "created": s.created, "label": s.label, "predicted": s.predicted,
-             "probabilities": s.probabilities, "model_version": s.model_version, "strokes": s.strokes,
-             **({} if s.number is None else {"number": s.number})}
-            for s in samples]}
-        atomic_write_bytes(Path(path), json.dumps(document).encode("utf-8"))
-        return len(samples)
+        """Write every sample to portable JSON files (see :meth:`export_files`) and return how many."""
+        return sum(count for _, count in self.export_files(path))
+
+    def export_files(self, path: str | Path) -> list[tuple[Path, int]]:
+        """Write every valid sample to export files (see :func:`write_export`); return [(file, samples)].
+        Rows left out are named by ``take_messages``."""
+        problems: list[str] = []
+        try:
+            return write_export(self.path, path, problems)
+        finally:
+            self._messages.extend(m for m in problems if m not in self._messages)
 
     def import_from(self, path: str | Path) -> int:
         """Add the samples of an export file, skipping ones already here; return how many were new.
@@ -368,11 +468,118 @@ class SampleStore:
                                    f"imported.") from error
 
 
+def write_export(database: str | Path, path: str | Path, problems: list[str] | None = None
+                 ) -> list[tuple[Path, int]]:
+    """Write every valid sample of the store at ``database`` to ``path`` and, when one file would be
+    beyond what an import accepts (limits.MAX_EXPORT_FILE_BYTES, MAX_SAMPLES_PER_EXPORT), to
+    ``<stem>-2<suffix>``, ``-3``…; return [(file, samples in it)]. Each file is written atomically
+    and imports alone.
+
+    Rows are read and written a batch at a time (memory stays flat however many there are), and
+    points are written compactly without losing anything: ``[x, y]`` when the pressure is 1 and
+    the time 0, whole numbers without ``.0``. Opens its own connection, so a worker thread may call
+    it while the window keeps the store open; rows left out are named in ``problems``.
+    """
+    path = Path(path)
+    head = f'{{"format": "{EXPORT_FORMAT}", "version": {EXPORT_VERSION}, "samples": ['.encode("utf-8")
+    tail = b"]}"
+    budget = limits.MAX_EXPORT_FILE_BYTES - len(head) - len(tail) - 16
+    written: list[tuple[Path, int]] = []
+    parts: list[tuple[Path, Path]] = []  # (temporary, final)
+    stream = None
+    connection = None
+    size = count = 0
+    try:
+        connection = sqlite3.connect(Path(database), isolation_level=None, timeout=10.0)
+        connection.text_factory = _text_factory
+        # One read transaction: the files hold the store as it was when the export began.
+        connection.execute("BEGIN")
+        cursor = connection.execute(f"SELECT {_COLUMNS} FROM samples ORDER BY id")
+        while rows := cursor.fetchmany(256):
+            for row in rows:
+                try:
+                    _, entry = _row_entry(row)
+                except BadRowError as error:
+                    if problems is not None:
+                        problems.append(bad_row_message(database, row[0], error))
+                    continue
+                text = json.dumps(_export_entry(entry), separators=(",", ":")).encode("utf-8")
+                if stream is not None and (size + len(text) + 1 > budget or count >= limits.MAX_SAMPLES_PER_EXPORT):
+                    stream.write(tail)
+                    _finish(stream)
+                    written.append((parts[-1][1], count))
+                    stream = None
+                if stream is None:
+                    final = path if not parts else path.with_name(f"{path.stem}-{len(parts) + 1}{path.suffix}")
+                    stream, temporary = _temporary(final)
+                    parts.append((temporary, final))
+                    stream.write(head)
+                    size = count = 0
+                stream.write(text if count == 0 else b"," + text)
+                size += len(text) + 1
+                count += 1
+        if stream is None:  # no samples: still one valid, empty export
+            stream, temporary = _temporary(path)
+            parts.append((temporary, path))
+            stream.write(head)
+        stream.write(tail)
+        _finish(stream)
+        stream = None
+        written.append((parts[-1][1], count))
+        for temporary, final in parts:
+            os.replace(temporary, final)
+        return written
+    except BaseException:
+        if stream is not None:
+            stream.close()
+        for temporary, _ in parts:
+            temporary.unlink(missing_ok=True)
+        raise
+    finally:
+        if connection is not None:
+            connection.close()
+
+
+def _export_entry(entry: dict) -> dict:
+    """Return a checked row's fields as an export file holds them, points written compactly."""
+    def number(value: float):
+        return int(value) if float(value).is_integer() and abs(value) < 2 ** 53 else value
+
+    def point(p) -> list:
+        x, y, pressure, t = p
+        if t != 0:
+            return [number(x), number(y), number(pressure), number(t)]
+        return [number(x), number(y)] if pressure == 1.0 else [number(x), number(y), number(pressure)]
+
+    document = {"uid": entry["uid"], "created": entry["created"], "label": entry["label"],
+                "predicted": entry["predicted"], "probabilities": entry["probabilities"],
+                "model_version": entry["model_version"],
+                "strokes": [[point(p) for p in stroke] for stroke in entry["strokes"]]}
+    if entry.get("number") is not None:
+        document["number"] = entry["number"]
+    return document
+
+
+def _temporary(final: Path):
+    """Return (an open binary stream, its path): a temporary file beside ``final``, removed by the
+    next start's sweep if hwr is killed before it is renamed."""
+    handle, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
+    os.chmod(name, 0o644)
+    return os.fdopen(handle, "wb"), Path(name)
+
+
+def _finish(stream) -> None:
+    stream.flush()
+    os.fsync(stream.fileno())
+    stream.close()
+
+
 class _Transaction:
     """BEGIN IMMEDIATE … COMMIT, rolled back on any error."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, committed: Callable[[], None] = lambda: None) -> None:
         self._connection = connection
+        self._committed = committed
 
     def __enter__(self) -> None:
         self._connection.execute("BEGIN IMMEDIATE")
@@ -390,14 +597,29 @@ class _Transaction:
             if self._connection.in_transaction:
                 self._connection.execute("ROLLBACK")
             raise
+        try:
+            self._committed()
+        except OSError:  # the record of the log could not be written: the sample is saved all the same
+            pass
 
 
 # A strokes value over the size limit is never handed to Python (SQLite still reads it to measure
 # it): the row gets NULL and the size instead.
 _STROKES_SIZE = "length(CAST(strokes AS BLOB))"
-_COLUMNS = (f"id, uid, created, label, predicted, probabilities, model_version, "
-            f"CASE WHEN {_STROKES_SIZE} <= {limits.MAX_STROKE_FILE_BYTES} THEN strokes END, image, number, "
-            f"{_STROKES_SIZE}")
+
+
+def _bounded(column: str, limit: int) -> str:
+    """Return SQL for ``column`` if its value takes at most ``limit`` bytes, else NULL: a crafted row
+    of 900 MB is measured by SQLite and never handed to Python (8 such rows took 8 GB when read)."""
+    return f"CASE WHEN length(CAST({column} AS BLOB)) <= {limit} THEN {column} END"
+
+
+# Sizes the app never comes near: a uid is at most 64 characters, a date 64, a version 10, ten
+# probabilities about 250 bytes, a picture 784 (any other size is drawn again from the strokes).
+_COLUMNS = (f"id, {_bounded('uid', 256)}, {_bounded('created', 256)}, {_bounded('label', 64)}, "
+            f"{_bounded('predicted', 64)}, {_bounded('probabilities', 10_000)}, {_bounded('model_version', 256)}, "
+            f"CASE WHEN {_STROKES_SIZE} <= {limits.MAX_STROKE_FILE_BYTES} THEN strokes END, "
+            f"{_bounded('image', IMAGE_SIZE * IMAGE_SIZE)}, {_bounded('number', 256)}, {_STROKES_SIZE}")
 # The rows that count; the rest are left out when read. "+label": not through the label index, which
 # would make answers() sort every row.
 _VALID_LABEL = "typeof(label) = 'integer' AND +label BETWEEN 0 AND 9"
@@ -508,27 +730,40 @@ def bad_row_message(path: str | Path, sample_id, error: Exception) -> str:
 
 
 def read_training_set(path: str | Path, stop: Callable[[], bool] = lambda: False,
-                      batch: int = 256, problems: list[str] | None = None) -> tuple[np.ndarray, list[int], list[str]]:
-    """Return (pictures re-rendered from the strokes, labels, uids) of every sample at ``path``.
+                      batch: int = 256, problems: list[str] | None = None,
+                      per_digit: int | None = limits.FINETUNE_SAMPLES_PER_DIGIT
+                      ) -> tuple[np.ndarray, list[int], list[str]]:
+    """Return (pictures re-rendered from the strokes, labels, uids) of the newest ``per_digit``
+    samples of each digit at ``path`` (None: every sample), oldest first.
+
+    A fine-tune thus reads a bounded, representative set whatever the store holds (100,000 samples
+    read whole took 124 s and 8 GB; the newest of each digit are the user's hand as it is now), in
+    memory bounded by 10 × ``per_digit`` pictures of 3 KB.
 
     ``stop`` is asked between batches; once it says True, what was read so far is returned. A row
     that does not hold a valid sample (edited or crafted file) is left out, and a message naming the
     file, the row and the cause is appended to ``problems``.
 
-    For the fine-tune's worker thread, and built to leave the GUI thread alone while it runs: rows
-    come in small batches (one long fetch would hold Python's lock for a second with 20,000
-    samples), and each drawing is rendered and dropped at once, so tens of thousands of parsed
-    strokes never pile up for the garbage collector to walk (a pause of every thread). Raises
-    SampleStoreError with the cause in words.
+    For the fine-tune's worker thread (it opens its own connection), and built to leave the GUI
+    thread alone while it runs: rows come in small batches, and each drawing is rendered and
+    dropped at once, so tens of thousands of parsed strokes never pile up for the garbage collector
+    to walk (a pause of every thread). Raises SampleStoreError with the cause in words.
     """
     images: list[np.ndarray] = []
     labels: list[int] = []
     uids: list[str] = []
+    if per_digit is None:
+        query = f"SELECT {_COLUMNS} FROM samples ORDER BY id"
+    else:
+        newest = " UNION ALL ".join(
+            f"SELECT id FROM (SELECT id FROM samples WHERE typeof(label) = 'integer' AND label = {digit} "
+            f"ORDER BY id DESC LIMIT {max(0, int(per_digit))})" for digit in range(10))
+        query = f"SELECT {_COLUMNS} FROM samples WHERE id IN ({newest}) ORDER BY id"
     try:
         connection = sqlite3.connect(Path(path), isolation_level=None, timeout=10.0)
         try:
             connection.text_factory = _text_factory
-            cursor = connection.execute(f"SELECT {_COLUMNS} FROM samples ORDER BY id")
+            cursor = connection.execute(query)
             while not stop() and (rows := cursor.fetchmany(batch)):
                 for row in rows:
                     try:  # the same checks as an export file's: the file may have been edited
@@ -540,6 +775,10 @@ def read_training_set(path: str | Path, stop: Callable[[], bool] = lambda: False
                     images.append(strokes_to_image(clean["strokes"]))
                     labels.append(clean["label"])
                     uids.append(clean["uid"])
+            if per_digit is not None and problems is not None:
+                for (sample_id,) in connection.execute(f"SELECT id FROM samples WHERE NOT ({_VALID_LABEL}) "
+                                                       f"ORDER BY id LIMIT {_CHECK_LINES}"):
+                    problems.append(bad_row_message(path, sample_id, BadRowError("its label is not a digit 0–9")))
         finally:
             connection.close()
     except sqlite3.Error as error:
@@ -569,14 +808,60 @@ def _is_format_error(error: sqlite3.Error) -> bool:
 
 
 def _read_header(path: Path) -> bytes:
-    """Return the first 16 bytes of the file, b"" if it does not exist or is empty."""
+    """Return the first 16 bytes of the file, b"" if it does not exist or is empty.
+
+    Raises SampleStoreError if it, or its -wal or -shm file, is not a regular file (a named pipe
+    would make SQLite, and so the window, wait forever): it is left as it is.
+    """
+    for suffix in ("-wal", "-shm"):
+        companion = Path(f"{path}{suffix}")
+        try:
+            if not stat.S_ISREG(os.stat(companion).st_mode):
+                raise _not_a_file(companion)
+        except OSError:
+            pass
     try:
-        with open(path, "rb") as stream:
-            return stream.read(len(SQLITE_HEADER))
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         return b""
     except OSError:
         return SQLITE_HEADER  # unreadable: let SQLite report why, never call it damage
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise _not_a_file(path)
+        try:
+            return os.read(descriptor, len(SQLITE_HEADER))
+        except OSError:
+            return SQLITE_HEADER
+    finally:
+        os.close(descriptor)
+
+
+_WAL_MAGIC = (0x377F0682, 0x377F0683)
+
+
+def _wal_salts(log: Path) -> bytes | None:
+    """Return the 8 salt bytes of a valid SQLite log's header, or None (no log, empty, not a log)."""
+    try:
+        descriptor = os.open(log, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return None
+        header = os.read(descriptor, 32)
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
+    if len(header) < 32 or int.from_bytes(header[:4], "big") not in _WAL_MAGIC:
+        return None
+    return header[16:24]
+
+
+def _not_a_file(path: Path) -> SampleStoreError:
+    return SampleStoreError(f"Cannot open the sample database: {path} is not a regular file (a pipe, a folder "
+                            f"or a device?). It was left as it is; move it away to start a new one.")
 
 
 @contextlib.contextmanager
@@ -591,13 +876,29 @@ def _opening_lock(path: Path):
     except ImportError:  # Windows: an open file cannot be moved there anyway
         yield
         return
+    lock = path.with_name(f".{path.name}.lock")
     try:
-        descriptor = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
+                             | getattr(os, "O_NOFOLLOW", 0), 0o644)
     except OSError:  # a read-only folder: SQLite will say so, with the reason
         yield
         return
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise SampleStoreError(f"Cannot open the sample database {path}: its lock file {lock} is not a "
+                                   f"regular file. Move it away and try again.")
+        deadline = time.monotonic() + limits.LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise SampleStoreError(
+                        f"Cannot open the sample database {path}: another program has held its lock ({lock}) "
+                        f"for {limits.LOCK_WAIT_SECONDS:g} seconds (another copy of hwr that is stuck?). Close "
+                        f"it and try again.") from None
+                time.sleep(0.05)
         yield
     finally:
         os.close(descriptor)  # releases the lock

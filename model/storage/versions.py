@@ -8,10 +8,18 @@ Layout under the user's data folder::
     models/active                the active version's id (atomic write); absent = the shipped model
 
 The shipped model is always available as version ``SHIPPED`` and is what everything falls back to.
+The folder is kept small: beyond limits.KEEP_VERSIONS accepted versions the oldest are deleted (never
+the active one nor the versions it was made from, limits.KEEP_ACTIVE_LINE of them), and beyond
+limits.KEEP_REJECTED rejected ones the oldest too; they are chosen by their files' times before any
+file is read, so that a folder of thousands costs a directory listing. Only regular files of the
+models folder itself (and of its real, unlinked ``rejected``/``damaged`` sub-folders) are ever read,
+moved or deleted.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +52,9 @@ def _age(entry: VersionEntry) -> tuple[str, int]:
     return entry.checkpoint.info.created, written
 
 
+MAX_DAMAGED_LINES = 3  # more files moved aside in one listing than this are told in one line
+
+
 def is_version_id(text: str) -> bool:
     """Return True if ``text`` is a version id (10 hex digits) that may name a file in models/."""
     return bool(validate.VERSION_ID.fullmatch(text))
@@ -73,22 +84,101 @@ class ModelRegistry:
         return self._shipped
 
     def versions(self) -> list[VersionEntry]:
-        """Return the shipped model, then accepted versions oldest first; damaged files are moved aside."""
-        entries = [entry for entry in map(self._load, self._version_files(self.folder)) if entry is not None]
+        """Return the shipped model, then accepted versions oldest first; damaged files are moved aside
+        (many of them told in one line) and versions beyond the kept number deleted first."""
+        self.prune()
+        entries = self._load_all(self._version_files(self.folder))
         return [self.shipped()] + sorted(entries, key=_age)
 
     def rejected(self) -> list[VersionEntry]:
         """Return fine-tunes kept aside by the acceptance gate."""
-        entries = [entry for entry in map(self._load, self._version_files(self.folder / "rejected")) if entry]
-        return sorted(entries, key=_age)
+        folder = self._subfolder("rejected")
+        return sorted(self._load_all(self._version_files(folder) if folder else []), key=_age)
+
+    def _load_all(self, paths: list[Path]) -> list[VersionEntry]:
+        """Load each path; when more than MAX_DAMAGED_LINES files are moved aside, say so in one line."""
+        before = len(self.messages)
+        entries = [entry for entry in map(self._load, paths) if entry is not None]
+        added = self.messages[before:]
+        if len(added) > MAX_DAMAGED_LINES:
+            self.messages[before:] = [f"{len(added):,} model files could not be used and were set aside "
+                                      f"(in {self.folder / 'damaged'}). The first: {added[0]}"]
+        return entries
+
+    def _subfolder(self, name: str) -> Path | None:
+        """Return models/<name> if it is a real folder of models/ (not a link elsewhere) or absent; else None."""
+        folder = self.folder / name
+        try:
+            info = os.lstat(folder)
+        except FileNotFoundError:
+            return folder
+        except OSError:
+            return None
+        return folder if stat.S_ISDIR(info.st_mode) else None
 
     @staticmethod
     def _version_files(folder: Path) -> list[Path]:
-        """Return the files in ``folder`` named <version id>.pt; anything else there is not a version."""
+        """Return the regular files in ``folder`` named <version id>.pt; anything else there (links,
+        folders, pipes, other names) is not a version and is left alone."""
+        found = []
         try:
-            return [path for path in folder.glob("*.pt") if is_version_id(path.stem) and not path.is_symlink()]
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if (name.endswith(".pt") and is_version_id(name[:-3])
+                            and entry.is_file(follow_symlinks=False)):
+                        found.append(folder / name)
         except OSError:
             return []
+        return found
+
+    def prune(self) -> list[Path]:
+        """Delete the oldest versions beyond limits.KEEP_VERSIONS (keeping the active one and the
+        limits.KEEP_ACTIVE_LINE versions it was made from) and the oldest rejected ones beyond
+        limits.KEEP_REJECTED; return the deleted files. Ages are the files' times: nothing is read."""
+        keep = self._active_line()
+        removed = self._prune_folder(self.folder, limits.KEEP_VERSIONS, keep)
+        rejected = self._subfolder("rejected")
+        if rejected is not None:
+            removed += self._prune_folder(rejected, limits.KEEP_REJECTED, set())
+        if removed:
+            self.messages.append(f"{len(removed):,} old model versions were deleted: hwr keeps the newest "
+                                 f"{limits.KEEP_VERSIONS} versions, the active one and those it was made from, "
+                                 f"and the newest {limits.KEEP_REJECTED} rejected fine-tunes.")
+        return removed
+
+    def _prune_folder(self, folder: Path, keep_count: int, keep: set[str]) -> list[Path]:
+        files = self._version_files(folder)
+        if len(files) <= keep_count:
+            return []
+        dated = []
+        for path in files:
+            try:
+                dated.append((path.stat(follow_symlinks=False).st_mtime_ns, path.name, path))
+            except OSError:
+                continue
+        dated.sort(reverse=True)  # newest first
+        removed = []
+        for _, _, path in dated[keep_count:]:
+            if path.stem in keep:
+                continue
+            try:
+                path.unlink()
+            except OSError:
+                continue
+            self._cache.pop(path, None)
+            removed.append(path)
+        return removed
+
+    def _active_line(self) -> set[str]:
+        """Return the active version and up to KEEP_ACTIVE_LINE versions it was made from (parents)."""
+        line: set[str] = set()
+        version = self.active_version()
+        while version and version != SHIPPED and version not in line and len(line) <= limits.KEEP_ACTIVE_LINE:
+            line.add(version)
+            entry = self._load(self.folder / f"{version}.pt")
+            version = entry.checkpoint.info.parent_version if entry is not None else ""
+        return line
 
     def entry(self, version: str) -> VersionEntry:
         """Return one version; raises KeyError if it is not (or no longer) available.
@@ -110,11 +200,12 @@ class ModelRegistry:
         A file that cannot be read is moved aside, with a message in ``messages``.
         """
         try:
-            if path.is_symlink():  # a version is a file of models/ itself, not a pointer elsewhere
-                return None
-            stamp = path.stat().st_mtime_ns
+            info = os.lstat(path)
         except OSError:
             return None
+        if not stat.S_ISREG(info.st_mode):  # a version is a regular file of models/ itself: not a link
+            return None  # elsewhere, a folder or a pipe (left as it is: moving it would leave junk)
+        stamp = info.st_mtime_ns
         cached = self._cache.get(path)
         if cached is not None and cached[0] == stamp:
             return cached[1]
@@ -175,25 +266,32 @@ class ModelRegistry:
         version = checkpoint.info.version
         if not is_version_id(version):
             raise ValueError(f"{version!r} is not a version id; checkpoints get theirs from make_checkpoint.")
-        folder = self.folder if accepted else self.folder / "rejected"
+        folder = self.folder if accepted else self._subfolder("rejected")
+        if folder is None:
+            raise OSError(f"{self.folder / 'rejected'} is not a folder of {self.folder} (a link elsewhere?); "
+                          f"the rejected fine-tune was not kept.")
         path = save_checkpoint(checkpoint, folder / f"{version}.pt")
         entry = VersionEntry(version, path, checkpoint)
         self._cache[path] = (path.stat().st_mtime_ns, entry)  # activating it needs no second read
+        self.prune()
         return entry
 
     def remove_stale_temporaries(self) -> list[Path]:
         """Delete temporary files a crash left in models/ and models/rejected/; return them."""
-        return [path for folder in (self.folder, self.folder / "rejected")
+        return [path for folder in (self.folder, self._subfolder("rejected")) if folder is not None
                 for path in remove_stale_temporaries(folder)]
 
     def _move_aside(self, path: Path, message: str) -> None:
         """Move a bad file of models/ (only ever one of this folder's own) to models/damaged/."""
-        if path.parent not in (self.folder, self.folder / "rejected"):  # never reach outside models/
+        inside = path.parent == self.folder or (path.parent == self.folder / "rejected"
+                                                and self._subfolder("rejected") is not None)
+        damaged = self._subfolder("damaged")
+        if not inside or damaged is None:  # never reach outside models/, nor through a link out of it
             self.messages.append(message)
             return
         prefix = "rejected-" if path.parent != self.folder else ""
         try:
-            target = move_aside(path, self.folder / "damaged", f"{prefix}{path.name}.{timestamp()}")
+            target = move_aside(path, damaged, f"{prefix}{path.name}.{timestamp()}")
         except OSError as error:
             self.messages.append(f"{message} It could not be moved aside ({validate.describe_os_error(error)}).")
             return
