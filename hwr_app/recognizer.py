@@ -33,6 +33,21 @@ class _Worker(QObject):
         self._pending: tuple[int, list, object] | None = None
 
     @Slot(object)
+    def set_reader(self, model) -> None:
+        """Read with ``model`` (an InferenceModel: numpy, no torch) until a checkpoint comes; no model change."""
+        from model.recognition.numbers import NumberReader
+        from model.recognition.predict import Predictor
+
+        if self._predictor is not None:  # the checkpoint came first: it stays
+            return
+        try:
+            predictor = Predictor(model)
+        except Exception:  # noqa: BLE001 — the checkpoint loading behind it reports what is wrong
+            return
+        self._predictor, self._reader = predictor, NumberReader(predictor.network)
+        self._answer_pending()
+
+    @Slot(object)
     def set_checkpoint(self, request) -> None:
         """``request``: a Checkpoint, or a (Checkpoint, Predictor already built from it) pair."""
         from model.recognition.numbers import NumberReader
@@ -48,6 +63,9 @@ class _Worker(QObject):
         self._predictor = predictor
         self._reader = NumberReader(self._predictor.network)
         self.model_changed.emit(checkpoint)
+        self._answer_pending()
+
+    def _answer_pending(self) -> None:
         if self._pending is not None:  # a request that came before the model: answer it now
             number, strokes, expected_count = self._pending
             self._pending = None
@@ -87,6 +105,7 @@ class Recognizer(QObject):
     failed = Signal(str)
     _request = Signal(int, object)
     _checkpoint = Signal(object)
+    _reader = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -97,6 +116,7 @@ class Recognizer(QObject):
         self._thread.finished.connect(self._worker.deleteLater)
         self._request.connect(self._worker.predict)
         self._checkpoint.connect(self._worker.set_checkpoint)
+        self._reader.connect(self._worker.set_reader)
         self._worker.predicted.connect(self._on_predicted)
         self._worker.nothing_drawn.connect(self._on_nothing_drawn)
         self._worker.model_changed.connect(self.model_changed)
@@ -117,6 +137,10 @@ class Recognizer(QObject):
             self._checkpoint.emit((checkpoint, predictor))
         else:
             self._checkpoint.emit(checkpoint)
+
+    def set_reader(self, model) -> None:
+        """Read with ``model`` (an InferenceModel, no torch) until the first checkpoint is set."""
+        self._reader.emit(model)
 
     def request(self, strokes: list, expected_count: int | None = None) -> None:
         """Ask for the reading of these strokes (as ``expected_count`` digits, if given); older

@@ -1,13 +1,21 @@
-"""Load the heavy parts (torch, the model, the registry) on a thread while the window is already up."""
+"""Load the model on a thread while the window is already up: first a reader without torch, then the rest.
+
+The shipped model is read first from its inference file (``assets/default.npz``, numpy only), so the
+first digit is answered in a fraction of a second; then torch, the registry of versions and the
+model in charge are loaded as before (:func:`load_models`) and take over.
+"""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 
 from model.constants import TORCH_THREADS
+
+EARLY_READ_WAIT_S = 0.5  # the longest the full load waits for a first digit to be read without torch
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,7 @@ class Loaded:
 class StartupLoader(QThread):
     """Import the model code and load the model to use; emits ``loaded`` or ``failed``."""
 
+    reader_ready = Signal(object)  # model.storage.inference_file.InferenceModel: read digits with it until ``loaded``
     loaded = Signal(object)  # Loaded
     failed = Signal(str)
 
@@ -46,12 +55,50 @@ class StartupLoader(QThread):
         super().__init__(parent)
         self.setObjectName("startup")
         self._paths = paths
+        self._first_answer = threading.Event()
+
+    def proceed(self) -> None:
+        """Go on loading torch and the rest now (the window calls this once it has shown a first answer)."""
+        self._first_answer.set()
 
     def run(self) -> None:
+        early = early_reader(self._paths)
+        if early is not None:
+            self.reader_ready.emit(early)
+            # Importing torch holds Python's lock for most of a second: let the first digit drawn be
+            # read first (proceed()), or wait at most EARLY_READ_WAIT_S for one.
+            self._first_answer.wait(EARLY_READ_WAIT_S)
         try:
             self.loaded.emit(load_models(self._paths))
         except Exception as error:  # even the shipped model is unreadable: say so, don't crash
             self.failed.emit(f"No model could be loaded: {error}")
+
+
+def early_reader(paths: AppPaths):
+    """Return the shipped model's InferenceModel when it is the one in charge, read without torch; else None.
+
+    Only the plain case is answered early: no ``--weights``, and ``models/active`` absent or naming the
+    shipped model. Anything else (a fine-tune in charge, a marker that is not right, an inference
+    file that cannot be used) is left to :func:`load_models`, which reports it.
+    """
+    from model.assets import default_weights_path
+    from model.constants import SHIPPED
+    from model.files import limits, validate
+    from model.storage.inference_file import inference_path, read_inference_file
+
+    if paths.weights_override is not None:
+        return None
+    marker = paths.models_dir / "active"
+    try:
+        if marker.exists() or marker.is_symlink():
+            if marker.is_symlink() or not marker.is_file():
+                return None
+            data = validate.read_limited(marker, limits.MAX_ACTIVE_MARKER_BYTES, "The active-model file")
+            if validate.active_marker(data, marker, SHIPPED) != SHIPPED:
+                return None
+        return read_inference_file(inference_path(default_weights_path()))
+    except (validate.InvalidInputError, OSError):
+        return None
 
 
 def load_models(paths: AppPaths) -> Loaded:

@@ -21,11 +21,27 @@ def top_count(text: str) -> int:
     return value
 
 
+def load_model(weights: Path | None):
+    """Return the model ``hwr predict`` reads with: the shipped one read with numpy (no torch to load,
+    ``assets/default.npz``), or the checkpoint ``weights`` names (read with torch)."""
+    from model.files.validate import InvalidInputError
+
+    if weights is None:
+        from model.assets import default_weights_path
+        from model.storage.inference_file import inference_path, read_inference_file
+
+        return read_inference_file(inference_path(default_weights_path()))
+    from model.storage.checkpoint import CheckpointError, load_checkpoint
+
+    try:
+        return load_checkpoint(weights)
+    except CheckpointError as error:
+        raise InvalidInputError(str(error)) from None
+
+
 def predict_main(argv: list[str]) -> int:
     """Read image files or JSON stroke files (one digit or a number); print one line per file, or
     JSON with ``--json``. Return the exit status."""
-    from model.assets import default_weights_path
-    from model.storage.checkpoint import CheckpointError, load_checkpoint
     from model.recognition.numbers import SegmentationError
     from model.recognition.predict import Predictor, UnusableOutputError
     from model.recognition.preprocess import NothingDrawnError
@@ -47,8 +63,8 @@ def predict_main(argv: list[str]) -> int:
     if args.digits is not None and args.digits < 1:
         parser.error("--digits must be at least 1")
     try:
-        predictor = Predictor(load_checkpoint(args.weights or default_weights_path()))
-    except CheckpointError as error:
+        predictor = Predictor(load_model(args.weights))
+    except InvalidInputError as error:  # a model file that cannot be used, named with its cause
         print(f"error: {error}", file=sys.stderr)
         return 2
     status = 0

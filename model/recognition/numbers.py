@@ -29,15 +29,20 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence, Union
 
 import numpy as np
-import torch
 
 from model.files import limits
 from model.files.validate import InvalidInputError
 from model.recognition.answer import DigitAnswer, UnusableOutputError
+from model.recognition.inference import NumpyNetwork
 from model.recognition.preprocess import NothingDrawnError, image_to_tensor, strokes_to_image
+
+if TYPE_CHECKING:
+    import torch
+
+Network = Union["torch.nn.Module", NumpyNetwork]  # a torch network, or the same read with numpy (no torch)
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in the input's units, y down
 
@@ -369,13 +374,19 @@ def best_path(candidates: Sequence[_Candidate], piece_count: int, height: float,
 # -- reading with a network ----------------------------------------------------------------------
 
 
-def network_probabilities(network: torch.nn.Module, images: Sequence[np.ndarray]) -> np.ndarray:
-    """Return (N, 10) float64 probabilities for 28×28 images (ink 1.0), in one forward pass."""
+def network_probabilities(network: Network, images: Sequence[np.ndarray]) -> np.ndarray:
+    """Return (N, 10) float64 probabilities for 28×28 images (ink 1.0), a batch at a time."""
     parts = []
-    with torch.inference_mode():
-        for start in range(0, len(images), NETWORK_BATCH):  # bounded activations: 2,000 candidates at once take 0.6 GB
-            batch = torch.stack([image_to_tensor(image) for image in images[start:start + NETWORK_BATCH]])
-            parts.append(torch.softmax(network(batch), 1).numpy().astype(np.float64))
+    if isinstance(network, NumpyNetwork):  # no torch: the app's and the command line's reading path
+        for start in range(0, len(images), NETWORK_BATCH):
+            parts.append(network.probabilities(np.stack(images[start:start + NETWORK_BATCH])))
+    else:
+        import torch
+
+        with torch.inference_mode():
+            for start in range(0, len(images), NETWORK_BATCH):  # bounded activations: 2,000 candidates take 0.6 GB
+                batch = torch.stack([image_to_tensor(image) for image in images[start:start + NETWORK_BATCH]])
+                parts.append(torch.softmax(network(batch), 1).numpy().astype(np.float64))
     probabilities = np.concatenate(parts) if parts else np.zeros((0, 10))
     if not np.isfinite(probabilities).all():  # finite weights can still overflow: never show a NaN
         raise UnusableOutputError("The model gave no usable answer (its output is not a number); "
@@ -391,7 +402,7 @@ class NumberReader:
     bounded cache keyed by the pieces' content. Use an instance from one thread at a time.
     """
 
-    def __init__(self, network: torch.nn.Module, config: SegmenterConfig = DEFAULT_CONFIG,
+    def __init__(self, network: Network, config: SegmenterConfig = DEFAULT_CONFIG,
                  cache_size: int = 2048) -> None:
         self.network = network
         self.config = config
@@ -510,7 +521,7 @@ def _piece_key(points: Sequence[Sequence[float]], piece: Piece) -> tuple:
     return (part.shape[0], hash(part.tobytes()))
 
 
-def read_number(strokes: Sequence[Sequence[Sequence[float]]], network: torch.nn.Module,
+def read_number(strokes: Sequence[Sequence[Sequence[float]]], network: Network,
                 expected_count: int | None = None, config: SegmenterConfig = DEFAULT_CONFIG) -> NumberReading:
     """Return the best reading of the strokes as a number (see :class:`NumberReader`)."""
     return NumberReader(network, config).read(strokes, expected_count)

@@ -6,13 +6,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
-from torch import nn
 
 from model.files import validate
 from model.recognition.answer import DigitAnswer, UnusableOutputError
+from model.recognition.inference import NumpyNetwork
 from model.recognition.preprocess import image_to_tensor, raster_to_image, strokes_to_image
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class HasVersion(Protocol):
@@ -22,12 +26,14 @@ class HasVersion(Protocol):
 class BuildsNetwork(Protocol):
     """What a Predictor needs of a model: a way to build its network, and its version for messages.
 
-    model.storage.checkpoint.Checkpoint is one; recognition does not import storage, which sits above it.
+    model.storage.checkpoint.Checkpoint is one (a torch network); model.storage.inference_file's
+    InferenceModel another (the same network read with numpy, without loading torch). Recognition
+    does not import storage, which sits above it.
     """
 
     info: HasVersion
 
-    def build(self) -> nn.Module: ...
+    def build(self) -> "nn.Module | NumpyNetwork": ...
 
 
 @dataclass(frozen=True)
@@ -43,19 +49,29 @@ class Predictor:
 
     def __init__(self, checkpoint: BuildsNetwork) -> None:
         self.checkpoint = checkpoint
-        # channels_last weights take the faster convolution path on the CPU (benchmarks/latency.py).
-        self.network = checkpoint.build().to(memory_format=torch.channels_last)
+        network = checkpoint.build()
+        if not isinstance(network, NumpyNetwork):
+            import torch
+
+            # channels_last weights take the faster convolution path on the CPU (benchmarks/latency.py).
+            network = network.to(memory_format=torch.channels_last)
+        self.network = network
         self._number_reader = None  # model.recognition.numbers.NumberReader, made on first use
 
     @property
     def version(self) -> str:
         return self.checkpoint.info.version
 
-    @torch.inference_mode()
     def predict_image(self, image: np.ndarray) -> Prediction:
         """Return the prediction for a preprocessed 28×28 image (ink 1.0)."""
-        logits = self.network(image_to_tensor(image).unsqueeze(0))  # (1, 10)
-        probabilities = torch.softmax(logits, 1)[0].numpy().astype(np.float64)
+        if isinstance(self.network, NumpyNetwork):
+            probabilities = self.network.probabilities(np.asarray(image, dtype=np.float32)[None])[0]
+        else:
+            import torch
+
+            with torch.inference_mode():
+                logits = self.network(image_to_tensor(image).unsqueeze(0))  # (1, 10)
+                probabilities = torch.softmax(logits, 1)[0].numpy().astype(np.float64)
         if not np.isfinite(probabilities).all():  # finite weights can still overflow: never show a NaN
             raise UnusableOutputError(f"Model {self.version} gave no usable answer (its output is not a number); "
                                       f"use another model version.")
