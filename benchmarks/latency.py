@@ -291,8 +291,17 @@ def measure_and_report(args: argparse.Namespace) -> int:
     app_calls = [AppCallVariant("compact (shipped)", compact, app_threads),
                  AppCallVariant("seed (random weights)", seed, app_threads),
                  AppCallVariant(dense_name, compact, app_threads, inputs=dense)]
-    print(f"timing the app's path: {args.calls} calls × {len(pipelines) + len(app_calls)} variants …", flush=True)
-    run_rounds(pipelines + app_calls, drawings, args.calls, args.block)
+    # The same model read with numpy, as the window's first reader and `hwr predict` read it (no torch).
+    from model.storage.inference_file import inference_path, read_inference_file
+
+    numpy_path = inference_path(args.weights)
+    numpy_calls = ([AppCallVariant("compact (shipped), read with numpy", Predictor(read_inference_file(numpy_path)),
+                                   app_threads),
+                    AppCallVariant(f"{dense_name}, read with numpy", Predictor(read_inference_file(numpy_path)),
+                                   app_threads, inputs=dense)] if numpy_path.exists() else [])
+    print(f"timing the app's path: {args.calls} calls × {len(pipelines) + len(app_calls) + len(numpy_calls)} "
+          f"variants …", flush=True)
+    run_rounds(pipelines + app_calls + numpy_calls, drawings, args.calls, args.block)
 
     tensors = [image_to_tensor(strokes_to_image(drawing)).unsqueeze(0) for drawing in drawings]
     print("building inference variants (TorchScript, torch.compile) …", flush=True)
@@ -319,6 +328,10 @@ def measure_and_report(args: argparse.Namespace) -> int:
                               ("Predictor.predict_strokes, timed as a whole", app_call.total_ms)):
             stats = percentiles(values)
             rows.append([label, stage, ms(stats["p50"]), ms(stats["p99"]), ms(stats["max"])])
+    for numpy_call in numpy_calls:  # model.recognition.inference, from the checkpoint's inference file
+        stats = percentiles(numpy_call.total_ms)
+        rows.append([numpy_call.name, "Predictor.predict_strokes, timed as a whole (no torch)", ms(stats["p50"]),
+                     ms(stats["p99"]), ms(stats["max"])])
     lines += markdown_table(["network", "stage", "p50", "p99", "max"], rows)
 
     lines += ["", "### Compact network inference: alternatives to eager", "",
