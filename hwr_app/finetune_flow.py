@@ -173,7 +173,10 @@ class FinetuneFlow(QObject):
                                    new_name=model_name(self.session.registry, result.checkpoint.info))
         report = describe_finetune(outcome)
         self.refused_on = None if result.accepted else self._base_counts  # nothing new: Fine-tune waits
-        self._show_result(report.title, report.summary or report.title, report.headline, report.details,
+        registry = self.session.registry
+        notes = registry.take_messages() if registry is not None else []  # e.g. old versions pruned on saving it
+        details = "\n\n".join([report.details, *notes])
+        self._show_result(report.title, report.summary or report.title, report.headline, details,
                           QMessageBox.Icon.Information if result.accepted else QMessageBox.Icon.Warning)
 
     @Slot(str)

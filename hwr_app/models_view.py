@@ -118,7 +118,7 @@ class ModelsDialog(QDialog):
         self._update_buttons()
         problems = self._registry.take_messages()
         if problems:
-            show_message(self, "Damaged model files", "\n\n".join(problems), QMessageBox.Icon.Warning)
+            show_message(self, "Model files", "\n\n".join(problems), QMessageBox.Icon.Warning)
 
     def _selected(self) -> tuple[str, str] | None:
         items = self.table.selectedItems()

@@ -62,7 +62,10 @@ class StartupLoader(QThread):
         self._first_answer.set()
 
     def run(self) -> None:
-        early = early_reader(self._paths)
+        try:
+            early = early_reader(self._paths)
+        except Exception:  # noqa: BLE001 — a damaged shipped file: the full load below reports what is wrong
+            early = None
         if early is not None:
             self.reader_ready.emit(early)
             # Importing torch holds Python's lock for most of a second: let the first digit drawn be

@@ -992,6 +992,26 @@ def test_21_11_the_active_version_and_its_line_are_never_pruned(registry, monkey
     assert first.version in kept and later[-1].version in kept and len(kept) == 1 + 3
 
 
+def test_21_11_a_fine_tune_just_saved_is_kept_whatever_the_file_times_say(registry, monkeypatch):
+    """Pruning goes by file times: versions stamped in the future (a clock once wrong, files restored)
+    must not make the fine-tune just saved look the oldest and be deleted before it is activated."""
+    monkeypatch.setattr(limits, "KEEP_VERSIONS", 2)
+    registry.folder.mkdir(parents=True)
+    future = 4_000_000_000  # the year 2096
+    for index in range(3):
+        path = registry.folder / f"{index:010x}.pt"
+        path.write_bytes(b"made by a clock far ahead")
+        os.utime(path, (future + index, future + index))
+    shipped = registry.shipped().checkpoint
+    network = shipped.build()
+    with torch.no_grad():
+        next(network.parameters()).mul_(1.01)
+    entry = registry.add(make_checkpoint(network, shipped.config, ModelInfo(parent_version=shipped.info.version)),
+                         accepted=True)
+    assert entry.path.exists()
+    assert registry.activate(entry.version).version == entry.version
+
+
 def test_21_12_links_out_of_the_data_folder_are_never_followed(registry, tmp_path):
     """Item 12: a user's file named like a version, outside the data folder, was moved into models/damaged."""
     outside = tmp_path / "elsewhere"

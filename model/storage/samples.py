@@ -425,8 +425,9 @@ class SampleStore:
     def answers(self) -> list["Answer"]:
         """Return each sample's label and what the model had said, without reading any strokes."""
         return [Answer(int(label), predicted if type(predicted) is int and 0 <= predicted <= 9 else None)
-                for label, predicted in self._connection.execute(f"SELECT label, predicted FROM samples WHERE "
-                                                                 f"{_VALID_LABEL} ORDER BY id")]
+                for label, predicted in self._connection.execute(
+                    f"SELECT label, CASE WHEN typeof(predicted) = 'integer' THEN predicted END FROM samples "
+                    f"WHERE {_VALID_LABEL} ORDER BY id")]  # a crafted huge value never reaches Python
 
     # -- exchange ------------------------------------------------------------------------------
 

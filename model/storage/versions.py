@@ -132,15 +132,17 @@ class ModelRegistry:
             return []
         return found
 
-    def prune(self) -> list[Path]:
-        """Delete the oldest versions beyond limits.KEEP_VERSIONS (keeping the active one and the
-        limits.KEEP_ACTIVE_LINE versions it was made from) and the oldest rejected ones beyond
-        limits.KEEP_REJECTED; return the deleted files. Ages are the files' times: nothing is read."""
-        keep = self._active_line()
+    def prune(self, also_keep: str = "") -> list[Path]:
+        """Delete the oldest versions beyond limits.KEEP_VERSIONS (keeping the active one, the
+        limits.KEEP_ACTIVE_LINE versions it was made from, and ``also_keep``) and the oldest rejected ones
+        beyond limits.KEEP_REJECTED; return the deleted files. Ages are the files' times: nothing is read,
+        so a clock that was once wrong can make a new file look old — the one just saved is kept whatever
+        its time says."""
+        keep = self._active_line() | {also_keep}
         removed = self._prune_folder(self.folder, limits.KEEP_VERSIONS, keep)
         rejected = self._subfolder("rejected")
         if rejected is not None:
-            removed += self._prune_folder(rejected, limits.KEEP_REJECTED, set())
+            removed += self._prune_folder(rejected, limits.KEEP_REJECTED, {also_keep})
         if removed:
             self.messages.append(f"{len(removed):,} old model versions were deleted: hwr keeps the newest "
                                  f"{limits.KEEP_VERSIONS} versions, the active one and those it was made from, "
@@ -273,7 +275,7 @@ class ModelRegistry:
         path = save_checkpoint(checkpoint, folder / f"{version}.pt")
         entry = VersionEntry(version, path, checkpoint)
         self._cache[path] = (path.stat().st_mtime_ns, entry)  # activating it needs no second read
-        self.prune()
+        self.prune(also_keep=version)
         return entry
 
     def remove_stale_temporaries(self) -> list[Path]:
