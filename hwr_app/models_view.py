@@ -147,6 +147,9 @@ class ModelsDialog(QDialog):
     def _roll_back(self) -> None:
         parent = self._registry.active().checkpoint.info.parent_version
         known = {entry.checkpoint.info.version: entry.version for entry in self._registry.versions()}
+        if parent and parent not in known:  # pruned: hwr keeps only the newest versions and the active line
+            show_message(self, "Roll back", f"The model this one was made from ({parent}) is no longer kept, so hwr "
+                         f"goes back to the shipped model.", QMessageBox.Icon.Information)
         self.activate_requested.emit(known.get(parent, SHIPPED))
         self.refresh()
 

@@ -143,3 +143,20 @@ def test_models_view_lists_versions_and_activates_rolls_back_and_resets(qtbot, r
     qtbot.mouseClick(dialog.reset_button, Qt.MouseButton.LeftButton)
     assert registry.active_version() == SHIPPED
     assert requested[-1] == SHIPPED
+
+
+def test_roll_back_says_so_when_the_model_it_was_made_from_is_no_longer_kept(qtbot, registry):
+    """Old versions are pruned; rolling back from a model whose parent went goes to the shipped model, said aloud."""
+    versions = [entry for entry in registry.versions() if not entry.is_shipped]
+    child = next(e for e in versions if e.checkpoint.info.parent_version in {v.checkpoint.info.version for v in versions})
+    parent = next(e for e in versions if e.checkpoint.info.version == child.checkpoint.info.parent_version)
+    registry.activate(child.version)
+    parent.path.unlink()  # pruned while another model was in charge
+    dialog = ModelsDialog(registry)
+    qtbot.addWidget(dialog)
+    dialog.activate_requested.connect(registry.activate)
+    dialog.show()
+    qtbot.mouseClick(dialog.rollback_button, Qt.MouseButton.LeftButton)
+    assert registry.active_version() == SHIPPED
+    notice = dialog.findChild(QMessageBox, "notice")
+    assert notice is not None and "no longer kept" in notice.text()
