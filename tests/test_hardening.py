@@ -875,6 +875,22 @@ def test_21_8_the_stores_own_log_after_a_kill_is_kept(tmp_path):
     store.close()
 
 
+def test_21_8_a_log_a_running_store_writes_is_never_set_aside(tmp_path):
+    """Review of item 8: the log is judged by the salts the store recorded; if that record is off (its
+    write failed, a hand-copied folder), a second copy of hwr opening the store must still leave the log
+    the first copy is writing alone — moved aside, every later save of the first copy would be lost."""
+    path = tmp_path / "samples.db"
+    first = SampleStore(path)
+    first.add(make_sample(7, SEVEN["strokes"]))
+    (tmp_path / ".samples.db.wal-id").write_text("0123456789abcdef")  # a record that does not match
+    second = SampleStore(path)  # another copy, same folder, while the first one runs
+    assert not list(tmp_path.glob("samples.db-wal.foreign-*")) and second.take_messages() == []
+    first.add(make_sample(3, SEVEN["strokes"]))
+    assert second.count() == 2  # the first copy's saves still reach the database
+    first.close()
+    second.close()
+
+
 def test_21_9_every_column_is_bounded_before_python_reads_it(tmp_path):
     """Item 9: crafted rows with huge non-stroke columns were read whole (8 rows × 900 MB image → 8.2 GB)."""
     path = tmp_path / "samples.db"

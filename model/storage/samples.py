@@ -135,6 +135,7 @@ class SampleStore:
             raise SampleStoreError(f"Cannot open the sample database {self.path}: the folder cannot be "
                                    f"created ({validate.describe_os_error(error)}).") from error
         self._wal_salts: bytes | None = None  # the log's salts as last recorded (see _note_wal)
+        self._in_use: int | None = None  # a descriptor holding a shared lock while this store is open
         with _opening_lock(self.path):
             self._set_foreign_log_aside()
             try:
@@ -149,6 +150,7 @@ class SampleStore:
             except sqlite3.Error as error:  # locked, unreadable, disk full: not damage
                 raise SampleStoreError(f"Cannot open the sample database {self.path}: "
                                        f"{describe_database_error(error, self.path)}") from error
+            self._in_use = _hold_in_use(self.path)
             try:
                 # Start this session's log now and record it, before any sample goes into it.
                 self._connection.execute("UPDATE store_log SET opened = opened WHERE id = 1")
@@ -188,6 +190,8 @@ class SampleStore:
             return
         first, recorded_first = int.from_bytes(salts[:4], "big"), int.from_bytes(recorded[:4], "big")
         if salts == recorded or first == (recorded_first + 1) & 0xFFFFFFFF:
+            return
+        if _held_elsewhere(self.path):  # a running store writes this log: whatever the record says, it is theirs
             return
         name = f"{log.name}.foreign-{timestamp()}"
         try:
@@ -292,6 +296,9 @@ class SampleStore:
     def close(self) -> None:
         """Close the database; the store cannot be used afterwards."""
         self._connection.close()
+        if self._in_use is not None:
+            os.close(self._in_use)  # releases the store's shared lock
+            self._in_use = None
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -863,6 +870,50 @@ def _wal_salts(log: Path) -> bytes | None:
 def _not_a_file(path: Path) -> SampleStoreError:
     return SampleStoreError(f"Cannot open the sample database: {path} is not a regular file (a pipe, a folder "
                             f"or a device?). It was left as it is; move it away to start a new one.")
+
+
+def _in_use_file(path: Path) -> Path:
+    return path.with_name(f".{path.name}.in-use")
+
+
+def _hold_in_use(path: Path) -> int | None:
+    """Return a descriptor holding a shared lock on the store's in-use file while it is open (None where
+    file locks are not available). flock locks belong to the open file, so closing any other descriptor
+    of the file, here or in SQLite, never drops it."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    try:
+        descriptor = os.open(_in_use_file(path), os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:  # held exclusively only for an instant by _held_elsewhere: the store still opens
+        pass
+    return descriptor
+
+
+def _held_elsewhere(path: Path) -> bool:
+    """Return True if another open store (another copy of hwr, or another store object) holds the in-use lock."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        descriptor = os.open(_in_use_file(path), os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:  # no such file: no store was opened since this check was added
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(descriptor)
+    return False
 
 
 @contextlib.contextmanager
