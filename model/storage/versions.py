@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,9 @@ class ModelRegistry:
         self.messages: list[str] = []  # problems met (damaged files moved aside), for the user
         self._shipped: VersionEntry | None = None  # read once: the file ships with the app
         self._cache: dict[Path, tuple[int, VersionEntry]] = {}  # path → (mtime, entry): each file read once
+        # A fine-tune saves (and prunes) on its worker thread while the window may activate a version:
+        # pruning and activating take turns, so a version is never deleted between being chosen and in charge.
+        self._turn = threading.RLock()
 
     # -- listing -------------------------------------------------------------------------------
 
@@ -138,11 +142,12 @@ class ModelRegistry:
         beyond limits.KEEP_REJECTED; return the deleted files. Ages are the files' times: nothing is read,
         so a clock that was once wrong can make a new file look old — the one just saved is kept whatever
         its time says."""
-        keep = self._active_line() | {also_keep}
-        removed = self._prune_folder(self.folder, limits.KEEP_VERSIONS, keep)
-        rejected = self._subfolder("rejected")
-        if rejected is not None:
-            removed += self._prune_folder(rejected, limits.KEEP_REJECTED, {also_keep})
+        with self._turn:
+            keep = self._active_line() | {also_keep}
+            removed = self._prune_folder(self.folder, limits.KEEP_VERSIONS, keep)
+            rejected = self._subfolder("rejected")
+            if rejected is not None:
+                removed += self._prune_folder(rejected, limits.KEEP_REJECTED, {also_keep})
         if removed:
             self.messages.append(f"{len(removed):,} old model versions were deleted: hwr keeps the newest "
                                  f"{limits.KEEP_VERSIONS} versions, the active one and those it was made from, "
@@ -257,9 +262,10 @@ class ModelRegistry:
 
     def activate(self, version: str) -> VersionEntry:
         """Make ``version`` active (persisted atomically) and return it."""
-        entry = self.entry(version)
-        atomic_write_bytes(self.folder / "active", version.encode("utf-8"))
-        return entry
+        with self._turn:
+            entry = self.entry(version)
+            atomic_write_bytes(self.folder / "active", version.encode("utf-8"))
+            return entry
 
     # -- adding --------------------------------------------------------------------------------
 
