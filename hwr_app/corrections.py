@@ -106,17 +106,12 @@ class Corrections(QObject):
         step = self.history.last_done()
         if step is None or not self.canvas.is_empty():
             return
-        if step.sample is not None:
-            store = self.session.store
-            if store is None:
-                return
-            try:
-                for sample in (step.sample, *step.more_samples):
-                    store.delete(sample.id)
-            except Exception as error:  # sqlite3 or disk errors: the sample stays, and so does the history
-                self._notify("Not undone", f"The sample could not be removed ({error}).", QMessageBox.Icon.Warning)
-                return
-            self._flow.count(-1 - len(step.more_samples))
+        def remove(store, samples) -> None:
+            for sample in samples:
+                store.delete(sample.id)
+
+        if not self._change_store(step, remove, -1, "Not undone", "The sample could not be removed"):
+            return
         self.history.undo()
         self.canvas.set_strokes(step.strokes)
         if step.sample is not None:  # the label the user gave comes back with the drawing: Enter saves it again
@@ -132,21 +127,31 @@ class Corrections(QObject):
         step = self.history.last_undone()
         if step is None:
             return
-        if step.sample is not None:
-            store = self.session.store
-            if store is None:
-                return
-            try:
-                store.add_many([step.sample, *step.more_samples])  # the same samples, ids and times, come back
-            except Exception as error:
-                self._notify("Not redone", f"The sample could not be saved ({error}).", QMessageBox.Icon.Warning)
-                return
-            self._flow.count(1 + len(step.more_samples))
+        if not self._change_store(step, lambda store, samples: store.add_many(samples),  # same ids and times
+                                  1, "Not redone", "The sample could not be saved"):
+            return
         self.history.redo()
         self.canvas.clear()
         self._say_saved("" if step.sample is None else
                         f"Saved as <b>{_what(step)}</b> · <a href='undo'>Undo</a>")
         self.changed.emit()
+
+    def _change_store(self, step, change, sign: int, title: str, failure: str) -> bool:
+        """Apply ``change(store, samples)`` to the samples a step saved (none: nothing to do) and count them
+        (``sign`` +1 or −1) towards the automatic fine-tune; return False, after saying why, if it failed."""
+        if step.sample is None:
+            return True
+        store = self.session.store
+        if store is None:
+            return False
+        samples = [step.sample, *step.more_samples]
+        try:
+            change(store, samples)
+        except Exception as error:  # sqlite3 or disk errors: the samples stay as they were, and so does the history
+            self._notify(title, f"{failure} ({error}).", QMessageBox.Icon.Warning)
+            return False
+        self._flow.count(sign * len(samples))
+        return True
 
     def strokes_changed(self, finished: bool) -> None:
         """Follow the canvas: a new stroke forgets what could be redone, and the "Saved as" line."""

@@ -86,19 +86,14 @@ def early_reader(paths: AppPaths):
     """
     from model.assets import default_weights_path
     from model.constants import SHIPPED
-    from model.files import limits, validate
+    from model.files import validate
     from model.storage.inference_file import inference_path, read_inference_file
 
     if paths.weights_override is not None:
         return None
-    marker = paths.models_dir / "active"
     try:
-        if marker.exists() or marker.is_symlink():
-            if marker.is_symlink() or not marker.is_file():
-                return None
-            data = validate.read_limited(marker, limits.MAX_ACTIVE_MARKER_BYTES, "The active-model file")
-            if validate.active_marker(data, marker, SHIPPED) != SHIPPED:
-                return None
+        if validate.active_marker_file(paths.models_dir / "active", SHIPPED) != SHIPPED:
+            return None
         return read_inference_file(inference_path(default_weights_path()))
     except (validate.InvalidInputError, OSError):
         return None

@@ -130,7 +130,7 @@ def test_the_graph_sees_deferred_and_relative_imports(tmp_path):
     """An import inside a function counts, and "from model.files import limits" names model.files.limits."""
     graph = import_graph()
     assert "model.files.limits" in graph["model.files.validate"]
-    assert "model.recognition.numbers" in graph["model.recognition.predict"]  # imported inside a method
+    assert "model.recognition.numbers" in graph["model.recognition.predict"]
     assert "model.training.train" in graph["model.cli"]  # imported inside a function
 
 

@@ -144,14 +144,20 @@ def _doubtful(digit, probabilities):
     return digit.__class__(digit.strokes, digit.parts, np.array(probabilities), digit.image, digit.box)
 
 
-def test_enter_alone_never_saves_an_unsure_digit_the_user_did_not_choose(qtbot, window):
-    write_number(window, "31", seed=2)
-    wait_for_prediction(qtbot, window, "31")
+def show_with_one_unsure_digit(qtbot, window, number: str, seed: int, which: int, probabilities) -> None:
+    """Write ``number``, then show its reading with digit ``which`` made unsure (these ``probabilities``)."""
+    write_number(window, number, seed=seed)
+    wait_for_prediction(qtbot, window, number)
     qtbot.waitUntil(window.recognizer.is_idle, timeout=10_000)
     reading = window.numbers.reading
+    digits = list(reading.digits)
+    digits[which] = _doubtful(digits[which], probabilities)
+    window.numbers.show_reading(reading.__class__(tuple(digits), reading.score))
+
+
+def test_enter_alone_never_saves_an_unsure_digit_the_user_did_not_choose(qtbot, window):
     # The second digit is a scrawl: 1 at 45 %, 7 at 40 %.
-    shaky = _doubtful(reading.digits[1], [0, 0.45, 0, 0, 0, 0, 0, 0.4, 0.15, 0])
-    window.numbers.show_reading(reading.__class__((reading.digits[0], shaky), reading.score))
+    show_with_one_unsure_digit(qtbot, window, "31", 2, 1, [0, 0.45, 0, 0, 0, 0, 0, 0.4, 0.15, 0])
     QTest.keyClick(window, Qt.Key.Key_Return)
     qtbot.wait(300)
     assert window.store.count() == 0 and not window.canvas.is_empty()
@@ -165,12 +171,7 @@ def test_enter_alone_never_saves_an_unsure_digit_the_user_did_not_choose(qtbot, 
 
 
 def test_enter_alone_does_not_save_an_unsure_single_digit(qtbot, window):
-    write_number(window, "8", seed=5)
-    wait_for_prediction(qtbot, window, "8")
-    qtbot.waitUntil(window.recognizer.is_idle, timeout=10_000)
-    reading = window.numbers.reading
-    shaky = _doubtful(reading.digits[0], [0, 0, 0, 0, 0.43, 0, 0, 0.41, 0.16, 0])
-    window.numbers.show_reading(reading.__class__((shaky,), reading.score))
+    show_with_one_unsure_digit(qtbot, window, "8", 5, 0, [0, 0, 0, 0, 0.43, 0, 0, 0.41, 0.16, 0])
     assert shown_number(window) == "4 or 7?"  # the big answer asks rather than stays empty
     QTest.keyClick(window, Qt.Key.Key_Return)
     qtbot.wait(300)

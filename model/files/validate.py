@@ -26,6 +26,9 @@ from typing import Any
 
 from model.files import limits
 
+# Each width setting of a network config and its bound, for checkpoints and inference files alike.
+NETWORK_WIDTHS = {"stem_channels": limits.MAX_CHANNELS, "mid_channels": limits.MAX_CHANNELS,
+                  "top_channels": limits.MAX_CHANNELS, "hidden_units": limits.MAX_HIDDEN_UNITS}
 VERSION_ID = re.compile(r"[0-9a-f]{10}")  # a model version: the first 10 hex digits of its weights' SHA-256
 UID = re.compile(r"[0-9A-Za-z_-]{1,64}")  # a sample's id (the app writes 32 hex digits)
 
@@ -407,6 +410,20 @@ def _digit(value: Any, where: str, name: str) -> int:
 
 
 # -- the active-model marker ------------------------------------------------------------------
+
+def active_marker_file(path: str | os.PathLike, shipped: str) -> str:
+    """Return the version id the ``models/active`` file at ``path`` names, ``shipped`` when there is none.
+
+    Raises InvalidInputError (naming the file) for a link, a folder, a file over its size limit or
+    content that is not a version id.
+    """
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return shipped
+    if path.is_symlink() or not path.is_file():
+        raise InvalidInputError(f"The active-model file {path} is not a regular file.")
+    return active_marker(read_limited(path, limits.MAX_ACTIVE_MARKER_BYTES, "The active-model file"), path, shipped)
+
 
 def active_marker(data: bytes, path: str | os.PathLike, shipped: str) -> str:
     """Return the version id written in ``models/active``: ``shipped`` or 10 hex digits, nothing else.

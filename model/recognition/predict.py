@@ -13,7 +13,9 @@ import numpy as np
 from model.files import validate
 from model.recognition.answer import DigitAnswer, UnusableOutputError
 from model.recognition.inference import NumpyNetwork
-from model.recognition.preprocess import image_to_tensor, raster_to_image, strokes_to_image
+from model.recognition.numbers import NumberReader, TooManyPiecesError, network_probabilities
+from model.recognition.picture_numbers import read_picture_number
+from model.recognition.preprocess import raster_to_image, strokes_to_image
 
 if TYPE_CHECKING:
     from torch import nn
@@ -64,17 +66,11 @@ class Predictor:
 
     def predict_image(self, image: np.ndarray) -> Prediction:
         """Return the prediction for a preprocessed 28×28 image (ink 1.0)."""
-        if isinstance(self.network, NumpyNetwork):
-            probabilities = self.network.probabilities(np.asarray(image, dtype=np.float32)[None])[0]
-        else:
-            import torch
-
-            with torch.inference_mode():
-                logits = self.network(image_to_tensor(image).unsqueeze(0))  # (1, 10)
-                probabilities = torch.softmax(logits, 1)[0].numpy().astype(np.float64)
-        if not np.isfinite(probabilities).all():  # finite weights can still overflow: never show a NaN
+        try:  # the number reader's one way to run a network, torch's or numpy's
+            probabilities = network_probabilities(self.network, [image])[0]
+        except UnusableOutputError:  # finite weights can still overflow: never show a NaN
             raise UnusableOutputError(f"Model {self.version} gave no usable answer (its output is not a number); "
-                                      f"use another model version.")
+                                      f"use another model version.") from None
         return Prediction(probabilities, image)
 
     def predict_strokes(self, strokes: Sequence[Sequence[Sequence[float]]]) -> Prediction:
@@ -95,8 +91,6 @@ class Predictor:
 
     def read_number(self, strokes: Sequence[Sequence[Sequence[float]]], expected_count: int | None = None):
         """Return the model.recognition.numbers.NumberReading of strokes holding one digit or several."""
-        from model.recognition.numbers import NumberReader
-
         if self._number_reader is None:
             self._number_reader = NumberReader(self.network)
         return self._number_reader.read(strokes, expected_count)
@@ -107,9 +101,6 @@ class Predictor:
         A file holding one digit reads exactly as :meth:`predict_file` reads it. The file is checked
         as :meth:`predict_file` checks it (size, points, pixels), raising InvalidInputError.
         """
-        from model.recognition.numbers import TooManyPiecesError
-        from model.recognition.picture_numbers import read_picture_number
-
         path = Path(path)
         try:
             if path.suffix.lower() == ".json":

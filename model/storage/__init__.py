@@ -1,7 +1,8 @@
 """What hwr keeps on disk: model files, the user's samples and the model versions.
 
 Owns the checkpoint format (:mod:`~model.storage.checkpoint`, its fields checked by
-:mod:`~model.storage.checkpoint_fields`; loading never runs code from the file), the SQLite sample
+:mod:`~model.storage.checkpoint_fields`; loading never runs code from the file), a model's inference file
+(:mod:`~model.storage.inference_file`: the network as numpy arrays, read without torch), the SQLite sample
 store with export and import (:mod:`~model.storage.samples`) and the registry of model versions with
 the active one and roll back (:mod:`~model.storage.versions`).
 

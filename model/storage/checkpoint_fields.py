@@ -15,13 +15,11 @@ from typing import Any
 import torch
 
 from model.files import limits
-from model.files.validate import VERSION_ID, InvalidInputError, fraction, is_iso_time, is_number, shown
+from model.files.validate import NETWORK_WIDTHS, VERSION_ID, InvalidInputError, fraction, is_iso_time, is_number, shown
 from model.recognition.network import ARCHITECTURES, NetConfig, build_network, count_parameters
 
 # -- checkpoints ------------------------------------------------------------------------------
 
-_CONFIG_INTS = {"stem_channels": limits.MAX_CHANNELS, "mid_channels": limits.MAX_CHANNELS,
-                "top_channels": limits.MAX_CHANNELS, "hidden_units": limits.MAX_HIDDEN_UNITS}
 _CONFIG_FRACTIONS = ("dropout", "head_dropout")
 
 # Known notes written by this program, with their types; other notes may be any plain value.
@@ -47,7 +45,7 @@ def checkpoint_config(value: Any, path: str | os.PathLike):
     if arch not in ARCHITECTURES:
         raise InvalidInputError(f"{where} names an unknown architecture {shown(arch)}; this program knows "
                                 f"{', '.join(ARCHITECTURES)}.")
-    for name, bound in _CONFIG_INTS.items():
+    for name, bound in NETWORK_WIDTHS.items():
         if name in value and not (isinstance(value[name], int) and not isinstance(value[name], bool)
                                   and 1 <= value[name] <= bound):
             raise InvalidInputError(f"{where}: the architecture setting {name} is {shown(value[name])}; "

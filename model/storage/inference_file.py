@@ -28,9 +28,9 @@ import numpy as np
 
 from model.files import limits
 from model.files.disk import atomic_write_bytes
-from model.files.validate import VERSION_ID, InvalidInputError, is_iso_time, read_limited
+from model.files.validate import NETWORK_WIDTHS, VERSION_ID, InvalidInputError, is_iso_time, read_limited
 from model.recognition.inference import NumpyNetwork, fold, inference_shapes
-from model.recognition.net_config import ARCHITECTURES, NetConfig
+from model.recognition.net_config import NetConfig
 
 FORMAT = "hwr-inference"
 FORMAT_VERSION = 1
@@ -135,14 +135,10 @@ def _config(value, path: Path) -> NetConfig:
         config = NetConfig.from_dict(value)
     except (TypeError, ValueError) as error:
         raise InferenceFileError(f"Inference file {path} names a network hwr cannot build ({error}).") from None
-    sizes = {"stem_channels": limits.MAX_CHANNELS, "mid_channels": limits.MAX_CHANNELS,
-             "top_channels": limits.MAX_CHANNELS, "hidden_units": limits.MAX_HIDDEN_UNITS}
-    for field, bound in sizes.items():
+    for field, bound in NETWORK_WIDTHS.items():
         number = getattr(config, field)
         if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= bound:
             raise InferenceFileError(f"Inference file {path}: {field} is {number!r}, not 1–{bound}.")
-    if config.arch not in ARCHITECTURES:  # from_dict refuses it too; kept so the check reads whole here
-        raise InferenceFileError(f"Inference file {path} names an unknown network {config.arch!r}.")
     if sum(int(np.prod(shape)) for shape in inference_shapes(config).values()) > limits.MAX_NETWORK_PARAMETERS:
         raise InferenceFileError(f"Inference file {path} holds a network larger than "
                                  f"{limits.MAX_NETWORK_PARAMETERS:,} parameters.")

@@ -234,13 +234,8 @@ class ModelRegistry:
         moved aside with a message, and the shipped model is active.
         """
         marker = self.folder / "active"
-        if not marker.exists() and not marker.is_symlink():
-            return SHIPPED
         try:
-            if marker.is_symlink() or not marker.is_file():
-                raise validate.InvalidInputError(f"The active-model file {marker} is not a regular file.")
-            data = validate.read_limited(marker, limits.MAX_ACTIVE_MARKER_BYTES, "The active-model file")
-            return validate.active_marker(data, marker, SHIPPED)
+            return validate.active_marker_file(marker, SHIPPED)
         except validate.InvalidInputError as error:
             self._move_aside(marker, f"{error} The shipped model is used instead.")
             return SHIPPED
