@@ -63,6 +63,19 @@ def test_numpy_reads_unipen_test_writers_as_torch_does(which, shipped_checkpoint
     assert_same_answers(shipped_checkpoint if which == "shipped" else finetuned, images)
 
 
+@pytest.mark.parametrize("batch", [1, 3, 64])
+def test_every_batch_size_reads_as_torch_does(batch, shipped_checkpoint, mnist_test):
+    # The app reads one digit at a time, the number reader up to 256: the convolutions lay out one
+    # digit, a few and many differently (model.recognition.inference._conv3x3).
+    images = mnist_test.images[:192].numpy().astype(np.float32) / 255.0
+    network = numpy_network(shipped_checkpoint)
+    got = np.concatenate([network.probabilities(images[i:i + batch]) for i in range(0, len(images), batch)])
+    expected = torch_probabilities(shipped_checkpoint, images)
+    assert np.abs(got - expected).max() <= TOLERANCE
+    assert (got.argmax(1) == expected.argmax(1)).all()
+    assert network.probabilities(images[:0]).shape == (0, 10)
+
+
 def test_the_seed_network_reads_as_torch_does(mnist_test):
     torch.manual_seed(0)
     config = NetConfig(arch="seed")

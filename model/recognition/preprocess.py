@@ -16,7 +16,9 @@ Two entry points produce the same kind of 28×28 image (float32, ink = 1.0, back
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Iterable, Sequence
 
 from typing import TYPE_CHECKING
@@ -78,19 +80,45 @@ def strokes_to_image(strokes: Sequence[Iterable[Sequence[float]]]) -> np.ndarray
     the result is fixed in the 20×20 box (modulated by pen pressure), so a thin or thick screen pen,
     a tiny or huge digit, or a digit in a corner of the canvas all come out alike.
     """
-    strokes_points = [as_points(stroke) for stroke in strokes]
-    strokes_points = [points for points in strokes_points if points]
+    strokes_points = [points for points in map(_stroke_array, strokes) if len(points)]
     if not strokes_points:
         raise NothingDrawnError()
     # The rendering is ink already (background exactly 0, strokes drawn at full strength), so it skips
     # the paper estimation a picture needs: same result, a third of the time.
-    return _image_from_ink(_render_strokes(strokes_points))
+    return _fit_and_centre(_render_strokes(strokes_points))
 
 
-def _render_strokes(strokes_points: list[list[StrokePoint]]) -> np.ndarray:
-    """Return a supersampled raster (ink 1.0) of the strokes, the long side spanning the 20-box."""
-    xy = np.array([(p.x, p.y) for points in strokes_points for p in points], dtype=np.float64)
-    pressures = np.array([p.pressure for points in strokes_points for p in points])
+def _stroke_array(stroke: Iterable[Sequence[float]]) -> np.ndarray:
+    """Return a stroke's points as an (n, 3) float64 array of x, y and pressure.
+
+    Points given as tuples of numbers (as the canvas and stroke files give them) are converted by
+    numpy in one go; anything else (StrokePoints, a mix of point lengths, values that are not
+    finite numbers) goes through :func:`as_points` one point at a time, which also raises for a
+    malformed point. Both give the same floats.
+    """
+    if not isinstance(stroke, (list, tuple)):
+        stroke = list(stroke)  # an iterator can be read only once
+    try:
+        values = np.array(stroke, dtype=np.float64)
+    except (TypeError, ValueError):  # StrokePoints, ragged points
+        values = None
+    if values is None or values.ndim != 2 or not 2 <= values.shape[1] <= 4 or not np.isfinite(values).all():
+        return np.array([(p.x, p.y, p.pressure) for p in as_points(stroke)], dtype=np.float64).reshape(-1, 3)
+    if values.shape[1] == 2:  # no pressure: a mouse
+        return np.column_stack((values, np.ones(len(values))))
+    return values[:, :3]
+
+
+def _render_strokes(strokes_points: list[np.ndarray]) -> np.ndarray:
+    """Return a supersampled raster (ink 1.0) of the strokes, the long side spanning the 20-box, cropped.
+
+    ``strokes_points`` holds one (n, 3) array of x, y and pressure per stroke. Pillow draws; the
+    coordinates and widths are computed for all points at once, and each run of segments of one
+    width is a single polyline call, which Pillow draws segment by segment exactly as separate
+    calls would (for widths above 1, which the pen always has).
+    """
+    points = np.concatenate(strokes_points)
+    xy, pressures = points[:, :2], np.ascontiguousarray(points[:, 2])
     lo, hi = xy.min(axis=0), xy.max(axis=0)
     extent = float((hi - lo).max())
     big_box = BOX_SIZE * SUPERSAMPLE
@@ -98,28 +126,44 @@ def _render_strokes(strokes_points: list[list[StrokePoint]]) -> np.ndarray:
     # The pen's width is part of the ink's bounding box, exactly as in the 20×20 fit that follows;
     # a lone dot (extent 0) becomes a disc, which the fit then scales up as MNIST would have.
     scale = (big_box - pen) / extent if extent > 0 else 1.0
-    mean_pressure = float(pressures.mean()) if pressures.mean() > 0 else 1.0
+    mean_pressure = float(pressures.mean())
+    mean_pressure = mean_pressure if mean_pressure > 0 else 1.0
 
-    margin = int(np.ceil(pen * PRESSURE_WIDTH_RANGE[1])) + 2
-    width = int(np.ceil((hi[0] - lo[0]) * scale)) + 2 * margin
-    height = int(np.ceil((hi[1] - lo[1]) * scale)) + 2 * margin
+    margin = math.ceil(pen * PRESSURE_WIDTH_RANGE[1]) + 2
+    width = math.ceil((hi[0] - lo[0]) * scale) + 2 * margin
+    height = math.ceil((hi[1] - lo[1]) * scale) + 2 * margin
+    placed = (xy - lo) * scale + margin
+    widths = pen * _pressure_factor(pressures, mean_pressure)
+    # Each segment is drawn with the mean width of its two ends, each point as a disc of its own width.
+    segment_widths = [max(1, round(w)) for w in ((widths[:-1] + widths[1:]) / 2).tolist()]
+    radii = (widths / 2)[:, None]
+    discs = np.concatenate((placed - radii, placed + radii), axis=1).tolist()  # (x0, y0, x1, y1) boxes
+    coordinates = placed.ravel().tolist()  # x0, y0, x1, y1, …: the flat form Pillow takes
+
     picture = Image.new("L", (width, height), 0)
     draw = ImageDraw.Draw(picture)
-    for points in strokes_points:
-        placed = [((p.x - lo[0]) * scale + margin, (p.y - lo[1]) * scale + margin,
-                   pen * _pressure_factor(p.pressure, mean_pressure)) for p in points]
-        for (x0, y0, w0), (x1, y1, w1) in zip(placed, placed[1:]):
-            draw.line((x0, y0, x1, y1), fill=255, width=max(1, round((w0 + w1) / 2)))
-        for x, y, w in placed:  # round caps and joints
-            r = w / 2
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
-    return np.asarray(picture, dtype=np.float32) / 255.0
+    start = 0
+    for end in accumulate(len(stroke) for stroke in strokes_points):
+        run = start  # first point of the current run of segments of one width
+        for i in range(start + 1, end):  # the segment from point i - 1 to point i
+            if i == end - 1 or segment_widths[i] != segment_widths[i - 1]:
+                draw.line(coordinates[2 * run:2 * i + 2], fill=255, width=segment_widths[i - 1])
+                run = i
+        for box in discs[start:end]:  # round caps and joints
+            draw.ellipse(box, fill=255)
+        start = end
+    box = picture.getbbox()  # the ink's bounding box, found in C
+    if box is None:
+        raise NothingDrawnError()
+    left, top, right, bottom = box
+    pixels = np.frombuffer(picture.tobytes(), dtype=np.uint8).reshape(height, width)  # see _fit_into_box
+    return pixels[top:bottom, left:right] / np.float32(255)  # float32, as ink / 255.0 would be
 
 
-def _pressure_factor(pressure: float, mean_pressure: float) -> float:
-    """Return the width factor for a point's pressure relative to the stroke set's mean."""
+def _pressure_factor(pressure: np.ndarray, mean_pressure: float) -> np.ndarray:
+    """Return the width factors for points' pressures relative to the stroke set's mean."""
     low, high = PRESSURE_WIDTH_RANGE
-    return float(np.clip(pressure / mean_pressure, low, high))
+    return np.clip(pressure / mean_pressure, low, high)
 
 
 def raster_to_image(raster: np.ndarray | Image.Image, ink_is_dark: bool | None = None) -> np.ndarray:
@@ -129,19 +173,17 @@ def raster_to_image(raster: np.ndarray | Image.Image, ink_is_dark: bool | None =
     from the picture unless ``ink_is_dark`` says it: the paper is the tone of most of the border
     (or, if the border is split evenly, of most of the picture). Ink may touch the edges.
     """
-    return _image_from_ink(_ink_map(raster, ink_is_dark))
-
-
-def _image_from_ink(ink: np.ndarray) -> np.ndarray:
-    """Return the 28×28 image of an ink map (background exactly 0): crop, fit into 20×20, centre."""
+    ink = _ink_map(raster, ink_is_dark)
     rows = np.flatnonzero(ink.max(axis=1) > 0)
     cols = np.flatnonzero(ink.max(axis=0) > 0)
     if rows.size == 0:
         raise NothingDrawnError()
-    ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return _fit_and_centre(ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
 
-    boxed = _fit_into_box(ink)
-    return _centre_by_mass(boxed)
+
+def _fit_and_centre(ink: np.ndarray) -> np.ndarray:
+    """Return the 28×28 image of ink cropped to its bounding box: fit into 20×20, centre by mass."""
+    return _centre_by_mass(_fit_into_box(ink))
 
 
 def _ink_map(raster: np.ndarray | Image.Image, ink_is_dark: bool | None) -> np.ndarray:
@@ -261,22 +303,26 @@ def _fit_into_box(ink: np.ndarray) -> np.ndarray:
     new_w = max(1, round(width * scale))
     if (new_h, new_w) == (height, width):
         return ink
-    # PIL's resampling widens its filter when reducing, which is the anti-aliasing MNIST had.
-    resized = Image.fromarray(ink, mode="F").resize((new_w, new_h), Image.Resampling.BILINEAR)
-    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+    # PIL's resampling widens its filter when reducing, which is the anti-aliasing MNIST had. The
+    # picture goes to PIL and back as raw bytes: Image.fromarray and np.asarray take the array
+    # interface's longer road, which costs as much as the resizing on pictures this small.
+    pixels = np.ascontiguousarray(ink, dtype=np.float32)
+    picture = Image.frombuffer("F", (width, height), pixels, "raw", "F", 0, 1)
+    resized = picture.resize((new_w, new_h), Image.Resampling.BILINEAR)
+    return np.clip(np.frombuffer(resized.tobytes(), dtype=np.float32).reshape(new_h, new_w), 0.0, 1.0)
 
 
 def _centre_by_mass(boxed: np.ndarray) -> np.ndarray:
     """Return a 28×28 field with the ink placed so its centre of mass is at the field's centre."""
     height, width = boxed.shape
     total = float(boxed.sum())
-    rows, cols = np.indices(boxed.shape)
+    rows, cols = np.arange(height)[:, None], np.arange(width)  # broadcast: the products are (height, width)
     mass_y = float((rows * boxed).sum() / total)
     mass_x = float((cols * boxed).sum() / total)
     centre = IMAGE_SIZE / 2  # MNIST puts the centre of mass at index 14 (its digits: 13.5..14.5)
     # Whole-pixel shifts keep the strokes crisp; clamp so the 20×20 box never leaves the field.
-    top = int(np.clip(round(centre - mass_y), 0, IMAGE_SIZE - height))
-    left = int(np.clip(round(centre - mass_x), 0, IMAGE_SIZE - width))
+    top = min(max(round(centre - mass_y), 0), IMAGE_SIZE - height)
+    left = min(max(round(centre - mass_x), 0), IMAGE_SIZE - width)
     field = np.zeros((IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
     field[top:top + height, left:left + width] = boxed
     return field
