@@ -2,8 +2,9 @@
 
 The worker drives :func:`model.personal.finetune.finetune`, a generator, and checks its cancel flag at every
 yield (once per training step), so Cancel and closing the window take effect within one step. It
-also loads the reference digits (once, then cached) and saves the new checkpoint, so the GUI thread does no
-disk-heavy work. Only plain data and model objects cross back; no widget is touched here.
+also imports torch (the app reads digits without it: the first fine-tune is where it is loaded), loads the
+base model's checkpoint and the reference digits (once, then cached) and saves the new version, so the GUI
+thread does no heavy work. Only plain data and model objects cross back; no widget is touched here.
 """
 
 from __future__ import annotations
@@ -23,14 +24,48 @@ def release_free_memory() -> None:
         pass
 
 
-def _prebuilt_predictor(checkpoint):
-    """Return a model.recognition.predict.Predictor of the checkpoint, or None: the recognition thread then builds
-    one itself and, if that fails too, says so and keeps the model before it (Recognizer.set_checkpoint),
+# torch's own libraries, in the order they depend on one another (those absent from a build are skipped), each
+# with the visibility torch's own import gives it: only the global-deps stub is global. libtorch_python is
+# left to the import: its start-up code is Python's, and must run holding Python's lock.
+TORCH_LIBRARIES = (("libtorch_global_deps.so", True), ("libc10.so", False), ("libtorch_cpu.so", False),
+                   ("libtorch.so", False))
+
+
+def preload_torch_libraries() -> None:
+    """Map torch's shared libraries without holding Python's lock, before ``import torch`` on this thread.
+
+    Importing torch maps about a gigabyte of libraries and runs their static initialisers; done by
+    ``import`` that happens under Python's lock, and the window's event loop waited 190 ms on it (p50 of 3
+    first fine-tunes, quiet machine, benchmarks/startup.py). dlopen called through ctypes runs with the lock
+    released, so the same work is done here while the window keeps painting, and the import that follows
+    finds the libraries mapped: the longest wait fell to 71 ms (p50 of 5). Best effort: on another system,
+    or if anything is missing, ``import torch`` does it all.
+    """
+    import importlib.util
+    import os
+
+    try:
+        spec = importlib.util.find_spec("torch")
+        folder = Path(next(iter(spec.submodule_search_locations))) / "lib"
+        libc = ctypes.CDLL(None)
+        dlopen = libc.dlopen
+    except (AttributeError, OSError, StopIteration, TypeError, ValueError):
+        return
+    dlopen.restype, dlopen.argtypes = ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_int]
+    for name, shared in TORCH_LIBRARIES:
+        path = folder / name
+        if path.is_file():  # a failure here is import torch's to report
+            dlopen(os.fsencode(path), os.RTLD_NOW | (os.RTLD_GLOBAL if shared else os.RTLD_LOCAL))
+
+
+def _prebuilt_predictor(entry):
+    """Return a model.recognition.predict.Predictor of the saved version, or None: the recognition thread then
+    builds one itself and, if that fails too, says so and keeps the model before it (Recognizer.set_checkpoint),
     rather than this calling a saved, judged fine-tune a failure."""
     from model.recognition.predict import Predictor
 
     try:
-        return Predictor(checkpoint)
+        return Predictor(entry)
     except Exception:  # noqa: BLE001 — an optimisation only; the model itself was saved and judged
         return None
 
@@ -71,7 +106,8 @@ class FinetuneWorker(QThread):
     cancelled = Signal()
 
     def __init__(self, base, samples, registry, mnist: MnistCache, config=None, parent=None) -> None:
-        """``samples``: a list of model.storage.samples.Sample, or a function called on the worker thread with a
+        """``base``: the model.storage.versions.VersionEntry to fine-tune (its checkpoint is loaded here, on the
+        worker thread), or a model.storage.checkpoint.Checkpoint. ``samples``: a list of model.storage.samples.Sample, or a function called on the worker thread with a
         stop test (``is_cancelled``) that returns (pictures, labels, uids): model.storage.samples.read_training_set."""
         super().__init__(parent)
         self.setObjectName("finetune")
@@ -102,12 +138,28 @@ class FinetuneWorker(QThread):
             return None
 
     def run(self) -> None:
-        from model.training.data import MnistUnavailableError
-        from model.personal.finetune import FinetuneConfig, NotEnoughSamplesError, finetune
-        from model.personal.reference import ReferenceFileError
-        from model.storage.samples import SampleStoreError, rendered_images
+        import sys
 
         try:
+            if "torch" not in sys.modules:  # the first fine-tune loads torch (about a second), here, off the GUI thread
+                preload_torch_libraries()
+            import torch
+
+            from model.constants import TORCH_THREADS
+            from model.personal.finetune import FinetuneConfig, NotEnoughSamplesError, finetune
+            from model.personal.reference import ReferenceFileError
+            from model.storage.checkpoint import CheckpointError
+            from model.storage.samples import SampleStoreError, rendered_images
+            from model.training.data import MnistUnavailableError
+
+            torch.set_num_threads(TORCH_THREADS)
+        except Exception as error:  # noqa: BLE001 — a broken torch install: said, not a bar that vanishes
+            self.failed.emit(f"Fine-tuning needs torch, which could not be loaded ({error!r}). Reinstall hwr; "
+                             f"reading digits works without it.")
+            release_free_memory()
+            return
+        try:
+            base = getattr(self._base, "checkpoint", self._base)  # a VersionEntry's checkpoint loads here
             if callable(self._samples):
                 images, labels, keys = self._samples(self.is_cancelled)
             else:
@@ -118,7 +170,7 @@ class FinetuneWorker(QThread):
             if self._cancel.is_set():  # cancelled (or the window closed) while the reference digits loaded
                 self.cancelled.emit()
                 return
-            steps = finetune(self._base, images, labels, reference, self._config or FinetuneConfig(),
+            steps = finetune(base, images, labels, reference, self._config or FinetuneConfig(),
                              sample_keys=keys, line_start=self._line_start())
             while True:
                 if self._cancel.is_set():
@@ -135,8 +187,9 @@ class FinetuneWorker(QThread):
                 return
             entry = self._registry.add(result.checkpoint, accepted=result.accepted)
             if result.accepted:
-                self.predictor = _prebuilt_predictor(result.checkpoint)
-        except (MnistUnavailableError, ReferenceFileError, NotEnoughSamplesError, SampleStoreError) as error:
+                self.predictor = _prebuilt_predictor(entry)
+        except (MnistUnavailableError, ReferenceFileError, NotEnoughSamplesError, SampleStoreError,
+                CheckpointError) as error:
             self.failed.emit(str(error))
             return
         except OSError as error:

@@ -92,7 +92,6 @@ class MainWindow(QMainWindow):
         self._update_hint()
 
         self._startup = StartupLoader(paths, self)
-        self._startup.reader_ready.connect(self._on_reader_ready)
         self._startup.loaded.connect(self._on_loaded)
         self._startup.failed.connect(self._on_load_failed)
         self._startup.start()
@@ -178,15 +177,6 @@ class MainWindow(QMainWindow):
     # -- loading ------------------------------------------------------------------------------
 
     @Slot(object)
-    def _on_reader_ready(self, model) -> None:
-        """The shipped model, read with numpy before torch has loaded, answers until the model in charge is in."""
-        self.recognizer.set_reader(model)
-        if self.checkpoint is None:
-            accuracy = model.info.mnist_test_accuracy
-            self.model_label.setText("Model: shipped" + ("" if accuracy is None else
-                                                         f" · {GENERAL_ACCURACY} {general_accuracy(accuracy)}"))
-
-    @Slot(object)
     def _on_loaded(self, loaded: Loaded) -> None:
         from model.storage.samples import SampleStore, SampleStoreError
 
@@ -248,7 +238,6 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _show_prediction(self, prediction) -> None:
-        self._startup.proceed()  # the first answer is shown: torch may load now
         self.prediction = prediction
         self.prediction_view.show_prediction(prediction)
 
@@ -268,7 +257,7 @@ class MainWindow(QMainWindow):
             self._notify("Cannot switch model", f"Could not record the choice ({error.strerror or error}); "
                          f"the current model stays active.", QMessageBox.Icon.Warning)
             return
-        self.recognizer.set_checkpoint(entry.checkpoint, predictor)
+        self.recognizer.set_checkpoint(entry, predictor)
 
     def show_models(self) -> None:
         if self.registry is None:

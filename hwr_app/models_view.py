@@ -17,7 +17,7 @@ STATUS_COLUMN = COLUMNS.index("Status")
 def registry_names(registry) -> dict[str, str]:
     """Return {model id: readable name} for every model the registry holds, rejected ones included."""
     entries = registry.versions() + registry.rejected()
-    return model_names((e.checkpoint.info.version, e.checkpoint.info.created, e.is_shipped) for e in entries)
+    return model_names((e.info.version, e.info.created, e.is_shipped) for e in entries)
 
 
 def model_name(registry, info) -> str:
@@ -84,7 +84,7 @@ class ModelsDialog(QDialog):
         names = registry_names(self._registry)
         self.table.setRowCount(len(rows))
         for row, (entry, status) in enumerate(rows):
-            info = entry.checkpoint.info
+            info = entry.info
             notes = info.notes or {}
             estimated = bool(notes.get("mnist_test_accuracy_is_estimate"))
             values = (
@@ -145,8 +145,8 @@ class ModelsDialog(QDialog):
             self.refresh()
 
     def _roll_back(self) -> None:
-        parent = self._registry.active().checkpoint.info.parent_version
-        known = {entry.checkpoint.info.version: entry.version for entry in self._registry.versions()}
+        parent = self._registry.active().info.parent_version
+        known = {entry.info.version: entry.version for entry in self._registry.versions()}
         if parent and parent not in known:  # pruned: hwr keeps only the newest versions and the active line
             show_message(self, "Roll back", f"The model this one was made from ({parent}) is no longer kept, so hwr "
                          f"goes back to the shipped model.", QMessageBox.Icon.Information)

@@ -7,8 +7,8 @@ inference never blocks painting, and a burst of mouse moves costs one prediction
 Each answer is a :class:`model.recognition.numbers.NumberReading`: one digit or several, the digits segmented
 by recognition; a request may ask for a given digit count (a correction that names the number).
 
-The worker also loads the model modules (torch is slow to import) so the window can appear and
-accept strokes before the model is ready.
+A request that comes before the model is answered as soon as the model is set. Models read digits
+with numpy (model.storage.versions.VersionEntry.build): recognition never imports torch.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class _Worker(QObject):
     # None never travels through a signal: PySide6 on Python 3.11 miscounts its references.
     predicted = Signal(int, object)  # (request number, model.recognition.numbers.NumberReading)
     nothing_drawn = Signal(int)  # request number
-    model_changed = Signal(object)  # model.storage.checkpoint.Checkpoint now in use
+    model_changed = Signal(object)  # model.storage.versions.VersionEntry now in use
     failed = Signal(str)
 
     def __init__(self) -> None:
@@ -33,25 +33,10 @@ class _Worker(QObject):
         self._pending: tuple[int, list, object] | None = None
 
     @Slot(object)
-    def set_reader(self, model) -> None:
-        """Read with ``model`` (an InferenceModel: numpy, no torch) until a checkpoint comes; no model change."""
+    def set_checkpoint(self, request) -> None:
+        """``request``: a VersionEntry (or anything a Predictor takes), or a (model, Predictor built from it) pair."""
         from model.recognition.numbers import NumberReader
         from model.recognition.predict import Predictor
-
-        if self._predictor is not None:  # the checkpoint came first: it stays
-            return
-        try:
-            predictor = Predictor(model)
-        except Exception:  # noqa: BLE001 — the checkpoint loading behind it reports what is wrong
-            return
-        self._predictor, self._reader = predictor, NumberReader(predictor.network)
-        self._answer_pending()
-
-    @Slot(object)
-    def set_checkpoint(self, request) -> None:
-        """``request``: a Checkpoint, or a (Checkpoint, Predictor already built from it) pair."""
-        from model.recognition.numbers import NumberReader
-        from model.recognition.predict import Predictor  # first use imports torch, here, off the GUI thread
 
         checkpoint, predictor = request if isinstance(request, tuple) else (request, None)
         try:
@@ -101,11 +86,10 @@ class Recognizer(QObject):
 
     prediction_ready = Signal(object)  # model.recognition.numbers.NumberReading
     cleared = Signal()  # nothing is drawn: no prediction
-    model_changed = Signal(object)  # Checkpoint
+    model_changed = Signal(object)  # model.storage.versions.VersionEntry
     failed = Signal(str)
     _request = Signal(int, object)
     _checkpoint = Signal(object)
-    _reader = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -116,7 +100,6 @@ class Recognizer(QObject):
         self._thread.finished.connect(self._worker.deleteLater)
         self._request.connect(self._worker.predict)
         self._checkpoint.connect(self._worker.set_checkpoint)
-        self._reader.connect(self._worker.set_reader)
         self._worker.predicted.connect(self._on_predicted)
         self._worker.nothing_drawn.connect(self._on_nothing_drawn)
         self._worker.model_changed.connect(self.model_changed)
@@ -126,9 +109,9 @@ class Recognizer(QObject):
         self._thread.start()
 
     def set_checkpoint(self, checkpoint, predictor=None) -> None:
-        """Use this checkpoint for every later request (swapped on the recognition thread).
+        """Use this model (a VersionEntry) for every later request (swapped on the recognition thread).
 
-        ``predictor``, a model.recognition.predict.Predictor built from this very checkpoint on another thread
+        ``predictor``, a model.recognition.predict.Predictor built from this very model on another thread
         (the fine-tune worker makes one), is used as it is: building the network here would compete
         with the window just as it shows the fine-tune's result (BENCHMARKS.md, "Where the result's
         stall came from").
@@ -137,10 +120,6 @@ class Recognizer(QObject):
             self._checkpoint.emit((checkpoint, predictor))
         else:
             self._checkpoint.emit(checkpoint)
-
-    def set_reader(self, model) -> None:
-        """Read with ``model`` (an InferenceModel, no torch) until the first checkpoint is set."""
-        self._reader.emit(model)
 
     def request(self, strokes: list, expected_count: int | None = None) -> None:
         """Ask for the reading of these strokes (as ``expected_count`` digits, if given); older

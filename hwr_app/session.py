@@ -1,6 +1,6 @@
 """What the window's parts share: the paths and settings, and what start-up and recognition load into them.
 
-Owns :class:`Session`, the one place the sample store, the model registry, the active checkpoint and
+Owns :class:`Session`, the one place the sample store, the model registry, the model version in charge and
 the latest prediction are kept, so the controllers (corrections, fine-tuning) read them without holding
 the window; and :class:`Forward`, which keeps the window's long-standing attributes (``window.store``,
 ``window.finetune_worker``) reading through to the part that now owns them. Plain Python, no widgets.
@@ -22,7 +22,9 @@ class Session:
         self.registry = None  # model.storage.versions.ModelRegistry, once loaded
         self.store = None  # model.storage.samples.SampleStore, once loaded
         self.store_problem = ""  # why the store could not be opened, if it could not
-        self.checkpoint = None  # the checkpoint the recognizer uses
+        # The model version the recognizer uses: a model.storage.versions.VersionEntry (its info, its numpy
+        # network; its torch checkpoint loaded only when a fine-tune starts from it). Named as it always was.
+        self.checkpoint = None
         self.prediction = None  # the latest prediction shown
 
 

@@ -11,12 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwr_app.startup import AppPaths, early_reader
+import torch
+
 from model.assets import default_weights_path
 from model.recognition.inference import fold
 from model.recognition.predict import Predictor
+from model.storage.checkpoint import ModelInfo, make_checkpoint, save_checkpoint
 from model.storage.inference_file import (InferenceFileError, inference_path, read_inference_file,
                                           write_inference_file)
+from model.storage.versions import ModelRegistry
 from tests.qt_helpers import standard_digit
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,7 +66,11 @@ def rewrite(path: Path, out: Path, change) -> Path:
     ("float64 weights", lambda a, m: a.__setitem__("linear.bias", np.zeros(10, np.float64)), "not float32"),
     ("a huge network", lambda a, m: m["config"].__setitem__("top_channels", 100_000), "top_channels"),
     ("an unknown network", lambda a, m: m["config"].__setitem__("arch", "resnet"), "cannot build"),
-    ("a version that is not one", lambda a, m: m.__setitem__("version", "../../etc"), "version"),
+    ("a version that is not one", lambda a, m: m["info"].__setitem__("version", "../../etc"), "version"),
+    ("no version", lambda a, m: m["info"].pop("version"), "no valid model version"),
+    ("info that is text", lambda a, m: m.__setitem__("info", "hello"), "not a dict"),
+    ("a huge note", lambda a, m: m["info"]["notes"].__setitem__("x", "y" * 10 ** 6), "characters"),
+    ("other preprocessing", lambda a, m: m["info"].__setitem__("preprocess_version", 99), "preprocessing version 99"),
     ("another format version", lambda a, m: m.__setitem__("format_version", 99), "another version of hwr"),
 ])
 def test_a_bad_inference_file_is_refused_naming_the_file(tmp_path, case, change, words):
@@ -83,15 +90,89 @@ def test_files_that_are_not_inference_files_are_refused(tmp_path):
             read_inference_file(tmp_path / name)
 
 
-def test_the_window_reads_the_shipped_model_early_only_when_it_is_in_charge(tmp_path):
-    paths = AppPaths(user_dir=tmp_path, mnist_dir=tmp_path)
-    assert early_reader(paths).info.version == read_inference_file(inference_path(default_weights_path())).info.version
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "active").write_text("0123456789")  # a fine-tune in charge: loaded the full way
-    assert early_reader(paths) is None
-    (tmp_path / "models" / "active").write_text("shipped")
-    assert early_reader(paths) is not None
-    assert early_reader(AppPaths(tmp_path, tmp_path, weights_override=tmp_path / "x.pt")) is None
+def fine_tuned(registry: ModelRegistry, accepted: bool = True, factor: float = 1.001):
+    """Save a version whose weights differ a little from the shipped model's, as a fine-tune would."""
+    shipped = registry.shipped().checkpoint
+    network = shipped.build()
+    with torch.no_grad():
+        next(network.parameters()).mul_(factor)
+    return registry.add(make_checkpoint(network, shipped.config, ModelInfo(parent_version=shipped.info.version,
+                                                                           notes={"pen": 0.5})), accepted=accepted)
+
+
+def test_every_saved_version_gets_its_inference_file_and_reads_without_torch(tmp_path):
+    registry = ModelRegistry(tmp_path / "models", default_weights_path())
+    entry = fine_tuned(registry)
+    registry.activate(entry.version)
+    assert inference_path(entry.path).is_file()
+    strokes = json.dumps(standard_digit(7, seed=3))
+    probe = ("import json, sys; from model.assets import default_weights_path; "
+             "from model.storage.versions import ModelRegistry; from model.recognition.predict import Predictor; "
+             "registry = ModelRegistry(sys.argv[1], default_weights_path()); entry = registry.active(); "
+             "answer = Predictor(entry).predict_strokes(json.loads(sys.argv[2])); "
+             "print(entry.version, entry.info.parent_version, entry.info.notes['pen'], "
+             "[e.version for e in registry.versions()][-1], answer.probabilities.max(), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "models"), strokes], capture_output=True,
+                         text=True, cwd=REPO, check=True).stdout.split()
+    expected = Predictor(entry.checkpoint).predict_strokes(json.loads(strokes)).probabilities.max()
+    assert out[:4] == [entry.version, registry.shipped().info.version, "0.5", entry.version]
+    assert float(out[4]) == pytest.approx(expected, abs=1e-5) and out[5] == "False"
+
+
+def test_a_version_without_a_usable_inference_file_gets_it_written_again_from_its_checkpoint(tmp_path):
+    registry = ModelRegistry(tmp_path / "models", default_weights_path())
+    entry = fine_tuned(registry)
+    npz = inference_path(entry.path)
+    for damage in (npz.unlink, lambda: npz.write_bytes(b"not a zip"),  # saved by an older hwr; damaged
+                   lambda: write_inference_file(registry.shipped().checkpoint, npz)):  # another model's
+        damage()
+        fresh = ModelRegistry(tmp_path / "models", default_weights_path())
+        again = fresh.entry(entry.version)
+        assert again.info.version == entry.version and not fresh.take_messages()
+        assert read_inference_file(npz).info.version == entry.version  # written back: next start needs no torch
+        assert np.array_equal(again.reader.arrays["conv0.weight"], entry.reader.arrays["conv0.weight"])
+
+
+def test_a_checkpoint_named_for_another_version_is_set_aside_with_its_inference_file(tmp_path):
+    registry = ModelRegistry(tmp_path / "models", default_weights_path())
+    entry = fine_tuned(registry)
+    renamed = entry.path.with_name("0123456789.pt")
+    entry.path.rename(renamed)
+    inference_path(entry.path).rename(inference_path(renamed))
+    fresh = ModelRegistry(tmp_path / "models", default_weights_path())
+    assert [e.version for e in fresh.versions()] == ["shipped"]
+    message = " ".join(fresh.take_messages())
+    assert str(renamed) in message and f"holds model {entry.version}" in message
+    assert sorted(p.name.split(".")[0] + "." + p.name.split(".")[1] for p in (tmp_path / "models" / "damaged").iterdir()) \
+        == ["0123456789.npz", "0123456789.pt"]
+
+
+def test_pruned_versions_take_their_inference_files_and_orphans_are_cleared(tmp_path, monkeypatch):
+    from model.files import limits
+
+    monkeypatch.setattr(limits, "KEEP_VERSIONS", 1)
+    registry = ModelRegistry(tmp_path / "models", default_weights_path())
+    first = fine_tuned(registry)
+    second = fine_tuned(ModelRegistry(tmp_path / "models", default_weights_path()), factor=1.002)
+    assert second.version != first.version
+    assert not first.path.exists() and not inference_path(first.path).exists()
+    assert inference_path(second.path).exists()
+    orphan = tmp_path / "models" / "abcdef0123.npz"
+    write_inference_file(second.reader, orphan)  # its checkpoint never written (a save cut short)
+    assert registry.remove_stale_temporaries(now=orphan.stat().st_mtime + 10) == []  # a save may be under way
+    assert registry.remove_stale_temporaries(now=orphan.stat().st_mtime + 10 ** 6) == [orphan]
+    assert inference_path(second.path).exists()
+
+
+def test_a_version_is_fine_tuned_from_its_checkpoint_which_must_be_the_model_it_reads_with(tmp_path):
+    from model.storage.checkpoint import CheckpointError
+
+    registry = ModelRegistry(tmp_path / "models", default_weights_path())
+    entry = fine_tuned(registry)
+    save_checkpoint(registry.shipped().checkpoint, entry.path)  # the .pt swapped for another model's
+    fresh = ModelRegistry(tmp_path / "models", default_weights_path()).entry(entry.version)
+    with pytest.raises(CheckpointError, match=f"{entry.path}.*holds model {registry.shipped().info.version}"):
+        fresh.checkpoint
 
 
 def test_hwr_predict_reads_with_the_shipped_model_without_loading_torch(tmp_path):
@@ -102,3 +183,60 @@ def test_hwr_predict_reads_with_the_shipped_model_without_loading_torch(tmp_path
     out = subprocess.run([sys.executable, "-c", probe, str(stroke_file)], capture_output=True, text=True, cwd=REPO,
                          check=True).stdout.splitlines()
     assert out[0] == f"{stroke_file}: 1 (95.9%)" and out[-1] == "False 0"
+
+
+def with_member(source: Path, out: Path, name: str, header_shape: tuple, dtype: str = "<f4", data: bytes = b"") -> Path:
+    """Copy the inference file with member ``name`` replaced by a hand-made .npy: its header says
+    ``header_shape`` and ``dtype``, whatever ``data`` follows."""
+    import zipfile
+
+    header = {"descr": dtype, "fortran_order": False, "shape": header_shape}
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(out, "w") as copy:
+        for info in original.infolist():
+            body = buffer.getvalue() + data if info.filename == f"{name}.npy" else original.read(info)
+            copy.writestr(info.filename, body)
+    return out
+
+
+def test_a_tiny_file_declaring_a_huge_array_is_refused_before_anything_is_allocated(tmp_path):
+    """An .npz of a few hundred kilobytes whose header declares 40 TB: refused from the header alone."""
+    shipped = inference_path(default_weights_path())
+    huge = with_member(shipped, tmp_path / "huge.npz", "conv0.bias", (10 ** 13,))
+    with pytest.raises(InferenceFileError, match="conv0.bias is float32 \\(10000000000000,\\), not float32"):
+        read_inference_file(huge)
+    description = with_member(shipped, tmp_path / "description.npz", "__meta__", (10 ** 12,), "|u1")
+    with pytest.raises(InferenceFileError, match="not short text"):
+        read_inference_file(description)
+    short = with_member(shipped, tmp_path / "short.npz", "linear.bias", (10,), data=b"\0" * 12)
+    with pytest.raises(InferenceFileError, match="linear.bias holds 12 bytes, not the 40"):
+        read_inference_file(short)
+
+
+def test_an_inference_file_that_is_a_link_is_not_followed_but_written_over(tmp_path):
+    registry = ModelRegistry(tmp_path / "models", default_weights_path())
+    entry = fine_tuned(registry)
+    outside = tmp_path / "elsewhere" / "x.npz"
+    outside.parent.mkdir()
+    write_inference_file(registry.shipped().checkpoint, outside)  # another model, outside models/
+    before = outside.read_bytes()
+    link = inference_path(entry.path)
+    link.unlink()
+    link.symlink_to(outside)
+    again = ModelRegistry(tmp_path / "models", default_weights_path()).entry(entry.version)
+    assert again.info.version == entry.version  # read from its own checkpoint, not through the link
+    assert not link.is_symlink() and read_inference_file(link).info.version == entry.version
+    assert outside.read_bytes() == before
+
+
+def test_a_version_in_torchs_older_file_format_stays_listed(tmp_path):
+    registry = ModelRegistry(tmp_path / "models", default_weights_path())
+    entry = fine_tuned(registry)
+    payload = torch.load(entry.path, weights_only=True)
+    torch.save(payload, entry.path, _use_new_zipfile_serialization=False)  # a plain pickle, not a zip
+    inference_path(entry.path).unlink()
+    for start in range(2):  # the first start writes its inference file; the second reads it
+        fresh = ModelRegistry(tmp_path / "models", default_weights_path())
+        assert [e.version for e in fresh.versions()] == ["shipped", entry.version], start
+        assert not fresh.take_messages()

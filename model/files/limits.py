@@ -42,6 +42,7 @@ MAX_NETWORK_PARAMETERS = 10_000_000  # the shipped network has 160,874; the seed
 # -- checkpoint metadata (``info``) -------------------------------------------------------------
 MAX_INFO_TEXT = 10_000  # characters of any one text field
 MAX_INFO_ITEMS = 10_000  # values in all of info's nested notes together
+MAX_INFO_BYTES = 4 * 1024 * 1024  # an inference file's description (a model's info as JSON); hwr writes a few KB
 MAX_COUNT = 100_000_000  # digits or samples a figure may be measured on
 
 # -- the models folder ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import os
 import pickle
 import warnings
 import zipfile
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,35 +26,13 @@ from model.files.validate import describe_os_error
 from model.recognition.network import NetConfig, build_network
 from model.recognition.preprocess import PREPROCESS_VERSION
 from model.storage import checkpoint_fields
+from model.storage.model_info import CheckpointError, ModelInfo
+
+__all__ = ["Checkpoint", "CheckpointError", "ModelInfo", "load_checkpoint", "make_checkpoint", "save_checkpoint",
+           "weights_digest"]
 
 FORMAT = "hwr-checkpoint"
 FORMAT_VERSION = 1
-
-
-class CheckpointError(Exception):
-    """A checkpoint file could not be used; the message says which file and why."""
-
-
-@dataclass
-class ModelInfo:
-    """What a checkpoint says about its model, beside the weights."""
-
-    version: str = ""  # short id derived from the weights; set when saved
-    parent_version: str = ""  # the version this one was fine-tuned from, "" for a base model
-    created: str = ""  # ISO 8601 UTC time of saving
-    preprocess_version: int = PREPROCESS_VERSION
-    mnist_test_accuracy: float | None = None  # in [0, 1]; None if never measured
-    mnist_test_size: int = 0  # how many MNIST test digits that accuracy is measured on
-    training_command: str = ""  # how the model was made
-    seed: int | None = None
-    sample_count: int = 0  # personal samples used for fine-tuning
-    notes: dict = field(default_factory=dict)  # any further figures (plain types only)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "ModelInfo":
-        """Return the info, ignoring keys written by newer versions of this program."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 @dataclass

@@ -3,7 +3,8 @@
 Part of reading a model file (:func:`model.storage.checkpoint.load_checkpoint`): each function returns
 clean values within :mod:`model.files.limits` or raises :class:`~model.files.validate.InvalidInputError`
 naming the file and the first bad field. A network's size is checked from its config before any
-weights are built; the expected tensors come from the network built on torch's meta device.
+weights are built; the expected tensors come from the network built on torch's meta device. Torch is
+imported only by the two functions that need it: an inference file's info is checked here without it.
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ import math
 import os
 from typing import Any
 
-import torch
-
 from model.files import limits
 from model.files.validate import NETWORK_WIDTHS, VERSION_ID, InvalidInputError, fraction, is_iso_time, is_number, shown
-from model.recognition.network import ARCHITECTURES, NetConfig, build_network, count_parameters
+from model.recognition.net_config import ARCHITECTURES, NetConfig
 
 # -- checkpoints ------------------------------------------------------------------------------
 
@@ -33,6 +32,9 @@ def checkpoint_config(value: Any, path: str | os.PathLike):
 
     The network's size is counted on torch's meta device, which allocates no memory for weights.
     """
+    import torch
+
+    from model.recognition.network import build_network, count_parameters
 
     where = f"Model file {path}"
     if not isinstance(value, dict):
@@ -173,6 +175,9 @@ def checkpoint_weights(value: Any, config, path: str | os.PathLike) -> dict:
 
     Expected names, shapes and dtypes come from the network built on torch's meta device.
     """
+    import torch
+
+    from model.recognition.network import build_network
 
     where = f"Model file {path}"
     if not isinstance(value, dict):

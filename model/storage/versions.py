@@ -3,11 +3,20 @@
 Layout under the user's data folder::
 
     models/<version>.pt          accepted versions (atomic writes)
+    models/<version>.npz         each one's inference file: the same network for reading without torch
     models/rejected/<version>.pt fine-tunes that failed the acceptance gate, kept aside, never active
     models/damaged/              files that could not be read, moved aside with a message
     models/active                the active version's id (atomic write); absent = the shipped model
 
 The shipped model is always available as version ``SHIPPED`` and is what everything falls back to.
+
+Listing, naming and reading digits with a version need no torch: each version is read from its inference
+file (:mod:`model.storage.inference_file`, written beside the checkpoint when the version is saved);
+its checkpoint, the weights a fine-tune starts from, is loaded with torch only when asked
+(:attr:`VersionEntry.checkpoint`). A version whose inference file is missing (saved by an hwr before
+this one), from an older format, damaged, a link or naming another model gets it written again from its
+checkpoint, once; the checkpoint itself is checked whole (every part's checksum) without torch.
+
 The folder is kept small: beyond limits.KEEP_VERSIONS accepted versions the oldest are deleted (never
 the active one nor the versions it was made from, limits.KEEP_ACTIVE_LINE of them), and beyond
 limits.KEEP_REJECTED rejected ones the oldest too; they are chosen by their files' times before any
@@ -21,26 +30,71 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from dataclasses import dataclass
+import time
+import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from model.constants import SHIPPED
 from model.files import limits, validate
-from model.files.disk import atomic_write_bytes, move_aside, remove_stale_temporaries, timestamp
-from model.storage.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from model.files.disk import (STALE_TEMPORARY_SECONDS, atomic_write_bytes, move_aside, remove_stale_temporaries,
+                              timestamp)
+from model.storage.inference_file import (InferenceFileError, InferenceModel, inference_model, inference_path,
+                                          read_inference_file, write_inference_file)
+from model.storage.model_info import CheckpointError, ModelInfo
+
+if TYPE_CHECKING:
+    from model.storage.checkpoint import Checkpoint
 
 
-@dataclass(frozen=True)
 class VersionEntry:
-    """One model version as the Models view lists it."""
+    """One model version: its info and its network for reading digits (numpy), its checkpoint on demand.
 
-    version: str  # SHIPPED or the checkpoint's own version id
-    path: Path
-    checkpoint: Checkpoint
+    A model.recognition.predict.Predictor takes an entry as it is (:meth:`build`).
+    """
+
+    def __init__(self, version: str, path: Path, reader: InferenceModel, checkpoint: "Checkpoint | None" = None
+                 ) -> None:
+        self.version = version  # SHIPPED or the checkpoint's own version id
+        self.path = path  # the checkpoint (.pt); its inference file is inference_path(path)
+        self.reader = reader
+        self._checkpoint = checkpoint
+        self._loading = threading.Lock()
+
+    @property
+    def info(self) -> ModelInfo:
+        return self.reader.info
 
     @property
     def is_shipped(self) -> bool:
         return self.version == SHIPPED
+
+    def build(self):
+        """Return the network that reads digits: numpy, no torch."""
+        return self.reader.build()
+
+    @property
+    def checkpoint(self) -> "Checkpoint":
+        """Return the checkpoint (the weights a fine-tune starts from), loading it with torch on first use.
+
+        Raises model.storage.checkpoint.CheckpointError naming the file if it cannot be used, or if it
+        holds another model than the one this entry reads with.
+        """
+        with self._loading:
+            if self._checkpoint is None:
+                from model.storage.checkpoint import load_checkpoint
+
+                checkpoint = load_checkpoint(self.path)
+                if checkpoint.info.version != self.info.version:
+                    raise CheckpointError(f"Model file {self.path} holds model {checkpoint.info.version}, not "
+                                          f"{self.info.version} that hwr reads with ({inference_path(self.path)}).")
+                self._checkpoint = checkpoint
+            return self._checkpoint
+
+    @classmethod
+    def of_checkpoint(cls, version: str, path: Path, checkpoint: "Checkpoint") -> "VersionEntry":
+        """Return the entry of a checkpoint already loaded (a fine-tune just made, a file named with --weights)."""
+        return cls(version, path, inference_model(checkpoint), checkpoint)
 
 
 def _age(entry: VersionEntry) -> tuple[str, int]:
@@ -50,7 +104,7 @@ def _age(entry: VersionEntry) -> tuple[str, int]:
         written = entry.path.stat().st_mtime_ns
     except OSError:
         written = 0
-    return entry.checkpoint.info.created, written
+    return entry.info.created, written
 
 
 MAX_DAMAGED_LINES = 3  # more files moved aside in one listing than this are told in one line
@@ -59,6 +113,33 @@ MAX_DAMAGED_LINES = 3  # more files moved aside in one listing than this are tol
 def is_version_id(text: str) -> bool:
     """Return True if ``text`` is a version id (10 hex digits) that may name a file in models/."""
     return bool(validate.VERSION_ID.fullmatch(text))
+
+
+def _check_whole(path: Path) -> None:
+    """Raise CheckpointError if the checkpoint at ``path`` is not a whole archive, checked without torch.
+
+    hwr's checkpoints are zip archives (torch.save's format); every part's checksum is verified, so a
+    file cut short or with a flipped bit is found when the version is listed, as a full load would. A file
+    in torch's older format (a plain pickle, which no hwr writes but load_checkpoint reads) is left to
+    that full load.
+    """
+    try:
+        with open(path, "rb") as file:
+            start = file.read(4)
+        if start[:1] == b"\x80":  # a pickle: torch's older format, for load_checkpoint to judge in full
+            return
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+            if sum(part.file_size for part in parts) > limits.MAX_CHECKPOINT_BYTES:
+                raise CheckpointError(f"Model file {path} declares more than {limits.MAX_CHECKPOINT_BYTES // 2 ** 20} MB "
+                                      f"of contents, the limit for a model file.")
+            broken = archive.testzip()
+    except CheckpointError:
+        raise
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError, RuntimeError, NotImplementedError) as error:
+        raise CheckpointError(f"Model file {path} is damaged or not a model file.") from error
+    if broken is not None:
+        raise CheckpointError(f"Model file {path} is damaged: its part {broken[:60]!r} does not match its checksum.")
 
 
 class ModelRegistry:
@@ -82,9 +163,20 @@ class ModelRegistry:
         return messages
 
     def shipped(self) -> VersionEntry:
-        """Return the shipped model; raises CheckpointError if even that cannot be read."""
+        """Return the shipped model; raises CheckpointError if even that cannot be read.
+
+        Read from its inference file; if that is missing or damaged, from its checkpoint (with torch),
+        never writing into the app's own folder.
+        """
         if self._shipped is None:
-            self._shipped = VersionEntry(SHIPPED, self.shipped_path, load_checkpoint(self.shipped_path))
+            try:
+                self._shipped = VersionEntry(SHIPPED, self.shipped_path,
+                                             read_inference_file(inference_path(self.shipped_path)))
+            except InferenceFileError:
+                from model.storage.checkpoint import load_checkpoint
+
+                self._shipped = VersionEntry.of_checkpoint(SHIPPED, self.shipped_path,
+                                                           load_checkpoint(self.shipped_path))
         return self._shipped
 
     def versions(self) -> list[VersionEntry]:
@@ -121,15 +213,15 @@ class ModelRegistry:
         return folder if stat.S_ISDIR(info.st_mode) else None
 
     @staticmethod
-    def _version_files(folder: Path) -> list[Path]:
-        """Return the regular files in ``folder`` named <version id>.pt; anything else there (links,
-        folders, pipes, other names) is not a version and is left alone."""
+    def _version_files(folder: Path, suffix: str = ".pt") -> list[Path]:
+        """Return the regular files in ``folder`` named <version id>.pt (or ``suffix``); anything else there
+        (links, folders, pipes, other names) is not a version and is left alone."""
         found = []
         try:
             with os.scandir(folder) as entries:
                 for entry in entries:
                     name = entry.name
-                    if (name.endswith(".pt") and is_version_id(name[:-3])
+                    if (name.endswith(suffix) and is_version_id(name[:-len(suffix)])
                             and entry.is_file(follow_symlinks=False)):
                         found.append(folder / name)
         except OSError:
@@ -173,6 +265,10 @@ class ModelRegistry:
                 path.unlink()
             except OSError:
                 continue
+            try:
+                inference_path(path).unlink()  # its inference file goes with it
+            except OSError:
+                pass
             self._cache.pop(path, None)
             removed.append(path)
         return removed
@@ -184,7 +280,7 @@ class ModelRegistry:
         while version and version != SHIPPED and version not in line and len(line) <= limits.KEEP_ACTIVE_LINE:
             line.add(version)
             entry = self._load(self.folder / f"{version}.pt")
-            version = entry.checkpoint.info.parent_version if entry is not None else ""
+            version = entry.info.parent_version if entry is not None else ""
         return line
 
     def entry(self, version: str) -> VersionEntry:
@@ -217,12 +313,42 @@ class ModelRegistry:
         if cached is not None and cached[0] == stamp:
             return cached[1]
         try:
-            checkpoint = load_checkpoint(path)
+            entry = self._read(path)
         except CheckpointError as error:
             self._move_aside(path, str(error))
             return None
-        entry = VersionEntry(path.stem, path, checkpoint)
         self._cache[path] = (stamp, entry)
+        return entry
+
+    @staticmethod
+    def _read(path: Path) -> VersionEntry:
+        """Return the version whose checkpoint is ``path``, read from its inference file.
+
+        An inference file that is missing, from an older hwr, damaged or naming another model is
+        written again from the checkpoint (torch, once); raises CheckpointError if the checkpoint
+        cannot be used either, or names another version than its file name.
+        """
+        reader = None
+        inference = inference_path(path)
+        try:
+            if stat.S_ISREG(os.lstat(inference).st_mode):  # a link, even to a good file, is written over
+                reader = read_inference_file(inference)
+        except (OSError, InferenceFileError):
+            pass
+        if reader is not None and reader.info.version == path.stem:
+            _check_whole(path)  # the checkpoint too, or a fine-tune from it would fail much later
+            return VersionEntry(path.stem, path, reader)
+        from model.storage.checkpoint import load_checkpoint
+
+        checkpoint = load_checkpoint(path)
+        if checkpoint.info.version != path.stem:
+            raise CheckpointError(f"Model file {path} holds model {checkpoint.info.version}, not the {path.stem} "
+                                  f"its name says.")
+        entry = VersionEntry.of_checkpoint(path.stem, path, checkpoint)
+        try:
+            write_inference_file(entry.reader, inference_path(path))
+        except (OSError, InferenceFileError):  # a full or read-only disk: read from the checkpoint again next time
+            pass
         return entry
 
     # -- the active version ------------------------------------------------------------------
@@ -264,8 +390,12 @@ class ModelRegistry:
 
     # -- adding --------------------------------------------------------------------------------
 
-    def add(self, checkpoint: Checkpoint, accepted: bool) -> VersionEntry:
-        """Store a fine-tuned checkpoint: as a version if accepted, else under rejected/."""
+    def add(self, checkpoint: "Checkpoint", accepted: bool) -> VersionEntry:
+        """Store a fine-tuned checkpoint: as a version if accepted, else under rejected/.
+
+        Its inference file is written first, so that a version listed (its checkpoint there) can be
+        read without torch; a save that fails leaves neither.
+        """
         version = checkpoint.info.version
         if not is_version_id(version):
             raise ValueError(f"{version!r} is not a version id; checkpoints get theirs from make_checkpoint.")
@@ -273,16 +403,38 @@ class ModelRegistry:
         if folder is None:
             raise OSError(f"{self.folder / 'rejected'} is not a folder of {self.folder} (a link elsewhere?); "
                           f"the rejected fine-tune was not kept.")
-        path = save_checkpoint(checkpoint, folder / f"{version}.pt")
-        entry = VersionEntry(version, path, checkpoint)
+        from model.storage.checkpoint import save_checkpoint
+
+        path = folder / f"{version}.pt"
+        entry = VersionEntry.of_checkpoint(version, path, checkpoint)
+        write_inference_file(entry.reader, inference_path(path))
+        try:
+            save_checkpoint(checkpoint, path)
+        except OSError:
+            inference_path(path).unlink(missing_ok=True)
+            raise
         self._cache[path] = (path.stat().st_mtime_ns, entry)  # activating it needs no second read
         self.prune(also_keep=version)
         return entry
 
-    def remove_stale_temporaries(self) -> list[Path]:
-        """Delete temporary files a crash left in models/ and models/rejected/; return them."""
-        return [path for folder in (self.folder, self._subfolder("rejected")) if folder is not None
-                for path in remove_stale_temporaries(folder)]
+    def remove_stale_temporaries(self, now: float | None = None) -> list[Path]:
+        """Delete temporary files a crash left in models/ and models/rejected/, and inference files whose
+        checkpoint is gone (a save cut short, a version deleted by hand); return them."""
+        removed = []
+        now = time.time() if now is None else now
+        for folder in (self.folder, self._subfolder("rejected")):
+            if folder is None:
+                continue
+            removed += remove_stale_temporaries(folder, now)
+            for path in self._version_files(folder, ".npz"):
+                try:
+                    if (not os.path.lexists(path.with_suffix(".pt"))
+                            and now - path.stat(follow_symlinks=False).st_mtime > STALE_TEMPORARY_SECONDS):
+                        path.unlink()
+                        removed.append(path)
+                except OSError:
+                    continue
+        return removed
 
     def _move_aside(self, path: Path, message: str) -> None:
         """Move a bad file of models/ (only ever one of this folder's own) to models/damaged/."""
@@ -302,3 +454,9 @@ class ModelRegistry:
             self.messages.append(message)
             return
         self.messages.append(f"{message} It was moved to {target}.")
+        inference = inference_path(path)
+        if path.suffix == ".pt" and os.path.isfile(inference) and not os.path.islink(inference):
+            try:  # its inference file goes with it, so that the two stay together
+                move_aside(inference, damaged, f"{prefix}{inference.name}.{timestamp()}")
+            except OSError:
+                pass  # left behind: removed as an orphan at a later start
