@@ -11,11 +11,13 @@ QT_QPA_PLATFORM=offscreen. Times are counted from the moment this script starts 
 * when the canvas is first painted (it is on screen and takes strokes; the model still loads on a
   background thread), then draws a "3" at once with real mouse events, as an eager user would;
 * when the first prediction arrives (the recognizer's prediction_ready);
-* its resident memory (VmRSS, and the peak VmHWM) once started, and again after one fine-tune on
-  ``--finetune-samples`` samples.
+* its resident memory (VmRSS, and the peak VmHWM) once started, and whether torch is loaded by then
+  (the app reads digits with numpy and imports torch only for the first fine-tune);
+* one fine-tune on ``--finetune-samples`` samples: its time (the import of torch included: it is the
+  first), the longest the window's event loop waited meanwhile, and the memory after it.
 
-The memory is compared with a process that does nothing but ``import torch``, started alternately
-with the app in the same environment.
+A process that does nothing but ``import torch``, started alternately with the app in the same
+environment, is the baseline.
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ from benchmarks.common import REPO_ROOT, default_data_dir, markdown_table, perce
 from model.training.synthetic import STANDARD, jitter
 
 TARGET_CANVAS_S = 2.0
-TARGET_PREDICTION_S = 5.0
-TARGET_EXTRA_RSS_MB = 250.0  # over a process that only imports torch
+TARGET_PREDICTION_S = 0.5  # issue 22: first answer within half a second of the process's start
+TARGET_STARTED_RSS_MB = 200.0  # issue 22: until the first fine-tune
 # A process that only imports torch; then, for the breakdown, what torch._dynamo and torchvision add on top.
 TORCH_ONLY = """
 import time
@@ -176,13 +178,15 @@ def main(argv: list[str] | None = None) -> int:
         row("→ **canvas on screen (first paint), takes strokes**, s", [a["canvas_painted_s"] for a in apps], seconds),
         row("→ a \"3\" drawn with mouse events, s", [a["digit_drawn_s"] for a in apps], seconds),
         row("→ **first prediction shown**, s", [a["first_prediction_s"] for a in apps], seconds),
-        row("RSS once started (first prediction shown), MB", [megabytes(a["rss_started_kib"]) for a in apps], mb),
+        row("**RSS once started (first prediction shown), MB**", [megabytes(a["rss_started_kib"]) for a in apps], mb),
         row("peak RSS (VmHWM) by then, MB", [megabytes(a["hwm_started_kib"]) for a in apps], mb),
     ]
     finetuned = [a for a in apps if "rss_finetuned_kib" in a]
     if finetuned:
-        rows += [row(f"fine-tune on {args.finetune_samples} samples (start_finetune → done), s",
-                     [a["finetune_s"] for a in finetuned], seconds),
+        rows += [row(f"first fine-tune on {args.finetune_samples} samples (start_finetune → done; torch imported in "
+                     f"it), s", [a["finetune_s"] for a in finetuned], seconds),
+                 row("… the longest the window's event loop waited meanwhile, ms",
+                     [a["finetune_longest_gap_ms"] for a in finetuned], lambda v: f"{v:.0f}"),
                  row("RSS after one fine-tune, MB", [megabytes(a["rss_finetuned_kib"]) for a in finetuned], mb),
                  row("peak RSS (VmHWM) after one fine-tune, MB", [megabytes(a["hwm_finetuned_kib"]) for a in finetuned],
                      mb)]
@@ -205,7 +209,10 @@ def main(argv: list[str] | None = None) -> int:
              f"Popen.", ""]
     lines += markdown_table(["", "p50", "max", "every start"], rows)
     apps_ok = all(a["canvas_took_strokes"] for a in apps)
-    lines += ["", f"- The canvas took the strokes drawn before the model was ready: {'yes' if apps_ok else 'NO'}; "
+    torch_early = sum(a["torch_at_start"] for a in apps)
+    lines += ["", f"- torch was loaded before the first fine-tune in {torch_early} of {len(apps)} starts "
+              f"(the app reads digits with numpy: model.recognition.inference).",
+              f"- The canvas took the strokes drawn before the model was ready: {'yes' if apps_ok else 'NO'}; "
               f"the model was ready at first paint in {sum(a['model_ready_at_canvas'] for a in apps)} of "
               f"{len(apps)} starts; first prediction read the \"3\" as "
               f"{', '.join(str(a['first_digit']) for a in apps)}.",
@@ -221,11 +228,13 @@ def main(argv: list[str] | None = None) -> int:
               verdict("canvas on screen, max", canvas["max"], TARGET_CANVAS_S, "s"),
               verdict("first prediction, p50", prediction["p50"], TARGET_PREDICTION_S, "s"),
               verdict("first prediction, max", prediction["max"], TARGET_PREDICTION_S, "s")]
-    for label, key in (("RSS once started", "rss_started_kib"), ("RSS after one fine-tune", "rss_finetuned_kib")):
-        values = [megabytes(a[key]) for a in apps if key in a]
-        if values:
-            lines.append(verdict(f"{label}, p50, over import-torch RSS ({torch_rss:.0f} MB)",
-                                 percentiles(values)["p50"] - torch_rss, TARGET_EXTRA_RSS_MB, "MB", digits=0))
+    started_rss = percentiles([megabytes(a["rss_started_kib"]) for a in apps])
+    lines += [verdict("RSS once started (until the first fine-tune), p50", started_rss["p50"], TARGET_STARTED_RSS_MB,
+                      "MB", digits=0),
+              verdict("RSS once started, max", started_rss["max"], TARGET_STARTED_RSS_MB, "MB", digits=0)]
+    if finetuned:
+        lines.append(f"- After the first fine-tune the process holds {percentiles([megabytes(a['rss_finetuned_kib']) for a in finetuned])['p50']:.0f} MB "
+                     f"(p50), of which `import torch` alone is {torch_rss:.0f} MB.")
     publish("startup", "Start-up time and memory", lines, write=not args.no_write)
     return 0
 

@@ -61,7 +61,7 @@ def main() -> int:
         figures[name] = time.time() - launch
 
     # What hwr_app.app.main does, step by step, so that the moments in between can be noted.
-    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtCore import QEvent, QObject, Qt
     from PySide6.QtWidgets import QApplication
 
     from hwr_app.app import app_icon, build_parser, resolve_paths
@@ -108,6 +108,7 @@ def main() -> int:
     wait_until(lambda: window.is_ready() and window.store is not None, 60, "the sample store")
     figures["rss_started_kib"] = memory_kib("VmRSS")
     figures["hwm_started_kib"] = memory_kib("VmHWM")
+    figures["torch_at_start"] = "torch" in sys.modules
 
     samples = int(os.environ.get("HWR_BENCH_FINETUNE_SAMPLES", "0"))
     if samples:
@@ -117,10 +118,20 @@ def main() -> int:
         digit, template = STYLES["z-two"]
         for strokes in draw_many(template, samples, seed=0):
             window.store.add(make_sample(digit, strokes))
+        from PySide6.QtCore import QTimer
+
+        ticks = []  # the GUI thread's event loop, ticking every 5 ms: the longest gap is the longest freeze
+        ticker = QTimer(interval=5, timerType=Qt.TimerType.PreciseTimer)
+        ticker.timeout.connect(lambda: ticks.append(time.perf_counter()))
+        figures["torch_before_finetune"] = "torch" in sys.modules
         started = time.perf_counter()
+        ticker.start()
         window.start_finetune()
         wait_until(lambda: window.finetune_worker is None, 300, "the fine-tune")
         figures["finetune_s"] = time.perf_counter() - started
+        ticker.stop()
+        gaps = [b - a for a, b in zip([started] + ticks, ticks)]
+        figures["finetune_longest_gap_ms"] = 1000 * max(gaps, default=0.0)
         figures["finetune_outcome"] = "none" if window.last_finetune is None else (
             "accepted" if window.last_finetune[0].accepted else "kept aside")
         figures["rss_finetuned_kib"] = memory_kib("VmRSS")
