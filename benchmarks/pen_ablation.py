@@ -32,14 +32,19 @@ KEEP_SUSPECTS = "all, suspects kept"  # the noisy-label choice: train on the lis
 CONFIGURATIONS = ["all", "none", *[f"no-{part.replace('_', '-')}" for part in STROKE_AUGMENT_PARTS], KEEP_SUSPECTS]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_short_schedule_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options of a short training schedule that ranks configurations (this and style_ablation)."""
     parser.add_argument("--init", type=Path, required=True, help="the MNIST-only model every run starts from")
     parser.add_argument("--mnist-dir", type=Path, default=default_data_dir())
     parser.add_argument("--unipen-dir", type=Path, default=default_unipen_dir())
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--mnist-per-epoch", type=int, default=10_000)
     parser.add_argument("--variants", type=int, default=4, help="rendered variants per pen digit")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_short_schedule_options(parser)
     parser.add_argument("--configurations", nargs="+", default=CONFIGURATIONS, choices=CONFIGURATIONS)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)

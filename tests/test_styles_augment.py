@@ -67,3 +67,23 @@ def test_on_each_styled_class_changes_and_is_deterministic_for_a_seed():
 
 def test_without_keeps_the_style_probability():
     assert StrokeAugment(style_probability=0.3).without("jitter").style_probability == 0.3
+
+
+def test_one_transform_at_a_time_redraws_only_its_digit():
+    """--style-digits 7: only the 7s get their cross bar (each transform measured alone, README)."""
+    only_sevens = StrokeAugment(**{**OFF.__dict__, "style_probability": 1.0, "style_digits": (7,)})
+    styled = render_variants(digits(), 2, only_sevens, seed=3)
+    unstyled = render_variants(digits(), 2, OFF, seed=3)
+    changed = [n for n in range(5) if not torch.equal(styled[1, n], unstyled[1, n])]
+    assert changed == [2]  # the 7 of ONE, FOUR, SEVEN, NINE, ZERO
+
+
+def test_the_training_command_takes_the_digits_to_style():
+    import pytest
+
+    from model.training.train import build_parser
+
+    assert build_parser().parse_args(["--style-digits", "7,1"]).style_digits == (1, 7)
+    assert build_parser().parse_args([]).style_digits == (1, 4, 7, 9)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--style-digits", "3"])  # a usage error, not a traceback

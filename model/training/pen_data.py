@@ -51,6 +51,7 @@ class StrokeAugment:
     resample_keep: tuple[float, float] = (0.15, 0.6)  # share of points such a digit keeps
     pen_lift_probability: float = 0.1  # share of digits given one extra pen lift
     style_probability: float = 0.0  # share of 1s, 4s, 7s and 9s redrawn in a random WriterStyle first (0: off)
+    style_digits: tuple[int, ...] = STYLED_DIGITS  # which of them (1: flag and foot, 4: open, 7: bar, 9: loop)
 
     def without(self, *parts: str) -> "StrokeAugment":
         """Return this config with the named parts ('affine', 'jitter', 'resample', 'pen_lift') off."""
@@ -78,7 +79,7 @@ def augment_strokes(strokes: Strokes, config: StrokeAugment, rng: np.random.Gene
     ``label``: the digit's class; only with it can a 1, 4, 7 or 9 be redrawn in a style
     (``config.style_probability``).
     """
-    if config.style_probability and label in STYLED_DIGITS and rng.random() < config.style_probability:
+    if config.style_probability and label in config.style_digits and rng.random() < config.style_probability:
         strokes = random_style(rng).apply(strokes, label, rng)
     points = np.concatenate(strokes)
     centre = (points.min(axis=0) + points.max(axis=0)) / 2

@@ -14,13 +14,16 @@ digit to digit (:meth:`WriterStyle.apply`), so a synthetic writer is *consistent
 is. Strokes are sequences of points ``(x, y, ...)`` in any unit with y pointing down (UNIPEN's
 digits, model.training.unipen.PenDigit.strokes, and the canvas's); only x and y are kept.
 
-Used by benchmarks/personalise.py to make synthetic hard writers out of UNIPEN writers' real strokes.
+Used in training (model.training.pen_data's ``style_probability``: a random style per digit), by
+benchmarks/personalise.py to make synthetic hard writers out of UNIPEN writers' real strokes, and by
+:func:`styled_copies` for the style check of the shipped model (benchmarks/styles.py and the test suite).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -169,3 +172,22 @@ def styled_writer(name: str, digits: Sequence[tuple[Sequence, int]], style: Writ
     style = style or writer_style(name)
     rng = np.random.default_rng(int.from_bytes(hashlib.sha256(f"{name}/digits".encode()).digest()[:8], "big"))
     return [(style.apply(strokes, label, rng), label) for strokes, label in digits]
+
+
+def styled_copies(digits: Iterable[tuple[str, Sequence, int]], label: int, foot: bool | None = None) -> list[Strokes]:
+    """Return every digit of ``label`` among (writer, strokes, label) redrawn in its writer's fixed style.
+
+    Writers in sorted order, each with :func:`writer_style` of its name (so the same writers give the
+    same drawings on every run); ``foot`` forces a 1's foot on (True) or off (False).
+    """
+    by_writer: dict[str, list] = defaultdict(list)
+    for writer, strokes, digit in digits:
+        if digit == label:
+            by_writer[writer].append((strokes, digit))
+    styled: list[Strokes] = []
+    for writer, items in sorted(by_writer.items()):
+        look = writer_style(writer)
+        if foot is not None:
+            look = replace(look, one_foot=foot)
+        styled += [strokes for strokes, _ in styled_writer(writer, items, look)]
+    return styled

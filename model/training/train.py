@@ -59,6 +59,7 @@ class TrainConfig:
     # Share of pen 1s, 4s, 7s and 9s redrawn in a random continental style (model.training.styles) before
     # the stroke augmentation; 0 (the shipped model's recipe) leaves every rendering as it was.
     style_prob: float = 0.0
+    style_digits: tuple[int, ...] = (1, 4, 7, 9)  # the digits whose style transform --style-prob applies
 
 
 ProgressCallback = Callable[[int, int, float, float], None]  # (step, steps, loss, accuracy)
@@ -201,6 +202,9 @@ def build_parser(prog: str = "python -m model.train") -> argparse.ArgumentParser
     parser.add_argument("--unipen-dir", type=Path, default=None,
                         help=f"folder holding UNIPEN's train_r01_v07, to train on its training writers' pen "
                              f"digits too (default: ${UNIPEN_DIR_ENV} if set, else MNIST only)")
+    parser.add_argument("--style-digits", type=_digit_list, default=defaults.style_digits,
+                        help="the digits --style-prob redraws, comma-separated (1: flag and foot, 4: open top, "
+                             "7: cross bar, 9: small loop), to measure each transform alone")
     parser.add_argument("--style-prob", type=float, default=defaults.style_prob,
                         help="share of pen 1s, 4s, 7s and 9s redrawn in a random continental style (flagged 1, "
                              "crossed 7, open 4, quick-loop 9) before the stroke augmentation")
@@ -226,6 +230,17 @@ def build_parser(prog: str = "python -m model.train") -> argparse.ArgumentParser
     return parser
 
 
+def _digit_list(text: str) -> tuple[int, ...]:
+    """Parse "1,7" into (1, 7): digits that have a style transform."""
+    try:
+        digits = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected digits separated by commas, got {text!r}") from None
+    if not digits or any(d not in (1, 4, 7, 9) for d in digits):
+        raise argparse.ArgumentTypeError(f"style transforms exist for 1, 4, 7 and 9 only, not {text!r}")
+    return digits
+
+
 def load_pen_training(unipen_dir: Path, config: TrainConfig, keep_suspects: bool, dry_run: bool,
                       log: Callable[[str], None]) -> tuple[PenTrainingSet, DigitSet]:
     """Return the training writers' rendered variants and the validation writers' digits."""
@@ -242,7 +257,7 @@ def load_pen_training(unipen_dir: Path, config: TrainConfig, keep_suspects: bool
     started = time.perf_counter()
     augment = stroke_augment_config(config.stroke_augment)
     if augment is not None and config.style_prob:
-        augment = replace(augment, style_probability=config.style_prob)
+        augment = replace(augment, style_probability=config.style_prob, style_digits=config.style_digits)
     variants = render_variants(train_writers, config.pen_variants if augment else 1, augment,  # plain: 1 suffices
                                seed=config.seed, log=log)
     log(f"rendered {variants.shape[0]} variants of {variants.shape[1]:,} pen digits in "
@@ -261,7 +276,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> 
                          seed=args.seed, augment=not args.no_augment, limit=512 if args.dry_run else args.limit,
                          pen_repeat=args.pen_repeat, pen_variants=2 if args.dry_run else args.pen_variants,
                          stroke_augment=args.stroke_augment, mnist_per_epoch=args.mnist_per_epoch,
-                         style_prob=args.style_prob)
+                         style_prob=args.style_prob, style_digits=args.style_digits)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = select_device(args.device)

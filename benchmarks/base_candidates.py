@@ -1,0 +1,113 @@
+"""Candidate base models side by side: chosen on validation, then judged once on the test writers.
+
+    python -m benchmarks.base_candidates --baseline assets/default.pt \\
+        runs/pen-b-s06.pt runs/pen-a-s06.pt:0.3+runs/pen-b-s06.pt:0.7 ... [--no-write]
+
+Each candidate is a checkpoint, or a soup of checkpoints (``A:0.3+B:0.7``, averaged as model.soup
+does). Columns, in the order a retraining is decided: the *validation* figures — MNIST's 5,000 held-out
+training digits (split with seed 1, as model.train does for ``--seed 1``: for a model trained with
+another seed some of them were training digits, so that cell is marked), UNIPEN's validation writers,
+and each continental style group among them (benchmarks/styles.py's rules) — then the *test* figures,
+MNIST's 10,000 test digits and UNIPEN's 57 test writers, with the digits the candidate fixes and breaks
+against ``--baseline`` and McNemar's exact two-sided p for those (a small p: the change is not chance).
+The test columns judge a candidate chosen on the others; they choose nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+from math import comb
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmarks.common import default_data_dir, default_unipen_dir, markdown_table, publish
+from benchmarks.styles import STYLES
+
+VALIDATION_SEED = 1  # the seed of the MNIST validation split read here
+
+
+def mcnemar_p(fixed: int, broken: int) -> float:
+    """Return McNemar's exact two-sided p-value for ``fixed`` against ``broken`` discordant digits."""
+    n, k = fixed + broken, min(fixed, broken)
+    return min(1.0, 2 * sum(comb(n, i) for i in range(k + 1)) / 2 ** n) if n else 1.0
+
+
+def load(recipe: str):
+    """Return (network, seeds) of a checkpoint path or a soup 'A:w+B:w'."""
+    from model.storage.checkpoint import Checkpoint, load_checkpoint
+    from model.training.soup import soup
+
+    parts = []
+    for part in recipe.split("+"):
+        path, _, weight = part.rpartition(":") if ":" in part else (part, "", "1")
+        parts.append((load_checkpoint(path), float(weight)))
+    seeds = {checkpoint.info.seed for checkpoint, _ in parts}
+    first = parts[0][0]
+    network = first.build() if len(parts) == 1 else Checkpoint(first.config, soup(parts), first.info).build()
+    return network, seeds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("candidates", nargs="+", help="checkpoints or soups (A:0.3+B:0.7)")
+    parser.add_argument("--baseline", default="assets/default.pt", help="the model shipped now")
+    parser.add_argument("--mnist-dir", type=Path, default=default_data_dir())
+    parser.add_argument("--unipen-dir", type=Path, default=default_unipen_dir())
+    parser.add_argument("--note", action="append", default=[], help="a line to add under the table (repeatable)")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    from model.training.data import load_mnist, split_validation
+    from model.training.evaluate import predict_labels
+    from model.training.pen_data import pen_digit_set
+    from model.training.unipen import pen_digits
+
+    torch.set_num_threads(2)
+    _, mnist_val = split_validation(load_mnist(args.mnist_dir, train=True), 5000, VALIDATION_SEED)
+    mnist_test = load_mnist(args.mnist_dir, train=False)
+    val_writers, test_writers = pen_digits(args.unipen_dir, "val"), pen_digits(args.unipen_dir, "test")
+    pen_val, pen_test = pen_digit_set(val_writers), pen_digit_set(test_writers)
+    groups = {style.name: np.array([d.label == style.label and style.detect(d.strokes) for d in val_writers])
+              for style in STYLES if style.name != "flagged-footed-1"}
+
+    def right(network, digits) -> np.ndarray:
+        return (predict_labels(network, digits) == digits.labels).numpy()
+
+    baseline, _ = load(args.baseline)
+    base_test = {"MNIST": right(baseline, mnist_test), "pen": right(baseline, pen_test)}
+    rows = []
+    for recipe in [args.baseline, *args.candidates]:
+        network, seeds = load(recipe)
+        mnist_ok, pen_ok = right(network, mnist_val), right(network, pen_val)
+        own_split = seeds <= {VALIDATION_SEED, None}  # a soup records no seed of its own
+        cells = [f"`{recipe}`" + (" (now shipped)" if recipe == args.baseline else ""),
+                 f"{int((~mnist_ok).sum())}" + ("" if own_split else " †"), f"{int((~pen_ok).sum())}"]
+        cells += [f"{int((~pen_ok[mask]).sum())} of {int(mask.sum())}" for mask in groups.values()]
+        for name, digits in (("MNIST", mnist_test), ("pen", pen_test)):
+            ok = right(network, digits)
+            if recipe == args.baseline:
+                cells.append(f"{ok.mean():.2%} ({int((~ok).sum())})")
+            else:
+                fixed, broken = int((~base_test[name] & ok).sum()), int((base_test[name] & ~ok).sum())
+                cells.append(f"{ok.mean():.2%} ({int((~ok).sum())}; +{fixed} −{broken}, p = {mcnemar_p(fixed, broken):.2f})")
+        rows.append(cells)
+        print(" | ".join(cells), flush=True)
+    header = ["model", "MNIST val: wrong of 5,000", f"pen val: wrong of {len(pen_val):,}",
+              *[f"val {style.title}" for style in STYLES if style.name in groups],
+              "MNIST test (wrong; +fixed −broken against now, p)", "pen test (wrong; +fixed −broken against now, p)"]
+    lines = [f"Validation: MNIST's 5,000 held-out training digits (seed {VALIDATION_SEED} split) and UNIPEN's "
+             f"{len({d.writer for d in val_writers})} validation writers ({len(pen_val):,} digits); test: MNIST's "
+             f"10,000 test digits and the {len({d.writer for d in test_writers})} test writers ({len(pen_test):,}). "
+             "Val cells: digits read wrong. † trained with another seed: part of this MNIST validation split was "
+             "its training data. A soup records no seed: those here are of runs trained with seed 1 unless "
+             "their name says otherwise.", "",
+             *markdown_table(header, rows), "", *[f"- {note}" for note in args.note]]
+    publish("base-candidates", "Base-model candidates: validation, then test (issue 19)", lines,
+            write=not args.no_write)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
