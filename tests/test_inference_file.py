@@ -240,3 +240,25 @@ def test_a_version_in_torchs_older_file_format_stays_listed(tmp_path):
         fresh = ModelRegistry(tmp_path / "models", default_weights_path())
         assert [e.version for e in fresh.versions()] == ["shipped", entry.version], start
         assert not fresh.take_messages()
+
+
+def test_a_fine_tune_from_a_version_whose_checkpoint_is_damaged_says_which_file(tmp_path):
+    """The version still reads digits (its inference file is whole); fine-tuning from it names the bad file."""
+    from hwr_app.finetune_worker import FinetuneWorker, MnistCache
+
+    registry = ModelRegistry(tmp_path / "models", default_weights_path())
+    entry = fine_tuned(registry)
+    registry.activate(entry.version)
+    fresh = ModelRegistry(tmp_path / "models", default_weights_path())
+    active = fresh.active()
+    assert active.checkpoint.info.version == entry.version  # loaded from its .pt on demand
+    again = ModelRegistry(tmp_path / "models", default_weights_path()).active()
+    payload = torch.load(entry.path, weights_only=True)
+    payload["state_dict"]["head.1.bias"][0] = float("nan")  # whole as a file, unusable as a model
+    torch.save(payload, entry.path)
+    failures = []
+    worker = FinetuneWorker(again, lambda cancelled: pytest.fail("samples read before the model"), fresh,
+                            MnistCache(tmp_path, download=False))
+    worker.failed.connect(failures.append)
+    worker.run()  # on this thread: the signal arrives at once
+    assert len(failures) == 1 and str(entry.path) in failures[0] and "NaN" in failures[0]
