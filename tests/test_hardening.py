@@ -22,7 +22,6 @@ import torch
 
 from model.files import limits, validate
 from model.assets import default_weights_path
-from model.storage.inference_file import inference_path
 from model.storage.checkpoint import (FORMAT, FORMAT_VERSION, CheckpointError, ModelInfo, load_checkpoint, make_checkpoint,
                               save_checkpoint)
 from model.cli import main
@@ -33,7 +32,9 @@ from model.recognition.predict import Predictor, UnusableOutputError
 from model.recognition.preprocess import NothingDrawnError, raster_to_image
 from model.storage.samples import SampleStore, SampleStoreError, describe_database_error, make_sample
 from model.files.validate import InvalidInputError, stroke_file
+from model.storage.inference_file import inference_path
 from model.storage.versions import ModelRegistry
+from tests.versions_helpers import fine_tuned_version
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -68,12 +69,7 @@ def registry(tmp_path) -> ModelRegistry:
 
 
 def fine_tuned(registry: ModelRegistry, accepted: bool = True):
-    shipped = registry.shipped().checkpoint
-    network = shipped.build()
-    with torch.no_grad():
-        next(network.parameters()).mul_(1.0001)
-    return registry.add(make_checkpoint(network, shipped.config, ModelInfo(parent_version=shipped.info.version)),
-                        accepted=accepted)
+    return fine_tuned_version(registry, accepted)
 
 
 SEVEN = {"strokes": [[[100, 100], [230, 100], [150, 330]]]}

@@ -16,10 +16,11 @@ import torch
 from model.assets import default_weights_path
 from model.recognition.inference import fold
 from model.recognition.predict import Predictor
-from model.storage.checkpoint import ModelInfo, make_checkpoint, save_checkpoint
+from model.storage.checkpoint import ModelInfo, save_checkpoint
 from model.storage.inference_file import (InferenceFileError, inference_path, read_inference_file,
                                           write_inference_file)
 from model.storage.versions import ModelRegistry
+from tests.versions_helpers import fine_tuned_version
 from tests.qt_helpers import standard_digit
 
 REPO = Path(__file__).resolve().parent.parent
@@ -92,12 +93,7 @@ def test_files_that_are_not_inference_files_are_refused(tmp_path):
 
 def fine_tuned(registry: ModelRegistry, accepted: bool = True, factor: float = 1.001):
     """Save a version whose weights differ a little from the shipped model's, as a fine-tune would."""
-    shipped = registry.shipped().checkpoint
-    network = shipped.build()
-    with torch.no_grad():
-        next(network.parameters()).mul_(factor)
-    return registry.add(make_checkpoint(network, shipped.config, ModelInfo(parent_version=shipped.info.version,
-                                                                           notes={"pen": 0.5})), accepted=accepted)
+    return fine_tuned_version(registry, accepted, factor, ModelInfo(notes={"pen": 0.5}))
 
 
 def test_every_saved_version_gets_its_inference_file_and_reads_without_torch(tmp_path):

@@ -9,12 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import torch
-
 from model.assets import default_weights_path
-from model.storage.checkpoint import ModelInfo, make_checkpoint
+from model.storage.checkpoint import ModelInfo
 from model.storage.versions import ModelRegistry
 from tests.qt_helpers import standard_digit
+from tests.versions_helpers import fine_tuned_version
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -61,12 +60,7 @@ def test_the_window_reads_with_the_shipped_model_without_loading_torch(tmp_path)
 
 def test_the_window_reads_with_a_fine_tuned_model_in_charge_without_loading_torch(tmp_path):
     registry = ModelRegistry(tmp_path / "models", default_weights_path())
-    shipped = registry.shipped().checkpoint
-    network = shipped.build()
-    with torch.no_grad():
-        next(network.parameters()).mul_(1.001)
-    entry = registry.add(make_checkpoint(network, shipped.config, ModelInfo(parent_version=shipped.info.version,
-                                                                            mnist_test_accuracy=0.99)), accepted=True)
+    entry = fine_tuned_version(registry, factor=1.001, info=ModelInfo(mnist_test_accuracy=0.99))
     registry.activate(entry.version)
     seen = start_window(tmp_path, standard_digit(7, seed=2))
     assert seen["version"] == entry.version and seen["versions"] == 2

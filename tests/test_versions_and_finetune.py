@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from model.assets import default_weights_path
-from model.storage.checkpoint import load_checkpoint, make_checkpoint, save_checkpoint
+from model.storage.checkpoint import ModelInfo, load_checkpoint, save_checkpoint
 from model.constants import MIN_SAMPLES
 from model.training.data import DigitSet, balanced_subset
 from model.personal.features import FeatureCache, split_network, stamp_gate_figures
@@ -20,6 +20,7 @@ from model.recognition.preprocess import strokes_to_image
 from model.personal.reference import MNIST_GATE_PER_CLASS, REPLAY_PER_CLASS, Reference, gate_set
 from model.training.synthetic import STANDARD, STYLES, draw_many
 from model.storage.versions import SHIPPED, ModelRegistry
+from tests.versions_helpers import fine_tuned_version
 
 
 @pytest.fixture
@@ -28,13 +29,7 @@ def registry(tmp_path):
 
 
 def fine_tuned_copy(registry, accepted=True, note=""):
-    shipped = registry.shipped().checkpoint
-    network = shipped.build()
-    for parameter in network.parameters():  # a different model, so a different version id
-        parameter.data.mul_(1.0001)
-        break
-    info = shipped.info.__class__(parent_version=shipped.info.version, sample_count=12, notes={"n": note})
-    return registry.add(make_checkpoint(network, shipped.config, info), accepted=accepted)
+    return fine_tuned_version(registry, accepted, info=ModelInfo(sample_count=12, notes={"n": note}))
 
 
 def test_the_shipped_model_is_active_until_another_is_chosen(registry):

@@ -12,7 +12,6 @@ import io
 import os
 import pickle
 import warnings
-import zipfile
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +25,7 @@ from model.files.validate import describe_os_error
 from model.recognition.network import NetConfig, build_network
 from model.recognition.preprocess import PREPROCESS_VERSION
 from model.storage import checkpoint_fields
-from model.storage.model_info import CheckpointError, ModelInfo
+from model.storage.model_info import CheckpointError, ModelInfo, check_declared_sizes
 
 __all__ = ["Checkpoint", "CheckpointError", "ModelInfo", "load_checkpoint", "make_checkpoint", "save_checkpoint",
            "weights_digest"]
@@ -110,7 +109,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if size > limits.MAX_CHECKPOINT_BYTES:
         raise CheckpointError(f"Model file {path} is {size / 2 ** 20:.0f} MB; the limit for a model file is "
                               f"{limits.MAX_CHECKPOINT_BYTES / 2 ** 20:.0f} MB.")
-    _check_declared_sizes(path)
+    check_declared_sizes(path)
     try:
         with warnings.catch_warnings():  # torch warns about odd pickle protocols: the message below says it all
             warnings.simplefilter("ignore")
@@ -149,21 +148,3 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     except (TypeError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"Model file {path} does not match the architecture it names.") from error
     return Checkpoint(config, state_dict, info)
-
-
-def _check_declared_sizes(path: Path) -> None:
-    """Refuse a zip-format checkpoint whose entries declare more bytes than the size limit.
-
-    torch's zip format stores tensors uncompressed; a compressed entry could expand far beyond the
-    file's own size (a zip bomb), so the declared sizes are checked before torch reads any of them.
-    """
-    try:
-        if not zipfile.is_zipfile(path):
-            return  # the legacy format: plain pickles, no larger than the file itself
-        with zipfile.ZipFile(path) as archive:
-            declared = sum(entry.file_size for entry in archive.infolist())
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
-        return  # torch will refuse it with the plain damage message
-    if declared > limits.MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(f"Model file {path} declares {declared / 2 ** 20:.0f} MB of contents; the limit "
-                              f"for a model file is {limits.MAX_CHECKPOINT_BYTES / 2 ** 20:.0f} MB.")

@@ -1,5 +1,5 @@
-"""What a model file says about its model beside the weights, and the error a model file that cannot be
-used raises (torch-free).
+"""What a model file says about its model beside the weights, the error a model file that cannot be used
+raises, and the check of a checkpoint's declared sizes that needs no torch (all torch-free).
 
 :class:`ModelInfo` travels in a checkpoint (``.pt``) and in its inference file (``.npz``) alike, so the
 window can name, date and judge every version without loading torch. Its fields are checked by
@@ -8,8 +8,11 @@ window can name, date and judge every version without loading torch. Its fields 
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 
+from model.files import limits
 from model.recognition.preprocess import PREPROCESS_VERSION
 
 
@@ -37,3 +40,21 @@ class ModelInfo:
         """Return the info, ignoring keys written by newer versions of this program."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def check_declared_sizes(path: Path) -> None:
+    """Refuse a zip-format checkpoint whose entries declare more bytes than the size limit.
+
+    torch's zip format stores tensors uncompressed; a compressed entry could expand far beyond the
+    file's own size (a zip bomb), so the declared sizes are checked before torch reads any of them.
+    """
+    try:
+        if not zipfile.is_zipfile(path):
+            return  # the legacy format: plain pickles, no larger than the file itself
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(entry.file_size for entry in archive.infolist())
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        return  # torch will refuse it with the plain damage message
+    if declared > limits.MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"Model file {path} declares {declared / 2 ** 20:.0f} MB of contents; the limit "
+                              f"for a model file is {limits.MAX_CHECKPOINT_BYTES / 2 ** 20:.0f} MB.")

@@ -41,7 +41,7 @@ from model.files.disk import (STALE_TEMPORARY_SECONDS, atomic_write_bytes, move_
                               timestamp)
 from model.storage.inference_file import (InferenceFileError, InferenceModel, inference_model, inference_path,
                                           read_inference_file, write_inference_file)
-from model.storage.model_info import CheckpointError, ModelInfo
+from model.storage.model_info import CheckpointError, ModelInfo, check_declared_sizes
 
 if TYPE_CHECKING:
     from model.storage.checkpoint import Checkpoint
@@ -128,11 +128,8 @@ def _check_whole(path: Path) -> None:
             start = file.read(4)
         if start[:1] == b"\x80":  # a pickle: torch's older format, for load_checkpoint to judge in full
             return
+        check_declared_sizes(path)  # as load_checkpoint does, before any part is read
         with zipfile.ZipFile(path) as archive:
-            parts = archive.infolist()
-            if sum(part.file_size for part in parts) > limits.MAX_CHECKPOINT_BYTES:
-                raise CheckpointError(f"Model file {path} declares more than {limits.MAX_CHECKPOINT_BYTES // 2 ** 20} MB "
-                                      f"of contents, the limit for a model file.")
             broken = archive.testzip()
     except CheckpointError:
         raise

@@ -45,7 +45,8 @@ def soup(ingredients: list[tuple[Checkpoint, float]]) -> dict:
     return averaged
 
 
-def _ingredient(text: str) -> tuple[Path, float]:
+def ingredient(text: str) -> tuple[Path, float]:
+    """Parse one soup ingredient, PATH:WEIGHT (an argparse type: a bad one is a usage error)."""
     path, _, weight = text.rpartition(":")
     if not path:
         raise argparse.ArgumentTypeError(f"expected PATH:WEIGHT, got {text!r}")
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m model.soup", description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("ingredients", nargs="+", type=_ingredient, help="checkpoints as PATH:WEIGHT")
+    parser.add_argument("ingredients", nargs="+", type=ingredient, help="checkpoints as PATH:WEIGHT")
     add_mnist_dir_option(parser)
     parser.add_argument("--unipen-dir", type=Path, default=None,
                         help=f"UNIPEN's folder, to measure the test writers too (default: ${UNIPEN_DIR_ENV} if set)")
