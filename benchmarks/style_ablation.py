@@ -29,6 +29,7 @@ import torch
 from benchmarks.common import markdown_table, publish
 from benchmarks.pen_ablation import add_short_schedule_options
 from benchmarks.styles import STYLES
+from model.files.validate import InvalidInputError, read_limited
 from model.storage.checkpoint import load_checkpoint
 from model.training.data import load_mnist, split_validation
 from model.training.evaluate import predict_labels
@@ -41,6 +42,26 @@ CONFIGURATIONS = {  # name: the digits whose transform is on (none: no style at 
     "all": (1, 4, 7, 9),
 }
 UNTOUCHED = (0, 2, 3, 5, 6, 8)
+
+
+MAX_ROWS_BYTES = 1024 * 1024  # the rows of a few configurations take about 2 KB
+
+
+def read_rows(path: Path, default: dict) -> dict:
+    """Return the rows kept in ``path`` (``default`` if there are none yet); exits with one line naming the
+    file if it is not rows this benchmark wrote."""
+    if not path.exists():
+        return default
+    try:
+        rows = json.loads(read_limited(path, MAX_ROWS_BYTES, "Ablation rows"))
+    except InvalidInputError as error:
+        raise SystemExit(f"error: {error}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise SystemExit(f"error: {path} is not the rows this benchmark writes (not JSON); remove it to start "
+                         f"afresh.") from None
+    if not (isinstance(rows, dict) and all(isinstance(v, dict) for v in rows.values())):
+        raise SystemExit(f"error: {path} is not the rows this benchmark writes; remove it to start afresh.")
+    return rows
 
 
 def measure(network, check, styled_masks, mnist_validation) -> dict:
@@ -82,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     mnist_training, mnist_validation = split_validation(load_mnist(args.mnist_dir, train=True), 5000, seed=1)
     base = TrainConfig(epochs=args.epochs, max_lr=1e-3, seed=1, pen_repeat=1, pen_variants=args.variants,
                        mnist_per_epoch=args.mnist_per_epoch)
-    rows = json.loads(args.rows.read_text()) if args.rows.exists() else {}
+    rows = read_rows(args.rows, {})
     rows["MNIST-only model (start)"] = measure(initial.build(), check, styled_masks, mnist_validation)
     for name in args.configurations:
         started = time.perf_counter()
@@ -97,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                                     pen_training=PenTrainingSet(variants, labels), initial=initial)
         figures = measure(network, check, styled_masks, mnist_validation)
         figures["seconds"] = round(time.perf_counter() - started)
-        rows = json.loads(args.rows.read_text()) if args.rows.exists() else rows  # another process may have added
+        rows = read_rows(args.rows, rows)  # another process may have added its rows
         rows[name] = figures
         args.rows.parent.mkdir(parents=True, exist_ok=True)
         args.rows.write_text(json.dumps(rows, indent=1))
