@@ -38,7 +38,7 @@ def preload_torch_libraries() -> None:
     ``import`` that happens under Python's lock, and the window's event loop waited 190 ms on it (p50 of 3
     first fine-tunes, quiet machine, benchmarks/startup.py). dlopen called through ctypes runs with the lock
     released, so the same work is done here while the window keeps painting, and the import that follows
-    finds the libraries mapped: the longest wait fell to 71 ms (p50 of 5). Best effort: on another system,
+    finds the libraries mapped: the longest wait fell to 74 ms (p50 of 5). Best effort: on another system,
     or if anything is missing, ``import torch`` does it all.
     """
     import importlib.util
