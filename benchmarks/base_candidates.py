@@ -35,13 +35,13 @@ def mcnemar_p(fixed: int, broken: int) -> float:
 
 
 def load(recipe: str):
-    """Return (network, seeds) of a checkpoint path or a soup 'A:w+B:w'."""
+    """Return (network, the seeds of its MNIST validation splits) of a checkpoint path or a soup 'A:w+B:w'."""
     from model.storage.checkpoint import Checkpoint, load_checkpoint
     from model.training.soup import ingredient, soup
 
     parts = [(load_checkpoint(path), weight) for path, weight in
              (ingredient(part) if ":" in part else (part, 1.0) for part in recipe.split("+"))]
-    seeds = {checkpoint.info.seed for checkpoint, _ in parts}
+    seeds = {checkpoint.info.notes.get("validation_split_seed", checkpoint.info.seed) for checkpoint, _ in parts}
     first = parts[0][0]
     network = first.build() if len(parts) == 1 else Checkpoint(first.config, soup(parts), first.info).build()
     return network, seeds

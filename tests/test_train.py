@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
+from model.recognition.preprocess import image_to_tensor
 from model.storage.checkpoint import weights_digest
 from model.training.data import MNIST_DIR_ENV, DigitSet, split_validation
 from model.training.evaluate import accuracy_of
@@ -140,3 +142,53 @@ def test_a_model_trained_without_validation_digits_can_be_loaded(mnist_dir, tmp_
                  "--device", "cpu", "--output", str(output)]) == 0
     history = load_checkpoint(output).info.notes["history"]  # no NaN for what was not measured
     assert history[0]["validation_accuracy"] is None and history[0]["pen_validation_accuracy"] is None
+
+
+def test_channels_set_the_width_of_a_model_trained_from_scratch(mnist_dir, tmp_path, monkeypatch):
+    from model.constants import UNIPEN_DIR_ENV
+    from model.recognition.network import count_parameters
+    from model.storage.checkpoint import load_checkpoint
+    from model.storage.inference_file import inference_model
+
+    monkeypatch.delenv(UNIPEN_DIR_ENV, raising=False)
+    output = tmp_path / "wide.pt"
+    assert main(["--mnist-dir", str(mnist_dir), "--epochs", "1", "--limit", "128", "--validation-size", "64",
+                 "--channels", "16,24,40", "--device", "cpu", "--output", str(output)]) == 0
+    checkpoint = load_checkpoint(output)
+    config = checkpoint.config
+    assert (config.stem_channels, config.mid_channels, config.top_channels) == (16, 24, 40)
+    assert count_parameters(checkpoint.build()) < 50_000  # narrower than the default 160,874
+    images = np.random.default_rng(0).random((3, 28, 28), dtype=np.float32)
+    with torch.inference_mode():
+        expected = torch.softmax(checkpoint.build().eval()(torch.stack([image_to_tensor(i) for i in images])), 1)
+    torch_free = inference_model(checkpoint).build().probabilities(images)  # as the app reads it
+    assert np.abs(torch_free - expected.numpy()).max() < 1e-4
+
+
+@pytest.mark.parametrize("text", ["32,64", "32,64,x", "0,64,128", "32,64,9999"])
+def test_bad_channels_are_a_usage_error(text, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--channels", text, "--output", "never.pt"])
+    assert stopped.value.code == 2
+    assert "channel counts" in capsys.readouterr().err
+
+
+def test_split_seed_keeps_the_validation_digits_of_the_continued_run(mnist_dir, tmp_path, monkeypatch):
+    from model.constants import UNIPEN_DIR_ENV
+    from model.storage.checkpoint import load_checkpoint
+
+    monkeypatch.delenv(UNIPEN_DIR_ENV, raising=False)
+    seen = []
+    real_split = split_validation
+
+    def recording_split(digits, size, seed):
+        seen.append(seed)
+        return real_split(digits, size, seed)
+
+    monkeypatch.setattr("model.training.train.split_validation", recording_split)
+    for extra in ([], ["--split-seed", "1"]):
+        output = tmp_path / f"seed3{len(extra)}.pt"
+        assert main(["--mnist-dir", str(mnist_dir), "--epochs", "1", "--limit", "64", "--validation-size", "32",
+                     "--seed", "3", *extra, "--device", "cpu", "--output", str(output)]) == 0
+        assert load_checkpoint(output).info.notes["validation_split_seed"] == (1 if extra else 3)
+    assert seen == [3, 1]

@@ -43,13 +43,15 @@ class TrainConfig:
     """Settings of one training run; the CLI's defaults come from here."""
 
     arch: str = "compact"  # network architecture, one of ARCHITECTURES
+    channels: tuple[int, int, int] = (0, 0, 0)  # compact: stem, middle and top channels (0s: NetConfig's defaults)
     epochs: int = 16  # passes over the training part
     batch_size: int = 128  # digits per optimisation step
     max_lr: float = 4e-3  # peak learning rate of the one-cycle schedule (AdamW)
     weight_decay: float = 5e-4  # AdamW's decoupled weight decay
     label_smoothing: float = 0.05  # softens targets; helps calibration of the live probabilities
     validation_size: int = 5000  # training digits held out to validate each epoch
-    seed: int = 1  # seeds weights, shuffling, augmentation and the validation split
+    seed: int = 1  # seeds weights, shuffling, augmentation and (unless split_seed) the validation split
+    split_seed: int = 0  # seeds MNIST's validation split when not 0: runs of several seeds can share one split
     augment: bool = True  # imitate screen drawing: stroke width, slant, rotation, size, position
     limit: int = 0  # use only this many training digits (0: all); for quick checks
     pen_repeat: int = 2  # how many times each pen training digit appears per epoch (one variant each)
@@ -119,7 +121,9 @@ def train_model(config: TrainConfig, training: DigitSet, validation: DigitSet, d
     """
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    net_config = initial.config if initial is not None else NetConfig(arch=config.arch)
+    widths = {} if not any(config.channels) else dict(zip(("stem_channels", "mid_channels", "top_channels"),
+                                                          config.channels))
+    net_config = initial.config if initial is not None else NetConfig(arch=config.arch, **widths)
     network = (initial.build().train() if initial is not None else build_network(net_config)).to(device)
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.max_lr, weight_decay=config.weight_decay)
     pen_count = config.pen_repeat * len(pen_training.labels) if pen_training is not None else 0
@@ -185,6 +189,8 @@ def build_parser(prog: str = "python -m model.train") -> argparse.ArgumentParser
         prog=prog, description="Train a digit classifier from scratch on MNIST (and UNIPEN's pen digits).",
         formatter_class=DefaultsOnceFormatter)
     parser.add_argument("--arch", choices=ARCHITECTURES, default=defaults.arch, help="network architecture")
+    parser.add_argument("--channels", type=_channel_list, default=defaults.channels, metavar="STEM,MID,TOP",
+                        help="compact: channels of its three stages (0,0,0 = 32,48,96)")
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help="passes over the training digits")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="digits per step")
     parser.add_argument("--lr", type=float, default=defaults.max_lr, help="peak learning rate (one-cycle)")
@@ -192,6 +198,9 @@ def build_parser(prog: str = "python -m model.train") -> argparse.ArgumentParser
     parser.add_argument("--validation-size", type=int, default=defaults.validation_size,
                         help="training digits held out for validation each epoch")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed (weights, order, augmentation)")
+    parser.add_argument("--split-seed", type=int, default=defaults.split_seed,
+                        help="seed of MNIST's validation split (0 = --seed): keep the split of the run "
+                             "continued with --init, so its held-out digits stay unseen")
     parser.add_argument("--no-augment", action="store_true", help="train on the digits as they are")
     parser.add_argument("--limit", type=int, default=defaults.limit,
                         help="use only this many training digits (0 = all)")
@@ -228,6 +237,17 @@ def build_parser(prog: str = "python -m model.train") -> argparse.ArgumentParser
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     parser.add_argument("--output", type=Path, default=Path("model.pt"), help="checkpoint to write")
     return parser
+
+
+def _channel_list(text: str) -> tuple[int, int, int]:
+    """Parse "32,64,128" into (32, 64, 128): the compact network's channels per stage."""
+    try:
+        channels = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected three channel counts such as 32,64,128, got {text!r}") from None
+    if len(channels) != 3 or any(not 0 <= c <= 512 for c in channels) or (any(channels) and not all(channels)):
+        raise argparse.ArgumentTypeError(f"expected three channel counts from 1 to 512 (or 0,0,0), got {text!r}")
+    return channels  # type: ignore[return-value]
 
 
 def _digit_list(text: str) -> tuple[int, ...]:
@@ -270,10 +290,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> 
     """Run the CLI (named ``prog`` in its help) and return the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(prog).parse_args(argv)
-    config = TrainConfig(arch=args.arch, epochs=1 if args.dry_run else args.epochs, batch_size=args.batch_size,
+    config = TrainConfig(arch=args.arch, channels=args.channels, epochs=1 if args.dry_run else args.epochs, batch_size=args.batch_size,
                          max_lr=args.lr, weight_decay=args.weight_decay,
                          validation_size=min(args.validation_size, 512) if args.dry_run else args.validation_size,
-                         seed=args.seed, augment=not args.no_augment, limit=512 if args.dry_run else args.limit,
+                         seed=args.seed, split_seed=args.split_seed, augment=not args.no_augment, limit=512 if args.dry_run else args.limit,
                          pen_repeat=args.pen_repeat, pen_variants=2 if args.dry_run else args.pen_variants,
                          stroke_augment=args.stroke_augment, mnist_per_epoch=args.mnist_per_epoch,
                          style_prob=args.style_prob, style_digits=args.style_digits)
@@ -306,7 +326,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> 
             print(f"error: {error}", file=sys.stderr)
             return 2
 
-    training, validation = split_validation(train_digits, config.validation_size, config.seed)
+    training, validation = split_validation(train_digits, config.validation_size,
+                                            config.split_seed or config.seed)
     if config.limit:
         training = training.subset(slice(0, config.limit))
     network, net_config, history = train_model(config, training, validation, device,
@@ -338,7 +359,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> 
         mnist_test_accuracy=test_accuracy, mnist_test_size=len(test_digits),
         training_command=command, seed=config.seed,
         notes={"train_seconds": round(wall_seconds, 1), "device": str(device),
-               "threads": torch.get_num_threads(), "history": history, **notes},
+               "threads": torch.get_num_threads(), "history": history,
+               "validation_split_seed": config.split_seed or config.seed, **notes},
     )
     path = save_checkpoint(make_checkpoint(network.cpu(), net_config, info), args.output)
     print(f"saved {path}")
