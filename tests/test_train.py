@@ -192,3 +192,16 @@ def test_split_seed_keeps_the_validation_digits_of_the_continued_run(mnist_dir, 
                      "--seed", "3", *extra, "--device", "cpu", "--output", str(output)]) == 0
         assert load_checkpoint(output).info.notes["validation_split_seed"] == (1 if extra else 3)
     assert seen == [3, 1]
+
+
+def test_a_final_model_can_learn_from_the_validation_writers_too(mnist_dir, unipen_dir, tmp_path, capsys):
+    from model.training.unipen import load_suspects, pen_digits
+
+    suspects = load_suspects()
+    teaching = [d for split in ("train", "val") for d in pen_digits(unipen_dir, split)]
+    kept = sum((d.file, d.line) not in suspects for d in teaching)
+    assert main(["--dry-run", "--mnist-dir", str(mnist_dir), "--unipen-dir", str(unipen_dir), "--pen-writers",
+                 "train+val", "--device", "cpu", "--output", str(tmp_path / "model.pt")]) == 0
+    printed = capsys.readouterr().out
+    assert f"pen training digits: {kept:,} of {len(teaching):,}" in printed
+    assert "+ 0 validation digits" in printed  # no pen writer is left to validate on

@@ -62,6 +62,9 @@ class TrainConfig:
     # the stroke augmentation; 0 (the shipped model's recipe) leaves every rendering as it was.
     style_prob: float = 0.0
     style_digits: tuple[int, ...] = (1, 4, 7, 9)  # the digits whose style transform --style-prob applies
+    # Whose pen digits teach: "train" (the validation writers are read after each epoch), or "train+val" for a
+    # final model once every setting is chosen (then nothing is left to validate on pen digits).
+    pen_writers: str = "train"
 
 
 ProgressCallback = Callable[[int, int, float, float], None]  # (step, steps, loss, accuracy)
@@ -229,6 +232,9 @@ def build_parser(prog: str = "python -m model.train") -> argparse.ArgumentParser
     parser.add_argument("--init", type=Path, default=None,
                         help="continue from this checkpoint's weights instead of random ones (its architecture "
                              "replaces --arch)")
+    parser.add_argument("--pen-writers", choices=("train", "train+val"), default=defaults.pen_writers,
+                        help="whose pen digits teach: the training writers (the validation writers are read after "
+                             "each epoch), or both, for a final model once every setting is chosen on validation")
     parser.add_argument("--keep-suspects", action="store_true",
                         help="train on the pen segments listed as probably mislabelled too "
                              "(model/unipen_suspects.txt; see the README)")
@@ -262,16 +268,19 @@ def _digit_list(text: str) -> tuple[int, ...]:
 
 
 def load_pen_training(unipen_dir: Path, config: TrainConfig, keep_suspects: bool, dry_run: bool,
-                      log: Callable[[str], None]) -> tuple[PenTrainingSet, DigitSet]:
-    """Return the training writers' rendered variants and the validation writers' digits."""
+                      log: Callable[[str], None]) -> tuple[PenTrainingSet, DigitSet | None]:
+    """Return the teaching writers' rendered variants and the validation writers' digits (None when the
+    validation writers teach too: ``config.pen_writers == "train+val"``)."""
     train_writers = pen_digits(unipen_dir, "train")
+    validation_writers = pen_digits(unipen_dir, "val")
+    if config.pen_writers == "train+val":
+        train_writers, validation_writers = train_writers + validation_writers, []
     if not keep_suspects:
         suspects = load_suspects()
         kept = [digit for digit in train_writers if (digit.file, digit.line) not in suspects]
         log(f"pen training digits: {len(kept):,} of {len(train_writers):,} "
             f"({len(train_writers) - len(kept)} listed as probably mislabelled left out)")
         train_writers = kept
-    validation_writers = pen_digits(unipen_dir, "val")
     if dry_run:
         train_writers, validation_writers = train_writers[:256], validation_writers[:256]
     started = time.perf_counter()
@@ -283,7 +292,7 @@ def load_pen_training(unipen_dir: Path, config: TrainConfig, keep_suspects: bool
     log(f"rendered {variants.shape[0]} variants of {variants.shape[1]:,} pen digits in "
         f"{time.perf_counter() - started:.0f} s")
     labels = torch.tensor([digit.label for digit in train_writers], dtype=torch.long)
-    return PenTrainingSet(variants, labels), pen_digit_set(validation_writers)
+    return PenTrainingSet(variants, labels), pen_digit_set(validation_writers) if validation_writers else None
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> int:
@@ -296,7 +305,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> 
                          seed=args.seed, split_seed=args.split_seed, augment=not args.no_augment, limit=512 if args.dry_run else args.limit,
                          pen_repeat=args.pen_repeat, pen_variants=2 if args.dry_run else args.pen_variants,
                          stroke_augment=args.stroke_augment, mnist_per_epoch=args.mnist_per_epoch,
-                         style_prob=args.style_prob, style_digits=args.style_digits)
+                         style_prob=args.style_prob, style_digits=args.style_digits, pen_writers=args.pen_writers)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = select_device(args.device)

@@ -1,0 +1,92 @@
+"""benchmarks/writer_cv.py: every writer in exactly one fold, the pooled table counts what each fold read, and a
+rows file that is not its own stops the benchmark in one line naming the file."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks.writer_cv import CONFIGURATIONS, fold_of, main
+from model.training.unipen import pen_digits
+
+FOLDS = 2
+
+
+@pytest.fixture(scope="module")
+def writers(unipen_dir):
+    return pen_digits(unipen_dir, "train") + pen_digits(unipen_dir, "val")
+
+
+def test_every_writer_is_in_one_fold_and_every_fold_is_used(writers):
+    names = sorted({d.writer for d in writers})
+    folds = [fold_of(name, 5) for name in names]
+    assert folds == [fold_of(name, 5) for name in names]  # the same on every run
+    counts = np.bincount(folds, minlength=5)
+    assert counts.min() >= len(names) / 5 / 2  # no fold nearly empty (211 writers: 42 expected)
+
+
+def settings(unipen_dir, rows, writers) -> dict:
+    return {"folds": FOLDS, "epochs": 2, "variants": 4, "mnist_per_epoch": 10_000, "style_prob": 0.6,
+            "init": str(rows / "start.pt"), "digits": len(writers)}
+
+
+def write_rows(rows, name, content: dict) -> None:
+    rows.mkdir(exist_ok=True)
+    (rows / f"{name}.json").write_text(json.dumps(content))
+
+
+def run(mnist_dir, unipen_dir, rows) -> None:
+    main(["--init", str(rows / "start.pt"), "--mnist-dir", str(mnist_dir), "--unipen-dir", str(unipen_dir),
+          "--folds", str(FOLDS), "--rows", str(rows), "--configurations", "--no-write"])
+
+
+def test_the_table_pools_each_folds_readings(mnist_dir, unipen_dir, writers, tmp_path, capsys):
+    rows = tmp_path / "cv"
+    labels = np.array([d.label for d in writers])
+    fold = np.array([fold_of(d.writer, FOLDS) for d in writers])
+    read = {}
+    for name in CONFIGURATIONS:
+        read[name] = [labels[fold == k].copy() for k in range(FOLDS)]
+    read["none"][0][:3] = (read["none"][0][:3] + 1) % 10  # none: 3 wrong in fold 0
+    read["styles"][0][0] = (read["styles"][0][0] + 1) % 10  # styles: the first of them wrong too ...
+    read["styles"][1][5] = (read["styles"][1][5] + 1) % 10  # ... and one of fold 1 that none reads right
+    for name in CONFIGURATIONS:
+        write_rows(rows, name, {"settings": settings(unipen_dir, rows, writers),
+                                **{f"{name}/{k}": {"read": read[name][k].tolist(), "mnist": 10 + k, "seconds": 60}
+                                   for k in range(FOLDS)}})
+    run(mnist_dir, unipen_dir, rows)
+    printed = capsys.readouterr().out
+    every = next(line for line in printed.splitlines() if line.startswith("| every digit"))
+    assert f"| {len(writers):,} (211) | 3 (" in every and "| 2 (" in every
+    assert "+2 −1" in every  # fixed two of none's three, broke one
+    assert "none [10, 11], styles [10, 11]" in printed
+
+
+def test_until_every_fold_is_there_no_table_is_written(mnist_dir, unipen_dir, writers, tmp_path, capsys):
+    rows = tmp_path / "cv"
+    write_rows(rows, "none", {"settings": settings(unipen_dir, rows, writers)})
+    run(mnist_dir, unipen_dir, rows)
+    printed = capsys.readouterr().out
+    assert "missing" in printed and "| every digit" not in printed
+
+
+def short_folds(rows, s):
+    """Both files hold every fold by name, but fold readings of two digits, not of each of the fold's."""
+    for name in CONFIGURATIONS:
+        write_rows(rows, name, {"settings": s, **{f"{name}/{k}": {"read": [1, 2], "mnist": 0} for k in range(FOLDS)}})
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda rows, s: write_rows(rows, "none", {"settings": {**s, "folds": 3}}), "other settings"),
+    (short_folds, "does not hold a reading of each of its digits"),
+    (lambda rows, s: (rows.mkdir(), (rows / "none.json").write_text("[1, 2")), "not JSON"),
+])
+def test_a_rows_file_that_is_not_its_own_stops_it_naming_the_file(mnist_dir, unipen_dir, writers, tmp_path, damage,
+                                                                  words):
+    rows = tmp_path / "cv"
+    damage(rows, settings(unipen_dir, rows, writers))
+    with pytest.raises(SystemExit) as stopped:
+        run(mnist_dir, unipen_dir, rows)
+    assert words in str(stopped.value) and str(rows / "none.json") in str(stopped.value)
