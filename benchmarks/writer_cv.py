@@ -42,7 +42,12 @@ from benchmarks.pen_ablation import add_short_schedule_options
 from benchmarks.style_ablation import UNTOUCHED, read_rows
 from benchmarks.styles import STYLES
 
-CONFIGURATIONS = ("none", "styles")
+CONFIGURATIONS = {  # name: the digits whose style transform is on (model.training.styles)
+    "none": (), "styles": (1, 4, 7, 9), "flag": (1,), "no-loop": (1, 4, 7),
+}
+
+
+TRANSFORMS = {1: "flag (and foot) on 1s", 4: "open top on 4s", 7: "cross bar on 7s", 9: "small loop on 9s"}
 
 
 def fold_of(writer: str, folds: int) -> int:
@@ -61,10 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5, help="folds of writers")
     parser.add_argument("--style-prob", type=float, default=0.6,
                         help="share of the 1s, 4s, 7s and 9s redrawn in a style (styles configuration)")
-    parser.add_argument("--configurations", nargs="*", default=list(CONFIGURATIONS), choices=CONFIGURATIONS,
+    parser.add_argument("--configurations", nargs="*", default=list(CONFIGURATIONS), choices=list(CONFIGURATIONS),
                         help="the configurations to run now (none named: only write the section from --rows)")
     parser.add_argument("--rows", type=Path, default=Path("runs/writer-cv"),
                         help="folder where each configuration's folds are kept (so that processes can share the work)")
+    parser.add_argument("--note", action="append", default=[], help="a line to add under the table (repeatable)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     if args.folds < 2:
@@ -104,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             teach = [d for d, f in zip(writers, fold) if f != k and (d.file, d.line) not in suspects]
             check = [d for d, f in zip(writers, fold) if f == k]
             augment = stroke_augment_config("all")
-            if name == "styles":
-                augment = replace(augment, style_probability=args.style_prob)
+            if CONFIGURATIONS[name]:
+                augment = replace(augment, style_probability=args.style_prob, style_digits=CONFIGURATIONS[name])
             variants = render_variants(teach, args.variants, augment, seed=base.seed)
             labels = torch.tensor([d.label for d in teach])
             network, _, _ = train_model(base, mnist_training, mnist_validation.subset(slice(0, 0)),
@@ -126,9 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in CONFIGURATIONS:  # the other process's folds, as they are now
         kept = read_rows(args.rows / f"{name}.json", {})
         rows.update({key: kept[key] for key in fold_keys(name, args.folds) if key in kept})
-    missing = [key for name in CONFIGURATIONS for key in fold_keys(name, args.folds) if key not in rows]
-    if missing:
-        print(f"folds so far in {args.rows}; the section is written once all are there (missing: {missing})")
+    done = [name for name in CONFIGURATIONS if all(key in rows for key in fold_keys(name, args.folds))]
+    if "none" not in done or len(done) < 2:
+        missing = [key for name in CONFIGURATIONS for key in fold_keys(name, args.folds) if key not in rows]
+        print(f"folds so far in {args.rows}; the section is written once none and another configuration have "
+              f"every fold (missing: {missing})")
         return 0
     labels = np.array([d.label for d in writers])
     order = np.concatenate([np.flatnonzero(fold == k) for k in range(args.folds)])  # the rows' digit order
@@ -138,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"error: {args.rows / f'{name}.json'}: fold {k} does not hold a reading of each of "
                              "its digits; remove the file to measure it afresh")
     right = {}
-    for name in CONFIGURATIONS:
+    for name in done:
         read = np.empty(len(writers), dtype=np.int64)
         read[order] = np.concatenate([rows[f"{name}/{k}"]["read"] for k in range(args.folds)])
         right[name] = read == labels
@@ -151,31 +159,37 @@ def main(argv: list[str] | None = None) -> int:
     names = np.array([d.writer for d in writers])
     table = []
     for title, mask in groups.items():
-        none, styles = right["none"][mask], right["styles"][mask]
-        fixed, broken = int((~none & styles).sum()), int((none & ~styles).sum())
         who = sorted(set(names[mask]))
-        better = sum((right["styles"][mask & (names == w)].sum() > right["none"][mask & (names == w)].sum())
-                     for w in who)
-        worse = sum((right["styles"][mask & (names == w)].sum() < right["none"][mask & (names == w)].sum())
-                    for w in who)
-        table.append([title, f"{int(mask.sum()):,} ({len(who)})", f"{int((~none).sum())} ({1 - none.mean():.2%})",
-                      f"{int((~styles).sum())} ({1 - styles.mean():.2%})",
-                      f"+{fixed} −{broken}, p = {mcnemar_p(fixed, broken):.3f}", f"{better} / {worse}"])
-    mnist = {name: [rows[f"{name}/{k}"]["mnist"] for k in range(args.folds)] for name in CONFIGURATIONS}
+        none = right["none"][mask]
+        cells = [title, f"{int(mask.sum()):,} ({len(who)})", f"{int((~none).sum())} ({1 - none.mean():.2%})"]
+        for name in done[1:]:
+            other = right[name][mask]
+            fixed, broken = int((~none & other).sum()), int((none & ~other).sum())
+            per_writer = [(right[name][mask & (names == w)].sum(), right["none"][mask & (names == w)].sum())
+                          for w in who]
+            better, worse = sum(a > b for a, b in per_writer), sum(a < b for a, b in per_writer)
+            cells.append(f"{int((~other).sum())} ({1 - other.mean():.2%}); +{fixed} −{broken}, "
+                         f"p = {mcnemar_p(fixed, broken):.3f}; writers {better} / {worse}")
+        table.append(cells)
+    mnist = {name: [rows[f"{name}/{k}"]["mnist"] for k in range(args.folds)] for name in done}
+    described = "; ".join(f"`{name}`: " + (", ".join(TRANSFORMS[d] for d in CONFIGURATIONS[name]) or "no style")
+                          for name in done)
     body = [f"{len(set(names))} writers (UNIPEN's training and validation writers, {len(writers):,} digits) dealt "
             f"into {args.folds} folds by writer; for each fold each configuration continues `{args.init}` for "
             f"{args.epochs} epochs ({args.mnist_per_epoch:,} MNIST digits and the other folds' pen digits per "
             f"epoch, {args.variants} rendered variants each, seed 1; listed suspects left out of training) and "
-            f"reads the fold's digits, every segment as labelled. `styles`: {args.style_prob:.0%} of the 1s, 4s, "
-            "7s and 9s redrawn in a writer's continental style. Groups: benchmarks/styles.py's rules on the real "
-            "strokes. Cells: digits read wrong (error rate).", "",
-            *markdown_table(["digits", "digits (writers)", "none: wrong", "styles: wrong",
-                             "styles against none: fixed −broken, McNemar p", "writers read better / worse"], table),
-            "", f"MNIST validation (5,000 digits), wrong per fold's model: none {mnist['none']}, "
-                f"styles {mnist['styles']}.",
+            f"reads the fold's digits, every segment as labelled. Configurations ({args.style_prob:.0%} of the "
+            f"digits named redrawn in a writer's continental style): {described}. Groups: benchmarks/styles.py's "
+            "rules on the real strokes. Cells: digits read wrong (error rate); against `none`: the digits fixed "
+            "and broken, McNemar's exact p, and the writers read better / worse.", "",
+            *markdown_table(["digits", "digits (writers)", "none: wrong",
+                             *[f"{name}: wrong; against none" for name in done[1:]]], table),
+            "", "MNIST validation (5,000 digits), wrong per fold's model: "
+                + "; ".join(f"{name} {mnist[name]} (mean {np.mean(mnist[name]):.1f})" for name in done) + ".",
             f"Time per fold and configuration (one thread): "
-            f"{int(np.median([rows[f'{n}/{k}']['seconds'] for n in CONFIGURATIONS for k in range(args.folds)]))} s "
-            "median."]
+            f"{int(np.median([rows[f'{n}/{k}']['seconds'] for n in done for k in range(args.folds)]))} s median "
+            "(configurations run two at a time, one process each; the section is written from the rows they "
+            f"kept in {args.rows}).", *(["", *[f"- {note}" for note in args.note]] if args.note else [])]
     publish("writer-cv", "Style recipe by writer-level cross-validation (issue 19)", body, write=not args.no_write)
     return 0
 

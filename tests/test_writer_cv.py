@@ -61,7 +61,7 @@ def test_the_table_pools_each_folds_readings(mnist_dir, unipen_dir, writers, tmp
     every = next(line for line in printed.splitlines() if line.startswith("| every digit"))
     assert f"| {len(writers):,} (211) | 3 (" in every and "| 2 (" in every
     assert "+2 −1" in every  # fixed two of none's three, broke one
-    assert "none [10, 11], styles [10, 11]" in printed
+    assert "none [10, 11] (mean 10.5); styles [10, 11] (mean 10.5)" in printed
 
 
 def test_until_every_fold_is_there_no_table_is_written(mnist_dir, unipen_dir, writers, tmp_path, capsys):
