@@ -35,7 +35,8 @@ def mcnemar_p(fixed: int, broken: int) -> float:
 
 
 def load(recipe: str):
-    """Return (network, the seeds of its MNIST validation splits) of a checkpoint path or a soup 'A:w+B:w'."""
+    """Return (network, the seeds of its MNIST validation splits, whether the validation writers taught it) of a
+    checkpoint path or a soup 'A:w+B:w'."""
     from model.storage.checkpoint import Checkpoint, load_checkpoint
     from model.training.soup import ingredient, soup
 
@@ -44,7 +45,8 @@ def load(recipe: str):
     seeds = {checkpoint.info.notes.get("validation_split_seed", checkpoint.info.seed) for checkpoint, _ in parts}
     first = parts[0][0]
     network = first.build() if len(parts) == 1 else Checkpoint(first.config, soup(parts), first.info).build()
-    return network, seeds
+    taught = any("--pen-writers train+val" in (checkpoint.info.training_command or "") for checkpoint, _ in parts)
+    return network, seeds, taught
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,16 +75,18 @@ def main(argv: list[str] | None = None) -> int:
     def right(network, digits) -> np.ndarray:
         return (predict_labels(network, digits) == digits.labels).numpy()
 
-    baseline, _ = load(args.baseline)
+    baseline, _, _ = load(args.baseline)
     base_test = {"MNIST": right(baseline, mnist_test), "pen": right(baseline, pen_test)}
     rows = []
     for recipe in [args.baseline, *args.candidates]:
-        network, seeds = load(recipe)
+        network, seeds, taught = load(recipe)
         mnist_ok, pen_ok = right(network, mnist_val), right(network, pen_val)
         own_split = seeds <= {VALIDATION_SEED, None}  # a soup records no seed of its own
         cells = [f"`{recipe}`" + (" (now shipped)" if recipe == args.baseline else ""),
-                 f"{int((~mnist_ok).sum())}" + ("" if own_split else " †"), f"{int((~pen_ok).sum())}"]
-        cells += [f"{int((~pen_ok[mask]).sum())} of {int(mask.sum())}" for mask in groups.values()]
+                 f"{int((~mnist_ok).sum())}" + ("" if own_split else " †"),
+                 f"{int((~pen_ok).sum())}" + (" ‡" if taught else "")]
+        cells += [f"{int((~pen_ok[mask]).sum())} of {int(mask.sum())}" + (" ‡" if taught else "")
+                  for mask in groups.values()]
         for name, digits in (("MNIST", mnist_test), ("pen", pen_test)):
             ok = right(network, digits)
             if recipe == args.baseline:
@@ -99,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
              f"{len({d.writer for d in val_writers})} validation writers ({len(pen_val):,} digits); test: MNIST's "
              f"10,000 test digits and the {len({d.writer for d in test_writers})} test writers ({len(pen_test):,}). "
              "Val cells: digits read wrong. † trained with another seed: part of this MNIST validation split was "
-             "its training data. A soup records no seed: those here are of runs trained with seed 1 unless "
+             "its training data. ‡ the validation writers were among its teachers (`--pen-writers train+val`): "
+             "those cells are not a validation. A soup records no seed: those here are of runs trained with seed 1 unless "
              "their name says otherwise.", "",
              *markdown_table(header, rows), "", *[f"- {note}" for note in args.note]]
     publish("base-candidates", "Base-model candidates: validation, then test (issue 19)", lines,

@@ -1,0 +1,36 @@
+"""benchmarks/base_candidates.py marks the validation cells a candidate cannot be judged on: MNIST digits another
+split seed trained on (†), pen writers that taught it (‡), soups included."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from benchmarks.base_candidates import load, mcnemar_p
+from model.storage.checkpoint import Checkpoint, save_checkpoint
+
+
+def saved(checkpoint: Checkpoint, path, **changes) -> str:
+    save_checkpoint(Checkpoint(checkpoint.config, checkpoint.state_dict, replace(checkpoint.info, **changes)), path)
+    return str(path)
+
+
+def test_a_run_of_another_seed_on_the_same_split_is_judged_on_it(shipped_checkpoint, tmp_path):
+    own = saved(shipped_checkpoint, tmp_path / "own.pt", seed=3, notes={"validation_split_seed": 1})
+    other = saved(shipped_checkpoint, tmp_path / "other.pt", seed=3, notes={})
+    assert load(own)[1] == {1} and load(other)[1] == {3}
+
+
+def test_validation_writers_that_taught_a_model_are_named_in_a_soup_too(shipped_checkpoint, tmp_path):
+    plain = saved(shipped_checkpoint, tmp_path / "plain.pt", training_command="python -m model.train --seed 1")
+    taught = saved(shipped_checkpoint, tmp_path / "taught.pt",
+                   training_command="python -m model.train --pen-writers train+val --seed 1")
+    assert load(plain)[2] is False
+    assert load(taught)[2] is True
+    assert load(f"{plain}:0.5+{taught}:0.5")[2] is True
+
+
+@pytest.mark.parametrize("fixed, broken, p", [(0, 0, 1.0), (0, 6, 0.03125), (6, 0, 0.03125), (3, 3, 1.0)])
+def test_mcnemar_p_of_fixed_and_broken_digits(fixed, broken, p):
+    assert mcnemar_p(fixed, broken) == pytest.approx(p)
