@@ -10,12 +10,16 @@ another seed some of them were training digits, so that cell is marked), UNIPEN'
 and each continental style group among them (benchmarks/styles.py's rules) — then the *test* figures,
 MNIST's 10,000 test digits and UNIPEN's 57 test writers, with the digits the candidate fixes and breaks
 against ``--baseline`` and McNemar's exact two-sided p for those (a small p: the change is not chance).
-The test columns judge a candidate chosen on the others; they choose nothing.
+The test columns judge a candidate chosen on the others; they choose nothing. Cells a candidate cannot
+be validated on are marked: † MNIST validation digits a run of another split seed trained on (the
+split seed is that of the run's last stage), ‡ pen validation writers that taught it
+(``--pen-writers train+val``, from the checkpoint's notes or, for a soup, its recipe's commands).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from math import comb
 from pathlib import Path
 
@@ -26,6 +30,8 @@ from benchmarks.common import default_data_dir, default_unipen_dir, markdown_tab
 from benchmarks.styles import STYLES
 
 VALIDATION_SEED = 1  # the seed of the MNIST validation split read here
+# model.train's --pen-writers train+val as a command may spell it (argparse takes "=" and any unique prefix)
+TAUGHT_BY_VALIDATION = re.compile(r"--pen-w[a-z-]*(=|\s+)['\"]?train\+val")
 
 
 def mcnemar_p(fixed: int, broken: int) -> float:
@@ -45,7 +51,9 @@ def load(recipe: str):
     seeds = {checkpoint.info.notes.get("validation_split_seed", checkpoint.info.seed) for checkpoint, _ in parts}
     first = parts[0][0]
     network = first.build() if len(parts) == 1 else Checkpoint(first.config, soup(parts), first.info).build()
-    taught = any("--pen-writers train+val" in (checkpoint.info.training_command or "") for checkpoint, _ in parts)
+    taught = any(checkpoint.info.notes.get("pen_writers") == "train+val"
+                 or bool(TAUGHT_BY_VALIDATION.search(checkpoint.info.training_command or ""))  # a soup: commands
+                 for checkpoint, _ in parts)
     return network, seeds, taught
 
 

@@ -11,16 +11,20 @@ the writers are dealt into ``--folds`` folds by a hash of their name (:func:`fol
 fold and each configuration the MNIST-only model is continued on the *other* folds' pen digits (the
 short schedule of benchmarks/style_ablation: MNIST plus pen digits, same seed and stroke
 augmentation; listed suspects left out of training) and reads the fold's digits, every segment as
-labelled. Configurations: ``none`` (the shipped recipe's pen data) and ``styles`` (its 1s, 4s, 7s
-and 9s redrawn in a writer's continental style with ``--style-prob``, as ``model.train --style-prob``).
-The test writers are never read.
+labelled. Configurations (:data:`CONFIGURATIONS`): ``none`` (the shipped recipe's pen data), and
+``styles``, ``flag`` and ``no-loop``, which redraw ``--style-prob`` of some classes' pen digits in a
+writer's continental style before the stroke augmentation (as ``model.train --style-prob P
+--style-digits D``): all four transforms, the flag (and foot) on 1s alone, all but the small loop on
+9s. The test writers are never read.
 
 Pooled over the folds: digits read wrong overall, on each style group found by benchmarks/styles.py's
-rules (real writers' styles, not synthetic ones), on the rest of the styled classes and on the other
-classes; the digits ``styles`` fixes and breaks against ``none`` with McNemar's exact p; and how many
-writers are read better and worse. Each fold's figures are kept in ``--rows``/<configuration>.json as they are made (a file per
-configuration, replaced atomically), so two processes can share the work (``--configurations``) and a
-stopped run loses only its current fold.
+rules (real writers' styles, not synthetic ones; a flagged and footed 1 counts in both 1 rows), on the
+rest of the styled classes and on the other classes; for each configuration the digits it fixes and
+breaks against ``none`` with McNemar's exact p, and how many writers it reads better and worse. Each
+fold's figures are kept in ``--rows``/<configuration>.json as they are made (a file per
+configuration, replaced atomically; run each configuration in one process at a time), so two
+processes can share the work and a stopped run loses only its current fold; a file of other settings
+or one that is not this benchmark's stops it in one line naming the file.
 """
 
 from __future__ import annotations
@@ -60,12 +64,41 @@ def fold_keys(configuration: str, folds: int) -> list[str]:
     return [f"{configuration}/{k}" for k in range(folds)]
 
 
+MAX_FOLDS = 20
+
+
+def load_folds(path: Path, configuration: str, settings: dict, fold_sizes: list[int]) -> dict:
+    """Return the folds of one configuration kept in ``path`` (none if it does not exist yet); exits with one
+    line naming the file if it holds other settings or anything but a reading of each of a fold's digits."""
+    kept = read_rows(path, {"settings": settings})
+    if kept.get("settings") != settings:
+        raise SystemExit(f"error: {path} holds folds of other settings ({kept.get('settings')}); remove it or "
+                         "name another --rows")
+    folds = {}
+    for k, key in enumerate(fold_keys(configuration, len(fold_sizes))):
+        if key not in kept:
+            continue
+        value = kept[key]
+
+        def count(item) -> bool:
+            return isinstance(item, int) and not isinstance(item, bool) and item >= 0
+
+        read = value.get("read")
+        if not (isinstance(read, list) and len(read) == fold_sizes[k]
+                and all(count(item) and item <= 9 for item in read)
+                and count(value.get("mnist")) and count(value.get("seconds"))):
+            raise SystemExit(f"error: {path}: fold {k} does not hold a reading of each of its digits (digits 0–9, "
+                             "with its MNIST errors and seconds); remove the file to measure it afresh")
+        folds[key] = value
+    return folds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_short_schedule_options(parser)
-    parser.add_argument("--folds", type=int, default=5, help="folds of writers")
+    parser.add_argument("--folds", type=int, default=5, help=f"folds of writers (2 to {MAX_FOLDS})")
     parser.add_argument("--style-prob", type=float, default=0.6,
-                        help="share of the 1s, 4s, 7s and 9s redrawn in a style (styles configuration)")
+                        help="share of the configuration's digits redrawn in a style (every configuration but none)")
     parser.add_argument("--configurations", nargs="*", default=list(CONFIGURATIONS), choices=list(CONFIGURATIONS),
                         help="the configurations to run now (none named: only write the section from --rows)")
     parser.add_argument("--rows", type=Path, default=Path("runs/writer-cv"),
@@ -73,8 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--note", action="append", default=[], help="a line to add under the table (repeatable)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
-    if args.folds < 2:
-        parser.error("--folds must be at least 2")
+    if not 2 <= args.folds <= MAX_FOLDS:
+        parser.error(f"--folds must be from 2 to {MAX_FOLDS}")
+    if args.rows.exists() and not args.rows.is_dir():
+        parser.error(f"--rows {args.rows} is a file; it names the folder that keeps each configuration's folds")
     torch.set_num_threads(1)
 
     from model.storage.checkpoint import load_checkpoint
@@ -93,13 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = {"folds": args.folds, "epochs": args.epochs, "variants": args.variants,
                 "mnist_per_epoch": args.mnist_per_epoch, "style_prob": args.style_prob, "init": str(args.init),
                 "digits": len(writers)}
+    fold_sizes = np.bincount(fold, minlength=args.folds).tolist()
     rows = {}
     for name in CONFIGURATIONS:
-        kept = read_rows(args.rows / f"{name}.json", {"settings": settings})
-        if kept.get("settings") != settings:
-            raise SystemExit(f"error: {args.rows / f'{name}.json'} holds folds of other settings "
-                             f"({kept.get('settings')}); remove it or name another --rows")
-        rows.update({key: kept[key] for key in fold_keys(name, args.folds) if key in kept})
+        rows.update(load_folds(args.rows / f"{name}.json", name, settings, fold_sizes))
     initial = load_checkpoint(args.init) if args.configurations else None
     for name in args.configurations:
         for k in range(args.folds):
@@ -123,15 +155,14 @@ def main(argv: list[str] | None = None) -> int:
             mine = {"settings": settings, **{other: value for other, value in rows.items()
                                              if other.startswith(f"{name}/")}}
             args.rows.mkdir(parents=True, exist_ok=True)
-            temporary = args.rows / f".{name}.json.tmp"
+            temporary = args.rows / f".{name}.json.{os.getpid()}.tmp"
             temporary.write_text(json.dumps(mine))
             os.replace(temporary, args.rows / f"{name}.json")  # a reader never sees half a file
             print(key, f"{int((read != np.array([d.label for d in check])).sum())} of {len(check)} wrong,",
                   f"MNIST {mnist_wrong}, {rows[key]['seconds']} s", flush=True)
 
-    for name in CONFIGURATIONS:  # the other process's folds, as they are now
-        kept = read_rows(args.rows / f"{name}.json", {})
-        rows.update({key: kept[key] for key in fold_keys(name, args.folds) if key in kept})
+    for name in CONFIGURATIONS:  # the other processes' folds, as they are now
+        rows.update(load_folds(args.rows / f"{name}.json", name, settings, fold_sizes))
     done = [name for name in CONFIGURATIONS if all(key in rows for key in fold_keys(name, args.folds))]
     if "none" not in done or len(done) < 2:
         missing = [key for name in CONFIGURATIONS for key in fold_keys(name, args.folds) if key not in rows]
@@ -140,11 +171,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     labels = np.array([d.label for d in writers])
     order = np.concatenate([np.flatnonzero(fold == k) for k in range(args.folds)])  # the rows' digit order
-    for key, value in rows.items():
-        name, k = key.split("/")
-        if not (isinstance(value.get("read"), list) and len(value["read"]) == int((fold == int(k)).sum())):
-            raise SystemExit(f"error: {args.rows / f'{name}.json'}: fold {k} does not hold a reading of each of "
-                             "its digits; remove the file to measure it afresh")
     right = {}
     for name in done:
         read = np.empty(len(writers), dtype=np.int64)
@@ -188,8 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                 + "; ".join(f"{name} {mnist[name]} (mean {np.mean(mnist[name]):.1f})" for name in done) + ".",
             f"Time per fold and configuration (one thread): "
             f"{int(np.median([rows[f'{n}/{k}']['seconds'] for n in done for k in range(args.folds)]))} s median "
-            "(configurations run two at a time, one process each; the section is written from the rows they "
-            f"kept in {args.rows}).", *(["", *[f"- {note}" for note in args.note]] if args.note else [])]
+            f"(the section is written from the folds kept in {args.rows}). A 1 with flag and foot counts in both "
+            "1 rows.", *(["", *[f"- {note}" for note in args.note]] if args.note else [])]
     publish("writer-cv", "Style recipe by writer-level cross-validation (issue 19)", body, write=not args.no_write)
     return 0
 

@@ -26,8 +26,11 @@ def test_validation_writers_that_taught_a_model_are_named_in_a_soup_too(shipped_
     plain = saved(shipped_checkpoint, tmp_path / "plain.pt", training_command="python -m model.train --seed 1")
     taught = saved(shipped_checkpoint, tmp_path / "taught.pt",
                    training_command="python -m model.train --pen-writers train+val --seed 1")
+    spelled = saved(shipped_checkpoint, tmp_path / "spelled.pt",
+                    training_command="python -m model.train --pen-w=train+val")
+    noted = saved(shipped_checkpoint, tmp_path / "noted.pt", notes={"pen_writers": "train+val"})
     assert load(plain)[2] is False
-    assert load(taught)[2] is True
+    assert load(taught)[2] is True and load(spelled)[2] is True and load(noted)[2] is True
     assert load(f"{plain}:0.5+{taught}:0.5")[2] is True
 
 

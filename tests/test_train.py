@@ -165,6 +165,14 @@ def test_channels_set_the_width_of_a_model_trained_from_scratch(mnist_dir, tmp_p
     assert np.abs(torch_free - expected.numpy()).max() < 1e-4
 
 
+def test_channels_are_refused_where_they_cannot_apply(tmp_path, capsys):
+    for extra in (["--init", str(tmp_path / "any.pt")], ["--arch", "seed"]):
+        with pytest.raises(SystemExit) as stopped:
+            main(["--channels", "16,24,40", *extra, "--output", str(tmp_path / "never.pt")])
+        assert stopped.value.code == 2 and "trained from scratch" in capsys.readouterr().err
+    assert not (tmp_path / "never.pt").exists()
+
+
 @pytest.mark.parametrize("text", ["32,64", "32,64,x", "0,64,128", "32,64,9999"])
 def test_bad_channels_are_a_usage_error(text, capsys):
     with pytest.raises(SystemExit) as stopped:

@@ -31,6 +31,7 @@ from model.constants import UNIPEN_DIR_ENV, default_unipen_dir
 from model.training.data import (MNIST_DIR_ENV, AugmentConfig, DigitSet, MnistUnavailableError, augment, concat_digit_sets,
                         default_mnist_dir, load_mnist, normalise, split_validation, to_unit_ink)
 from model.training.evaluate import DefaultsOnceFormatter, accuracy_of, add_mnist_dir_option
+from model.files.limits import MAX_CHANNELS
 from model.recognition.network import ARCHITECTURES, NetConfig, build_network, count_parameters
 from model.training.pen_data import PenTrainingSet, StrokeAugment, pen_digit_set, render_variants
 from model.training.unipen import UnipenFormatError, UnipenUnavailableError, load_suspects, pen_digits
@@ -192,8 +193,10 @@ def build_parser(prog: str = "python -m model.train") -> argparse.ArgumentParser
         prog=prog, description="Train a digit classifier from scratch on MNIST (and UNIPEN's pen digits).",
         formatter_class=DefaultsOnceFormatter)
     parser.add_argument("--arch", choices=ARCHITECTURES, default=defaults.arch, help="network architecture")
+    widths = NetConfig()
     parser.add_argument("--channels", type=_channel_list, default=defaults.channels, metavar="STEM,MID,TOP",
-                        help="compact: channels of its three stages (0,0,0 = 32,48,96)")
+                        help="compact, trained from scratch: channels of its three stages (0,0,0 = "
+                             f"{widths.stem_channels},{widths.mid_channels},{widths.top_channels})")
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help="passes over the training digits")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="digits per step")
     parser.add_argument("--lr", type=float, default=defaults.max_lr, help="peak learning rate (one-cycle)")
@@ -251,8 +254,9 @@ def _channel_list(text: str) -> tuple[int, int, int]:
         channels = tuple(int(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected three channel counts such as 32,64,128, got {text!r}") from None
-    if len(channels) != 3 or any(not 0 <= c <= 512 for c in channels) or (any(channels) and not all(channels)):
-        raise argparse.ArgumentTypeError(f"expected three channel counts from 1 to 512 (or 0,0,0), got {text!r}")
+    if len(channels) != 3 or any(not 0 <= c <= MAX_CHANNELS for c in channels) or (any(channels) and not all(channels)):
+        raise argparse.ArgumentTypeError(f"expected three channel counts from 1 to {MAX_CHANNELS} (or 0,0,0), "
+                                         f"got {text!r}")
     return channels  # type: ignore[return-value]
 
 
@@ -298,14 +302,21 @@ def load_pen_training(unipen_dir: Path, config: TrainConfig, keep_suspects: bool
 def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> int:
     """Run the CLI (named ``prog`` in its help) and return the exit status."""
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(prog).parse_args(argv)
-    config = TrainConfig(arch=args.arch, channels=args.channels, epochs=1 if args.dry_run else args.epochs, batch_size=args.batch_size,
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
+    if any(args.channels) and (args.init is not None or args.arch != "compact"):
+        parser.error("--channels sets the width of a compact network trained from scratch; a network continued "
+                     "with --init keeps its own, and --arch seed has none")
+    config = TrainConfig(arch=args.arch, channels=args.channels, epochs=1 if args.dry_run else args.epochs,
+                         batch_size=args.batch_size,
                          max_lr=args.lr, weight_decay=args.weight_decay,
                          validation_size=min(args.validation_size, 512) if args.dry_run else args.validation_size,
-                         seed=args.seed, split_seed=args.split_seed, augment=not args.no_augment, limit=512 if args.dry_run else args.limit,
+                         seed=args.seed, split_seed=args.split_seed, augment=not args.no_augment,
+                         limit=512 if args.dry_run else args.limit,
                          pen_repeat=args.pen_repeat, pen_variants=2 if args.dry_run else args.pen_variants,
                          stroke_augment=args.stroke_augment, mnist_per_epoch=args.mnist_per_epoch,
-                         style_prob=args.style_prob, style_digits=args.style_digits, pen_writers=args.pen_writers)
+                         style_prob=args.style_prob, style_digits=args.style_digits,
+                         pen_writers=args.pen_writers)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = select_device(args.device)
@@ -369,7 +380,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> 
         training_command=command, seed=config.seed,
         notes={"train_seconds": round(wall_seconds, 1), "device": str(device),
                "threads": torch.get_num_threads(), "history": history,
-               "validation_split_seed": config.split_seed or config.seed, **notes},
+               "validation_split_seed": config.split_seed or config.seed, "pen_writers": config.pen_writers,
+               **notes},
     )
     path = save_checkpoint(make_checkpoint(network.cpu(), net_config, info), args.output)
     print(f"saved {path}")
