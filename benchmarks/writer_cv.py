@@ -33,6 +33,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -67,9 +68,16 @@ def fold_keys(configuration: str, folds: int) -> list[str]:
 MAX_FOLDS = 20
 
 
+def settings_of(configuration: str, settings: dict) -> dict:
+    """Return the settings a configuration's folds depend on: ``none`` redraws nothing, so not the style share
+    (its folds serve every --style-prob)."""
+    return {key: value for key, value in settings.items() if configuration != "none" or key != "style_prob"}
+
+
 def load_folds(path: Path, configuration: str, settings: dict, fold_sizes: list[int]) -> dict:
     """Return the folds of one configuration kept in ``path`` (none if it does not exist yet); exits with one
     line naming the file if it holds other settings or anything but a reading of each of a fold's digits."""
+    settings = settings_of(configuration, settings)
     kept = read_rows(path, {"settings": settings})
     if kept.get("settings") != settings:
         raise SystemExit(f"error: {path} holds folds of other settings ({kept.get('settings')}); remove it or "
@@ -104,8 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=Path, default=Path("runs/writer-cv"),
                         help="folder where each configuration's folds are kept (so that processes can share the work)")
     parser.add_argument("--note", action="append", default=[], help="a line to add under the table (repeatable)")
+    parser.add_argument("--section", default="writer-cv",
+                        help="BENCHMARKS.md section to write (another name keeps the first one: another style share)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
+    if not re.fullmatch(r"writer-cv[a-z0-9-]{0,40}", args.section):
+        parser.error("--section must be writer-cv or start with it (letters, digits and dashes)")
     if not 2 <= args.folds <= MAX_FOLDS:
         parser.error(f"--folds must be from 2 to {MAX_FOLDS}")
     if args.rows.exists() and not args.rows.is_dir():
@@ -152,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             read = predict_labels(network, pen_digit_set(check)).numpy()
             mnist_wrong = int((predict_labels(network, mnist_validation) != mnist_validation.labels).sum())
             rows[key] = {"read": read.tolist(), "mnist": mnist_wrong, "seconds": round(time.perf_counter() - started)}
-            mine = {"settings": settings, **{other: value for other, value in rows.items()
+            mine = {"settings": settings_of(name, settings), **{other: value for other, value in rows.items()
                                              if other.startswith(f"{name}/")}}
             args.rows.mkdir(parents=True, exist_ok=True)
             temporary = args.rows / f".{name}.json.{os.getpid()}.tmp"
@@ -216,7 +228,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{int(np.median([rows[f'{n}/{k}']['seconds'] for n in done for k in range(args.folds)]))} s median "
             f"(the section is written from the folds kept in {args.rows}). A 1 with flag and foot counts in both "
             "1 rows.", *(["", *[f"- {note}" for note in args.note]] if args.note else [])]
-    publish("writer-cv", "Style recipe by writer-level cross-validation (issue 19)", body, write=not args.no_write)
+    title = "Style recipe by writer-level cross-validation (issue 19)"
+    if args.section != "writer-cv":
+        title += f": {args.style_prob:.0%} of the digits redrawn"
+    publish(args.section, title, body, write=not args.no_write)
     return 0
 
 

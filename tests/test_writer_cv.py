@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks.writer_cv import CONFIGURATIONS, fold_of, main
+from benchmarks.writer_cv import CONFIGURATIONS, fold_of, main, settings_of
 from model.training.unipen import pen_digits
 
 FOLDS = 2
@@ -34,6 +34,9 @@ def settings(unipen_dir, rows, writers) -> dict:
 
 
 def write_rows(rows, name, content: dict) -> None:
+    """Write a configuration's file as the benchmark does: none's settings leave out the style share."""
+    if "settings" in content:
+        content = {**content, "settings": settings_of(name, content["settings"])}
     rows.mkdir(exist_ok=True)
     (rows / f"{name}.json").write_text(json.dumps(content))
 
@@ -63,6 +66,15 @@ def test_the_table_pools_each_folds_readings(mnist_dir, unipen_dir, writers, tmp
     assert f"| {len(writers):,} (211) | 3 (" in every and "| 2 (" in every
     assert "+2 −1" in every  # fixed two of none's three, broke one
     assert "none [10, 11] (mean 10.5); styles [10, 11] (mean 10.5)" in printed
+
+
+def test_the_folds_of_none_serve_every_style_share(mnist_dir, unipen_dir, writers, tmp_path, capsys):
+    rows = tmp_path / "cv"
+    folds_of_none()(rows, settings(unipen_dir, rows, writers), writers)
+    main(["--init", str(rows / "start.pt"), "--mnist-dir", str(mnist_dir), "--unipen-dir", str(unipen_dir),
+          "--folds", str(FOLDS), "--rows", str(rows), "--configurations", "--no-write", "--style-prob", "0.3"])
+    missing = capsys.readouterr().out.split("missing")[1]
+    assert "none/0" not in missing and "flag/0" in missing
 
 
 def test_until_every_fold_is_there_no_table_is_written(mnist_dir, unipen_dir, writers, tmp_path, capsys):
@@ -128,3 +140,10 @@ def test_rows_that_name_a_file_are_a_usage_error(mnist_dir, unipen_dir, tmp_path
     with pytest.raises(SystemExit) as stopped:
         run(mnist_dir, unipen_dir, rows)
     assert stopped.value.code == 2 and "is a file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["other", "writer-cv -->", "writer-cv\nx"])
+def test_a_section_name_that_could_break_benchmarks_md_is_a_usage_error(name, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--init", str(tmp_path / "start.pt"), "--rows", str(tmp_path / "cv"), "--section", name])
+    assert stopped.value.code == 2 and "--section" in capsys.readouterr().err
