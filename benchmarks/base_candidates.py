@@ -77,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     mnist_test = load_mnist(args.mnist_dir, train=False)
     val_writers, test_writers = pen_digits(args.unipen_dir, "val"), pen_digits(args.unipen_dir, "test")
     pen_val, pen_test = pen_digit_set(val_writers), pen_digit_set(test_writers)
-    groups = {style.name: np.array([d.label == style.label and style.detect(d.strokes) for d in val_writers])
-              for style in STYLES if style.name != "flagged-footed-1"}
+    groups = {style.name: style.among(val_writers) for style in STYLES if style.name != "flagged-footed-1"}
 
     def right(network, digits) -> np.ndarray:
         return (predict_labels(network, digits) == digits.labels).numpy()

@@ -42,6 +42,22 @@ def add_short_schedule_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variants", type=int, default=4, help="rendered variants per pen digit")
 
 
+def short_schedule(args: argparse.Namespace) -> TrainConfig:
+    """Return the short schedule's training settings from its options (this, style_ablation and writer_cv)."""
+    return TrainConfig(epochs=args.epochs, max_lr=1e-3, seed=1, pen_repeat=1, pen_variants=args.variants,
+                       mnist_per_epoch=args.mnist_per_epoch)
+
+
+def train_short(config: TrainConfig, teach: list, augment, mnist_training, initial) -> torch.nn.Module:
+    """Return ``initial`` continued for the short schedule on MNIST and ``teach``'s pen digits, rendered with the
+    stroke augmentation ``augment`` (None: plain, one rendering each)."""
+    variants = render_variants(teach, config.pen_variants if augment else 1, augment, seed=config.seed)
+    labels = torch.tensor([d.label for d in teach])
+    network, _, _ = train_model(config, mnist_training, mnist_training.subset(slice(0, 0)), torch.device("cpu"),
+                                log=lambda line: None, pen_training=PenTrainingSet(variants, labels), initial=initial)
+    return network
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_short_schedule_options(parser)
@@ -56,8 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     teach = [d for d in everyone if (d.file, d.line) not in suspects]
     check = pen_digit_set(pen_digits(args.unipen_dir, "val"))
     mnist_training, mnist_validation = split_validation(load_mnist(args.mnist_dir, train=True), 5000, seed=1)
-    base = TrainConfig(epochs=args.epochs, max_lr=1e-3, seed=1, pen_repeat=1, pen_variants=args.variants,
-                       mnist_per_epoch=args.mnist_per_epoch)
+    base = short_schedule(args)
     rows = []
     before = evaluate(initial.build(), check)
     rows.append(["MNIST-only model (start)", f"{before.accuracy:.2%}", f"{len(before.misclassified)}",
@@ -65,13 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.configurations:
         started = time.perf_counter()
         config = replace(base, stroke_augment="all" if name == KEEP_SUSPECTS else name)
-        augment = stroke_augment_config(config.stroke_augment)
-        digits = everyone if name == KEEP_SUSPECTS else teach
-        variants = render_variants(digits, config.pen_variants if augment else 1, augment, seed=config.seed)
-        labels = torch.tensor([d.label for d in digits])
-        network, _, _ = train_model(config, mnist_training, mnist_validation.subset(slice(0, 0)),
-                                    torch.device("cpu"), log=lambda line: None,
-                                    pen_training=PenTrainingSet(variants, labels), initial=initial)
+        network = train_short(config, everyone if name == KEEP_SUSPECTS else teach,
+                              stroke_augment_config(config.stroke_augment), mnist_training, initial)
         pen = evaluate(network, check)
         mnist = evaluate(network, mnist_validation)
         rows.append([name, f"{pen.accuracy:.2%}", f"{len(pen.misclassified)}", f"{mnist.accuracy:.2%}",

@@ -20,26 +20,27 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from benchmarks.common import markdown_table, publish
-from benchmarks.pen_ablation import add_short_schedule_options
+from benchmarks.pen_ablation import add_short_schedule_options, short_schedule, train_short
 from benchmarks.styles import STYLES
+from model.files.disk import atomic_write_bytes
 from model.files.validate import InvalidInputError, read_limited
 from model.storage.checkpoint import load_checkpoint
 from model.training.data import load_mnist, split_validation
 from model.training.evaluate import predict_labels
-from model.training.pen_data import PenTrainingSet, pen_digit_set, render_variants
-from model.training.train import TrainConfig, stroke_augment_config, train_model
+from model.training.pen_data import pen_digit_set
+from model.training.styles import STYLED_DIGITS
+from model.training.train import stroke_augment_config
 from model.training.unipen import load_suspects, pen_digits
 
 CONFIGURATIONS = {  # name: the digits whose transform is on (none: no style at all)
     "none": (), "flag (1)": (1,), "open (4)": (4,), "cross bar (7)": (7,), "small loop (9)": (9,),
-    "all": (1, 4, 7, 9),
+    "all": STYLED_DIGITS,
 }
 UNTOUCHED = (0, 2, 3, 5, 6, 8)
 
@@ -64,19 +65,22 @@ def read_rows(path: Path, default: dict) -> dict:
     return rows
 
 
+def rest_and_untouched(labels: np.ndarray, styled_masks: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Return which digits are of a styled class (1, 4, 7, 9) but of no detected style, and which of the
+    classes no transform touches."""
+    return np.isin(labels, STYLED_DIGITS) & ~np.logical_or.reduce(list(styled_masks.values())), np.isin(labels, UNTOUCHED)
+
+
 def measure(network, check, styled_masks, mnist_validation) -> dict:
     """Return the wrong counts of one network on every group (validation writers) and MNIST."""
     read = predict_labels(network, check).numpy()
     labels = check.labels.numpy()
     wrong = read != labels
-    figures = {"pen": int(wrong.sum()), "untouched": int(wrong[np.isin(labels, UNTOUCHED)].sum())}
+    rest, untouched = rest_and_untouched(labels, styled_masks)
+    figures = {"pen": int(wrong.sum()), "untouched": int(wrong[untouched].sum())}
     for style in STYLES:
         figures[style.name] = int(wrong[styled_masks[style.name]].sum())
-    in_styled = np.isin(labels, (1, 4, 7, 9))
-    any_style = np.zeros(len(labels), dtype=bool)
-    for mask in styled_masks.values():
-        any_style |= mask
-    figures["rest"] = int(wrong[in_styled & ~any_style].sum())
+    figures["rest"] = int(wrong[rest].sum())
     figures["mnist"] = int((predict_labels(network, mnist_validation) != mnist_validation.labels).sum())
     return figures
 
@@ -98,30 +102,20 @@ def main(argv: list[str] | None = None) -> int:
     teach = [d for d in pen_digits(args.unipen_dir, "train") if (d.file, d.line) not in suspects]
     validation_writers = pen_digits(args.unipen_dir, "val")
     check = pen_digit_set(validation_writers)
-    styled_masks = {style.name: np.array([d.label == style.label and style.detect(d.strokes)
-                                          for d in validation_writers]) for style in STYLES}
+    styled_masks = {style.name: style.among(validation_writers) for style in STYLES}
     mnist_training, mnist_validation = split_validation(load_mnist(args.mnist_dir, train=True), 5000, seed=1)
-    base = TrainConfig(epochs=args.epochs, max_lr=1e-3, seed=1, pen_repeat=1, pen_variants=args.variants,
-                       mnist_per_epoch=args.mnist_per_epoch)
+    base = short_schedule(args)
     rows = read_rows(args.rows, {})
     rows["MNIST-only model (start)"] = measure(initial.build(), check, styled_masks, mnist_validation)
     for name in args.configurations:
         started = time.perf_counter()
-        digits = CONFIGURATIONS[name]
-        augment = stroke_augment_config("all")
-        if digits:
-            augment = replace(augment, style_probability=args.style_prob, style_digits=digits)
-        variants = render_variants(teach, args.variants, augment, seed=base.seed)
-        labels = torch.tensor([d.label for d in teach])
-        network, _, _ = train_model(base, mnist_training, mnist_validation.subset(slice(0, 0)),
-                                    torch.device("cpu"), log=lambda line: None,
-                                    pen_training=PenTrainingSet(variants, labels), initial=initial)
+        augment = stroke_augment_config("all", args.style_prob, CONFIGURATIONS[name])  # none: no digit redrawn
+        network = train_short(base, teach, augment, mnist_training, initial)
         figures = measure(network, check, styled_masks, mnist_validation)
         figures["seconds"] = round(time.perf_counter() - started)
         rows = read_rows(args.rows, rows)  # another process may have added its rows
         rows[name] = figures
-        args.rows.parent.mkdir(parents=True, exist_ok=True)
-        args.rows.write_text(json.dumps(rows, indent=1))
+        atomic_write_bytes(args.rows, json.dumps(rows, indent=1).encode("utf-8"))  # never seen half written
         print(name, figures, flush=True)
 
     order = ["MNIST-only model (start)", *CONFIGURATIONS]
@@ -130,11 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     counts = {style.name: int(mask.sum()) for style, mask in zip(STYLES, styled_masks.values())}
     labels = check.labels.numpy()
-    styled_any = np.logical_or.reduce(list(styled_masks.values()))
+    rest, untouched = rest_and_untouched(labels, styled_masks)
     header = ["style transforms", f"pen, all ({len(labels):,})",
               *[f"{style.title} ({counts[style.name]})" for style in STYLES],
-              f"rest of 1, 4, 7, 9 ({int((np.isin(labels, (1, 4, 7, 9)) & ~styled_any).sum())})",
-              f"0, 2, 3, 5, 6, 8 ({int(np.isin(labels, UNTOUCHED).sum())})", "MNIST validation (5,000)", "time"]
+              f"rest of 1, 4, 7, 9 ({int(rest.sum())})", f"0, 2, 3, 5, 6, 8 ({int(untouched.sum())})",
+              "MNIST validation (5,000)", "time"]
     table = [[name, str(rows[name]["pen"]), *[str(rows[name][style.name]) for style in STYLES],
               str(rows[name]["rest"]), str(rows[name]["untouched"]), str(rows[name]["mnist"]),
               f"{rows[name]['seconds']} s" if "seconds" in rows[name] else "—"] for name in order]

@@ -209,6 +209,10 @@ class Style:
     detect: Callable[[Sequence], bool]
     foot: bool | None = None  # for the 1s: force the synthetic style's foot on or off
 
+    def among(self, digits: Sequence) -> np.ndarray:
+        """Return which of ``digits`` (each with ``label`` and ``strokes``) are written in this style."""
+        return np.array([d.label == self.label and bool(self.detect(d.strokes)) for d in digits], dtype=bool)
+
 
 STYLES = (
     Style("flagged-1", "1 with a flag", 1, lambda s: one_flag_and_foot(s)[0], foot=False),
@@ -301,9 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     models = ([args.baseline] if args.baseline else []) + [weights]
     networks = [load_checkpoint(path).build() for path in models]
 
-    found = {split: {style.name: np.array([style.detect(d.strokes) if d.label == style.label else False
-                                           for d in digits], dtype=bool) for style in STYLES}
-             for split, digits in splits.items()}
+    found = {split: {style.name: style.among(digits) for style in STYLES} for split, digits in splits.items()}
     pictures = {split: _render([d.strokes for d in splits[split]]) for split in ("val", "test")}
     read = [{split: _read(network, pictures[split]) for split in ("val", "test")} for network in networks]
     labels = {split: np.array([d.label for d in digits]) for split, digits in splits.items()}

@@ -32,10 +32,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import re
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -43,12 +41,14 @@ import torch
 
 from benchmarks.base_candidates import mcnemar_p
 from benchmarks.common import markdown_table, publish
-from benchmarks.pen_ablation import add_short_schedule_options
-from benchmarks.style_ablation import UNTOUCHED, read_rows
+from benchmarks.pen_ablation import add_short_schedule_options, short_schedule, train_short
+from benchmarks.style_ablation import read_rows, rest_and_untouched
 from benchmarks.styles import STYLES
+from model.files.disk import atomic_write_bytes
+from model.training.styles import STYLED_DIGITS
 
 CONFIGURATIONS = {  # name: the digits whose style transform is on (model.training.styles)
-    "none": (), "styles": (1, 4, 7, 9), "flag": (1,), "no-loop": (1, 4, 7),
+    "none": (), "styles": STYLED_DIGITS, "flag": (1,), "no-loop": (1, 4, 7),
 }
 
 
@@ -74,6 +74,11 @@ def settings_of(configuration: str, settings: dict) -> dict:
     return {key: value for key, value in settings.items() if configuration != "none" or key != "style_prob"}
 
 
+def _count(item) -> bool:
+    """Whether a kept figure is a whole number of at least 0 (JSON's true and false are not)."""
+    return isinstance(item, int) and not isinstance(item, bool) and item >= 0
+
+
 def load_folds(path: Path, configuration: str, settings: dict, fold_sizes: list[int]) -> dict:
     """Return the folds of one configuration kept in ``path`` (none if it does not exist yet); exits with one
     line naming the file if it holds other settings or anything but a reading of each of a fold's digits."""
@@ -87,14 +92,10 @@ def load_folds(path: Path, configuration: str, settings: dict, fold_sizes: list[
         if key not in kept:
             continue
         value = kept[key]
-
-        def count(item) -> bool:
-            return isinstance(item, int) and not isinstance(item, bool) and item >= 0
-
         read = value.get("read")
         if not (isinstance(read, list) and len(read) == fold_sizes[k]
-                and all(count(item) and item <= 9 for item in read)
-                and count(value.get("mnist")) and count(value.get("seconds"))):
+                and all(_count(item) and item <= 9 for item in read)
+                and _count(value.get("mnist")) and _count(value.get("seconds"))):
             raise SystemExit(f"error: {path}: fold {k} does not hold a reading of each of its digits (digits 0–9, "
                              "with its MNIST errors and seconds); remove the file to measure it afresh")
         folds[key] = value
@@ -127,16 +128,15 @@ def main(argv: list[str] | None = None) -> int:
     from model.storage.checkpoint import load_checkpoint
     from model.training.data import load_mnist, split_validation
     from model.training.evaluate import predict_labels
-    from model.training.pen_data import PenTrainingSet, pen_digit_set, render_variants
-    from model.training.train import TrainConfig, stroke_augment_config, train_model
+    from model.training.pen_data import pen_digit_set
+    from model.training.train import stroke_augment_config
     from model.training.unipen import load_suspects, pen_digits
 
     writers = pen_digits(args.unipen_dir, "train") + pen_digits(args.unipen_dir, "val")
     fold = np.array([fold_of(d.writer, args.folds) for d in writers])
     suspects = load_suspects()
     mnist_training, mnist_validation = split_validation(load_mnist(args.mnist_dir, train=True), 5000, seed=1)
-    base = TrainConfig(epochs=args.epochs, max_lr=1e-3, seed=1, pen_repeat=1, pen_variants=args.variants,
-                       mnist_per_epoch=args.mnist_per_epoch)
+    base = short_schedule(args)
     settings = {"folds": args.folds, "epochs": args.epochs, "variants": args.variants,
                 "mnist_per_epoch": args.mnist_per_epoch, "style_prob": args.style_prob, "init": str(args.init),
                 "digits": len(writers)}
@@ -153,23 +153,14 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             teach = [d for d, f in zip(writers, fold) if f != k and (d.file, d.line) not in suspects]
             check = [d for d, f in zip(writers, fold) if f == k]
-            augment = stroke_augment_config("all")
-            if CONFIGURATIONS[name]:
-                augment = replace(augment, style_probability=args.style_prob, style_digits=CONFIGURATIONS[name])
-            variants = render_variants(teach, args.variants, augment, seed=base.seed)
-            labels = torch.tensor([d.label for d in teach])
-            network, _, _ = train_model(base, mnist_training, mnist_validation.subset(slice(0, 0)),
-                                        torch.device("cpu"), log=lambda line: None,
-                                        pen_training=PenTrainingSet(variants, labels), initial=initial)
+            augment = stroke_augment_config("all", args.style_prob, CONFIGURATIONS[name])  # none: no digit redrawn
+            network = train_short(base, teach, augment, mnist_training, initial)
             read = predict_labels(network, pen_digit_set(check)).numpy()
             mnist_wrong = int((predict_labels(network, mnist_validation) != mnist_validation.labels).sum())
             rows[key] = {"read": read.tolist(), "mnist": mnist_wrong, "seconds": round(time.perf_counter() - started)}
-            mine = {"settings": settings_of(name, settings), **{other: value for other, value in rows.items()
-                                             if other.startswith(f"{name}/")}}
-            args.rows.mkdir(parents=True, exist_ok=True)
-            temporary = args.rows / f".{name}.json.{os.getpid()}.tmp"
-            temporary.write_text(json.dumps(mine))
-            os.replace(temporary, args.rows / f"{name}.json")  # a reader never sees half a file
+            mine = {"settings": settings_of(name, settings),
+                    **{key: rows[key] for key in fold_keys(name, args.folds) if key in rows}}
+            atomic_write_bytes(args.rows / f"{name}.json", json.dumps(mine).encode("utf-8"))  # never half written
             print(key, f"{int((read != np.array([d.label for d in check])).sum())} of {len(check)} wrong,",
                   f"MNIST {mnist_wrong}, {rows[key]['seconds']} s", flush=True)
 
@@ -188,11 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         read = np.empty(len(writers), dtype=np.int64)
         read[order] = np.concatenate([rows[f"{name}/{k}"]["read"] for k in range(args.folds)])
         right[name] = read == labels
-    groups = {style.title: np.array([d.label == style.label and style.detect(d.strokes) for d in writers])
-              for style in STYLES}
-    styled_any = np.logical_or.reduce(list(groups.values()))
-    groups["rest of 1, 4, 7, 9"] = np.isin(labels, (1, 4, 7, 9)) & ~styled_any
-    groups["0, 2, 3, 5, 6, 8"] = np.isin(labels, UNTOUCHED)
+    groups = {style.title: style.among(writers) for style in STYLES}
+    groups["rest of 1, 4, 7, 9"], groups["0, 2, 3, 5, 6, 8"] = rest_and_untouched(labels, groups)
     groups = {"every digit": np.ones(len(writers), dtype=bool), **groups}
     names = np.array([d.writer for d in writers])
     table = []

@@ -34,6 +34,7 @@ from model.training.evaluate import DefaultsOnceFormatter, accuracy_of, add_mnis
 from model.files.limits import MAX_CHANNELS
 from model.recognition.network import ARCHITECTURES, NetConfig, build_network, count_parameters
 from model.training.pen_data import PenTrainingSet, StrokeAugment, pen_digit_set, render_variants
+from model.training.styles import STYLED_DIGITS
 from model.training.unipen import UnipenFormatError, UnipenUnavailableError, load_suspects, pen_digits
 
 STROKE_AUGMENT_PARTS = ("affine", "jitter", "resample", "pen_lift")
@@ -62,10 +63,15 @@ class TrainConfig:
     # Share of pen 1s, 4s, 7s and 9s redrawn in a random continental style (model.training.styles) before
     # the stroke augmentation; 0 (the shipped model's recipe) leaves every rendering as it was.
     style_prob: float = 0.0
-    style_digits: tuple[int, ...] = (1, 4, 7, 9)  # the digits whose style transform --style-prob applies
+    style_digits: tuple[int, ...] = STYLED_DIGITS  # the digits whose style transform --style-prob applies
     # Whose pen digits teach: "train" (the validation writers are read after each epoch), or "train+val" for a
     # final model once every setting is chosen (then nothing is left to validate on pen digits).
     pen_writers: str = "train"
+
+    @property
+    def validation_split_seed(self) -> int:
+        """The seed of MNIST's validation split: ``split_seed``, else ``seed``."""
+        return self.split_seed or self.seed
 
 
 ProgressCallback = Callable[[int, int, float, float], None]  # (step, steps, loss, accuracy)
@@ -161,15 +167,19 @@ def train_model(config: TrainConfig, training: DigitSet, validation: DigitSet, d
     return network.eval(), net_config, history
 
 
-def stroke_augment_config(name: str) -> StrokeAugment | None:
-    """Return the stroke augmentation named on the command line ('all', 'none', 'no-jitter', …)."""
+def stroke_augment_config(name: str, style_prob: float = 0.0,
+                          style_digits: tuple[int, ...] = STYLED_DIGITS) -> StrokeAugment | None:
+    """Return the stroke augmentation named on the command line ('all', 'none', 'no-jitter', …), redrawing
+    ``style_prob`` of the ``style_digits`` in a continental style first ('none' redraws nothing either)."""
     if name == "none":
         return None
     if name == "all":
-        return StrokeAugment()
-    if name.startswith("no-") and name[3:].replace("-", "_") in STROKE_AUGMENT_PARTS:
-        return StrokeAugment().without(name[3:].replace("-", "_"))
-    raise ValueError(f"unknown stroke augmentation {name!r}")
+        augment = StrokeAugment()
+    elif name.startswith("no-") and name[3:].replace("-", "_") in STROKE_AUGMENT_PARTS:
+        augment = StrokeAugment().without(name[3:].replace("-", "_"))
+    else:
+        raise ValueError(f"unknown stroke augmentation {name!r}")
+    return replace(augment, style_probability=style_prob, style_digits=style_digits)
 
 
 def progress_bar(epoch: int, epochs: int) -> ProgressCallback:
@@ -266,7 +276,7 @@ def _digit_list(text: str) -> tuple[int, ...]:
         digits = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected digits separated by commas, got {text!r}") from None
-    if not digits or any(d not in (1, 4, 7, 9) for d in digits):
+    if not digits or any(d not in STYLED_DIGITS for d in digits):
         raise argparse.ArgumentTypeError(f"style transforms exist for 1, 4, 7 and 9 only, not {text!r}")
     return digits
 
@@ -288,9 +298,7 @@ def load_pen_training(unipen_dir: Path, config: TrainConfig, keep_suspects: bool
     if dry_run:
         train_writers, validation_writers = train_writers[:256], validation_writers[:256]
     started = time.perf_counter()
-    augment = stroke_augment_config(config.stroke_augment)
-    if augment is not None and config.style_prob:
-        augment = replace(augment, style_probability=config.style_prob, style_digits=config.style_digits)
+    augment = stroke_augment_config(config.stroke_augment, config.style_prob, config.style_digits)
     variants = render_variants(train_writers, config.pen_variants if augment else 1, augment,  # plain: 1 suffices
                                seed=config.seed, log=log)
     log(f"rendered {variants.shape[0]} variants of {variants.shape[1]:,} pen digits in "
@@ -346,8 +354,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> 
             print(f"error: {error}", file=sys.stderr)
             return 2
 
-    training, validation = split_validation(train_digits, config.validation_size,
-                                            config.split_seed or config.seed)
+    training, validation = split_validation(train_digits, config.validation_size, config.validation_split_seed)
     if config.limit:
         training = training.subset(slice(0, config.limit))
     network, net_config, history = train_model(config, training, validation, device,
@@ -380,7 +387,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> 
         training_command=command, seed=config.seed,
         notes={"train_seconds": round(wall_seconds, 1), "device": str(device),
                "threads": torch.get_num_threads(), "history": history,
-               "validation_split_seed": config.split_seed or config.seed, "pen_writers": config.pen_writers,
+               "validation_split_seed": config.validation_split_seed, "pen_writers": config.pen_writers,
                **notes},
     )
     path = save_checkpoint(make_checkpoint(network.cpu(), net_config, info), args.output)
