@@ -157,15 +157,17 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> l
 
 
 def command_line() -> str:
-    """Return how this script was run, for the section's record."""
+    """Return how this script was run, for the section's record (each ``--note``'s text, printed under the
+    section anyway, shortened to "…")."""
     script = Path(sys.argv[0])
+    arguments = [("…" if before == "--note" else argument) for before, argument in zip(["", *sys.argv[1:]], sys.argv[1:])]
     try:
         script = script.resolve().relative_to(REPO_ROOT)
     except ValueError:
         pass
     if script.parent == Path("benchmarks"):  # recorded as run as a module, the way the README runs every benchmark
-        return " ".join([".venv/bin/python", "-m", f"benchmarks.{script.stem}", *sys.argv[1:]])
-    return " ".join([".venv/bin/python", str(script), *sys.argv[1:]])
+        return " ".join([".venv/bin/python", "-m", f"benchmarks.{script.stem}", *arguments])
+    return " ".join([".venv/bin/python", str(script), *arguments])
 
 
 def write_section(name: str, body_lines: Sequence[str], path: Path = BENCHMARKS_MD) -> Path:
