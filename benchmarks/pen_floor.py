@@ -1,0 +1,194 @@
+"""What no model trained here reads right: the test writers' digits (nearly) every candidate reads wrong.
+
+    python -m benchmarks.pen_floor assets/default.pt runs/pen-b-s06.pt runs/final-a.pt:0.3+runs/final-b.pt:0.7 ...
+        [--spare 1] [--grid docs/pen-test-floor.png] [--no-write]
+
+Each candidate (a checkpoint or a soup, as benchmarks/base_candidates.py takes them) reads UNIPEN's test
+writers; a digit that all but ``--spare`` of them read wrong is part of the *floor*: no recipe tried
+moves it, so a target that allows fewer errors than the floor holds cannot be reached by another seed or
+share of the same recipes. Every digit any candidate reads wrong is listed with how many read it wrong,
+what they answered, and the class two readers gave it by eye, each on their own, seeing the picture and
+its label but no model's answer (benchmarks/unipen_test_audit.txt):
+
+* A: a legible digit of its label;
+* B: ambiguous: a careful reader could read it as another digit too (named);
+* C: not a legible digit of its label (a fragment, a single line, a dot, several digits under one
+  label, a box, or plainly another digit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from benchmarks.common import default_unipen_dir, markdown_table, publish
+
+AUDIT = Path(__file__).with_name("unipen_test_audit.txt")
+CLASSES = {"A": "legible digit of its label", "B": "ambiguous", "C": "not a legible digit of its label"}
+TARGET_ACCURACY = 0.991  # issue 19's target on the test writers
+MAX_AUDIT_BYTES = 1 << 20
+
+
+class AuditFormatError(ValueError):
+    """The audit file is malformed; the message names the file and the line."""
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """Two readers' classes for one UNIPEN digit (``file:line`` as model.training.unipen.PenDigit names it)."""
+
+    label: int
+    first: str  # the lead engineer's class
+    second: str  # the second reader's class
+    reads_as: tuple[int, ...]  # the digits either reader named for B or C
+
+    @property
+    def agreed(self) -> str | None:
+        """The class both readers gave, or None where they differ."""
+        return self.first if self.first == self.second else None
+
+
+def read_audit(path: Path = AUDIT) -> dict[tuple[str, int], Judgement]:
+    """Return the audit's judgements by (UNIPEN file, line); a malformed line raises AuditFormatError."""
+    if path.stat().st_size > MAX_AUDIT_BYTES:
+        raise AuditFormatError(f"{path}: larger than {MAX_AUDIT_BYTES:,} bytes")
+    judgements: dict[tuple[str, int], Judgement] = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        try:
+            where, label, first, second = parts[:4]
+            reads_as = tuple(int(d) for d in parts[4].split(",") if d != "-") if len(parts) > 4 else ()
+            file, _, at = where.rpartition(":")
+            key, label_digit = (file, int(at)), int(label)
+        except ValueError:
+            raise AuditFormatError(f"{path}:{number}: expected 'FILE:LINE LABEL CLASS CLASS [DIGITS]', "
+                                   f"got {raw.strip()!r}") from None
+        if not file or not 0 <= label_digit <= 9 or {first, second} - set(CLASSES) or any(not 0 <= d <= 9 for d in reads_as):
+            raise AuditFormatError(f"{path}:{number}: a label 0-9, classes from {'/'.join(CLASSES)} and digits "
+                                   f"0-9 expected, got {raw.strip()!r}")
+        if key in judgements:
+            raise AuditFormatError(f"{path}:{number}: {where} is judged twice")
+        judgements[key] = Judgement(label_digit, first, second, reads_as)
+    return judgements
+
+
+def floor_mask(wrong: np.ndarray, spare: int) -> np.ndarray:
+    """Return which digits all but ``spare`` candidates read wrong; ``wrong`` is (candidates, digits) bool."""
+    if wrong.ndim != 2 or not 0 <= spare < max(1, wrong.shape[0]):
+        raise ValueError(f"need a (candidates, digits) array and 0 <= spare < candidates, got {wrong.shape}, {spare}")
+    return wrong.sum(0) >= wrong.shape[0] - spare
+
+
+def write_grid(tiles: list[tuple[np.ndarray, str]], path: Path, columns: int = 10, tile: int = 56) -> None:
+    """Write each (28×28 ink picture, caption) as a captioned tile."""
+    rows = max(1, (len(tiles) + columns - 1) // columns)
+    picture = Image.new("L", (columns * tile, rows * (tile + 14)), 255)
+    draw = ImageDraw.Draw(picture)
+    for n, (image, caption) in enumerate(tiles):
+        x, y = (n % columns) * tile, (n // columns) * (tile + 14)
+        picture.paste(Image.fromarray(255 - image).resize((tile, tile), Image.Resampling.NEAREST), (x, y))
+        draw.text((x + 2, y + tile), caption, fill=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    picture.save(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("candidates", nargs="+", help="checkpoints or soups (A:0.3+B:0.7)")
+    parser.add_argument("--unipen-dir", type=Path, default=default_unipen_dir())
+    parser.add_argument("--spare", type=int, default=1, help="a floor digit may be read right by this many candidates")
+    parser.add_argument("--audit", type=Path, default=AUDIT, help="the two readers' classes")
+    parser.add_argument("--grid", type=Path, default=Path("docs/pen-test-floor.png"), help="the floor's digits, drawn")
+    parser.add_argument("--note", action="append", default=[], help="a line to add under the tables (repeatable)")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    if not 0 <= args.spare < len(args.candidates):
+        parser.error(f"--spare must be from 0 to {len(args.candidates) - 1} for {len(args.candidates)} candidates")
+    from benchmarks.base_candidates import load
+    from model.training.evaluate import predict_labels
+    from model.training.pen_data import pen_digit_set
+    from model.training.unipen import UnipenUnavailableError, pen_digits
+
+    try:
+        audit = read_audit(args.audit)
+        digits = pen_digits(args.unipen_dir, "test")
+    except (OSError, AuditFormatError, UnipenUnavailableError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    torch.set_num_threads(2)
+    pictures = pen_digit_set(digits)
+    answers = np.stack([predict_labels(load(recipe)[0], pictures).numpy() for recipe in args.candidates])
+    wrong = answers != pictures.labels.numpy()[None, :]
+    floor = floor_mask(wrong, args.spare)
+    listed = np.flatnonzero(wrong.any(0))
+    missing = [f"{digits[i].file}:{digits[i].line}" for i in listed if (digits[i].file, digits[i].line) not in audit]
+    mismatched = [f"{digits[i].file}:{digits[i].line}" for i in listed
+                  if (digits[i].file, digits[i].line) in audit and audit[digits[i].file, digits[i].line].label != digits[i].label]
+    if mismatched:
+        print(f"error: {args.audit}: labels differ from UNIPEN's for {', '.join(mismatched)}", file=sys.stderr)
+        return 2
+
+    def agreed(i: int) -> str:
+        judgement = audit.get((digits[i].file, digits[i].line))
+        return "not audited" if judgement is None else (judgement.agreed or "readers differ")
+
+    rows, tiles = [], []
+    for i in sorted(listed, key=lambda i: (-int(wrong[:, i].sum()), digits[i].writer, digits[i].file, digits[i].line)):
+        judgement = audit.get((digits[i].file, digits[i].line))
+        answered = Counter(int(a) for a in answers[wrong[:, i], i]).most_common()
+        classes = "–" if judgement is None else f"{judgement.first} / {judgement.second}" + (
+            f" (as {','.join(map(str, judgement.reads_as))})" if judgement.reads_as else "")
+        rows.append([f"`{digits[i].file}:{digits[i].line}`", digits[i].writer, digits[i].label,
+                     f"{int(wrong[:, i].sum())} of {len(args.candidates)}",
+                     ", ".join(f"{digit} ×{count}" for digit, count in answered), classes])
+        if floor[i]:
+            tiles.append(((pictures.images[i].reshape(28, 28).numpy()).astype(np.uint8),
+                          f"{digits[i].label} " + ("?" if judgement is None else f"{judgement.first}/{judgement.second}")))
+    write_grid(tiles, args.grid)
+    allowed = int(np.floor(len(digits) * (1 - TARGET_ACCURACY) + 1e-9))
+    by_class = Counter(agreed(i) for i in np.flatnonzero(floor))
+    errors = wrong.sum(1)
+    summary = [["digits read wrong by every candidate but at most " + str(args.spare), int(floor.sum())],
+               *[[f"… of them both readers: {name} ({CLASSES[name]})", by_class.get(name, 0)] for name in CLASSES],
+               ["… of them the readers differ", by_class.get("readers differ", 0)],
+               ["… of them not audited", by_class.get("not audited", 0)],
+               [f"wrong the target ({TARGET_ACCURACY:.1%} of {len(digits):,}) allows", allowed],
+               ["wrong per candidate (fewest–most)", f"{errors.min()}–{errors.max()}"],
+               ["wrong per candidate outside the floor (fewest–most)",
+                f"{(wrong & ~floor).sum(1).min()}–{(wrong & ~floor).sum(1).max()}"]]
+    legible = np.array([agreed(i) == "A" for i in range(len(digits))])
+    per_candidate = [[f"`{recipe}`", int(wrong[n].sum()), int((wrong[n] & floor).sum()), int((wrong[n] & legible).sum()),
+                      int((wrong[n] & ~legible).sum())] for n, recipe in enumerate(args.candidates)]
+    lines = [f"UNIPEN's {len({d.writer for d in digits})} test writers ({len(digits):,} digits), read by "
+             f"{len(args.candidates)} candidates: {', '.join(f'`{c}`' for c in args.candidates)}. "
+             f"The floor's digits are drawn in `{args.grid}` (captioned label and the two readers' classes).", "",
+             *markdown_table(["", "digits"], summary), "",
+             *markdown_table(["candidate", "wrong", "of them in the floor", "legible to both readers (A / A)",
+                              "the rest (B or C to a reader)"], per_candidate), "",
+             "Every digit a candidate reads wrong (classes: the lead engineer's / the second reader's, "
+             "each given blind to the models' answers; benchmarks/unipen_test_audit.txt):", "",
+             *markdown_table(["UNIPEN file:line", "writer", "label", "read wrong by", "answers", "classes"], rows),
+             "", *[f"- {note}" for note in args.note]]
+    if missing:
+        lines.append(f"- Not in the audit: {', '.join(missing)}.")
+    publish("pen-floor", "What no candidate reads: the test writers' floor (issue 19)", lines,
+            write=not args.no_write)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
