@@ -12,8 +12,9 @@ MNIST's 10,000 test digits and UNIPEN's 57 test writers, with the digits the can
 against ``--baseline`` and McNemar's exact two-sided p for those (a small p: the change is not chance).
 The test columns judge a candidate chosen on the others; they choose nothing. Cells a candidate cannot
 be validated on are marked: † MNIST validation digits a run of another split seed trained on (the
-split seed is that of the run's last stage), ‡ pen validation writers that taught it
-(``--pen-writers train+val``, from the checkpoint's notes or, for a soup, its recipe's commands).
+split seed is that of the run's last stage; a soup saved by model.soup keeps the one its runs share), ‡ pen
+validation writers that taught it (``--pen-writers train+val``, from the checkpoint's notes or, for a soup,
+its recipe's commands).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     for recipe in [args.baseline, *args.candidates]:
         network, seeds, taught = load(recipe)
         mnist_ok, pen_ok = right(network, mnist_val), right(network, pen_val)
-        own_split = seeds <= {VALIDATION_SEED, None}  # a soup records no seed of its own
+        own_split = seeds <= {VALIDATION_SEED, None}  # None: a soup saved before soups kept their runs' split seed
         cells = [f"`{recipe}`" + (" (now shipped)" if recipe == args.baseline else ""),
                  f"{int((~mnist_ok).sum())}" + ("" if own_split else " †"),
                  f"{int((~pen_ok).sum())}" + (" ‡" if taught else "")]
@@ -111,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
              f"10,000 test digits and the {len({d.writer for d in test_writers})} test writers ({len(pen_test):,}). "
              "Val cells: digits read wrong. † trained with another seed: part of this MNIST validation split was "
              "its training data. ‡ the validation writers were among its teachers (`--pen-writers train+val`): "
-             "those cells are not a validation. A soup records no seed: those here are of runs trained with seed 1 unless "
+             "those cells are not a validation. A soup saved by model.soup keeps its runs' split seed where they share "
+             "one; those here saved before it did are of runs trained with seed 1 unless "
              "their name says otherwise.", "",
              *markdown_table(header, rows), "", *[f"- {note}" for note in args.note]]
     publish("base-candidates", "Base-model candidates: validation, then test (issue 19)", lines,

@@ -160,7 +160,8 @@ def command_line() -> str:
     """Return how this script was run, for the section's record (each ``--note``'s text, printed under the
     section anyway, shortened to "…")."""
     script = Path(sys.argv[0])
-    arguments = [("…" if before == "--note" else argument) for before, argument in zip(["", *sys.argv[1:]], sys.argv[1:])]
+    arguments = [("…" if before == "--note" else "--note=…" if argument.startswith("--note=") else argument)
+                 for before, argument in zip(["", *sys.argv[1:]], sys.argv[1:])]
     try:
         script = script.resolve().relative_to(REPO_ROOT)
     except ValueError:

@@ -51,9 +51,9 @@ if __package__ in (None, ""):
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
 
 from benchmarks.common import REPO_ROOT, default_unipen_dir, markdown_table, publish
+from model.training.evaluate import write_captioned_grid
 from model.training.styles import as_arrays, styled_copies
 
 Strokes = list[np.ndarray]
@@ -259,19 +259,6 @@ def _spread(digits: list, limit: int) -> list:
     return chosen[:limit]
 
 
-def write_grid(pictures: torch.Tensor, captions: list[str], path: Path, columns: int = 10, tile: int = 84) -> None:
-    """Write the pictures (28×28, scaled up) with a caption under each."""
-    rows = max(1, (len(captions) + columns - 1) // columns)
-    sheet = Image.new("L", (columns * tile, rows * (tile + 16)), 255)
-    draw = ImageDraw.Draw(sheet)
-    for n, caption in enumerate(captions):
-        x, y = (n % columns) * tile, (n // columns) * (tile + 16)
-        sheet.paste(Image.fromarray(255 - pictures[n].numpy()).resize((tile, tile), Image.Resampling.NEAREST), (x, y))
-        draw.text((x + 6, y + tile + 2), caption, fill=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path, optimize=True)
-
-
 def _cell(values: list[str]) -> str:
     """Return one table cell: a model's figure, or the baseline's and the model's side by side."""
     return " → ".join(values)
@@ -349,8 +336,8 @@ def main(argv: list[str] | None = None) -> int:
         shown = _spread([d for d, hit in zip(splits["train"], found["train"][style.name]) if hit], args.grid_size)
         grid = _render([d.strokes for d in shown])
         answers = _read(networks[-1], grid)
-        write_grid(grid, [f"{d.label}->{int(a)}" for d, a in zip(shown, answers)],
-                   args.docs_dir / f"styles-{style.name}.png")
+        write_captioned_grid(grid, [f"{d.label}->{int(a)}" for d, a in zip(shown, answers)],
+                             args.docs_dir / f"styles-{style.name}.png", tile=84)
 
     elapsed = time.perf_counter() - started
     named = lambda path: f"`{path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}`"  # noqa: E731

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
 
 from model.constants import default_mnist_dir, default_unipen_dir
 from model.training.data import balanced_subset, load_mnist, normalise, to_unit_ink
+from model.training.evaluate import write_captioned_grid
 from model.training.pen_data import PenTrainingSet, StrokeAugment, pen_digit_set, render_variants
 from model.training.train import TrainConfig, train_model
 from model.training.unipen import pen_digits
@@ -83,16 +83,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_grid(suspects: list, path: Path, columns: int = 16, tile: int = 56) -> None:
-    """Write every suspect as a tile captioned 'label→read'."""
-    rows = max(1, (len(suspects) + columns - 1) // columns)
-    picture = Image.new("L", (columns * tile, rows * (tile + 14)), 255)
-    draw = ImageDraw.Draw(picture)
-    for n, (digit, predicted, _, image) in enumerate(suspects):
-        x, y = (n % columns) * tile, (n // columns) * (tile + 14)
-        picture.paste(Image.fromarray(255 - image).resize((tile, tile), Image.Resampling.NEAREST), (x, y))
-        draw.text((x + 4, y + tile), f"{digit.label}->{predicted}", fill=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    picture.save(path)
+    """Write every suspect as a tile captioned 'label->read'."""
+    write_captioned_grid([image for *_, image in suspects],
+                         [f"{digit.label}->{predicted}" for digit, predicted, *_ in suspects], path, columns, tile)
 
 
 if __name__ == "__main__":

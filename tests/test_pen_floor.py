@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from benchmarks import common
-from benchmarks.pen_floor import AUDIT, AuditFormatError, floor_mask, main, read_audit
+from benchmarks.pen_floor import AUDIT, AuditFormatError, check_audit_fits, floor_mask, main, read_audit
+
+
+@pytest.fixture(autouse=True)
+def recorded_as_the_benchmark(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["benchmarks/pen_floor.py"])
 
 
 def test_the_floor_is_what_all_but_the_spare_candidates_read_wrong():
@@ -27,15 +32,17 @@ def test_an_audit_line_reads_as_two_classes_and_the_digits_named(tmp_path):
     judgements = read_audit(audit)
     assert judgements[("ibm/r03-15.dat", 120)].agreed == "B"
     assert judgements[("ibm/r03-15.dat", 120)].reads_as == (7,)
+    assert judgements[("ibm/r03-15.dat", 120)].audit_line == 2
     assert judgements[("val/x.dat", 5)].agreed is None and judgements[("val/x.dat", 5)].reads_as == ()
 
 
 @pytest.mark.parametrize("line", ["ibm/a.dat 1 A A", "ibm/a.dat:x 1 A A", "ibm/a.dat:3 12 A A",
-                                  "ibm/a.dat:3 1 D A", "ibm/a.dat:3 1 A", "ibm/a.dat:3 1 B B 7,x"])
+                                  "ibm/a.dat:3 1 D A", "ibm/a.dat:3 1 A", "ibm/a.dat:3 1 B B 7,x",
+                                  "ibm/a.dat:-3 1 A A", "ibm/a.dat:3 1 A A - extra"])
 def test_a_malformed_audit_line_is_named_by_file_and_line(tmp_path, line):
     audit = tmp_path / "audit.txt"
     audit.write_text(f"# first\n{line}\n", encoding="utf-8")
-    with pytest.raises(AuditFormatError, match=rf"audit\.txt:2:"):
+    with pytest.raises(AuditFormatError, match=r"audit\.txt:2:"):
         read_audit(audit)
 
 
@@ -46,24 +53,66 @@ def test_a_digit_judged_twice_is_refused(tmp_path):
         read_audit(audit)
 
 
+def test_an_audit_that_is_not_text_or_too_large_is_refused_naming_it(tmp_path, monkeypatch):
+    audit = tmp_path / "audit.txt"
+    audit.write_bytes(b"a.dat:3 1 A A\n\xff\xfe\n")
+    with pytest.raises(AuditFormatError, match=r"audit\.txt: not UTF-8"):
+        read_audit(audit)
+    monkeypatch.setattr("benchmarks.pen_floor.MAX_AUDIT_BYTES", 8)
+    audit.write_text("a.dat:3 1 A A\n", encoding="utf-8")
+    with pytest.raises(AuditFormatError, match="larger than 8 bytes"):
+        read_audit(audit)
+
+
+def test_an_audit_must_name_test_writers_digits_with_unipens_labels(tmp_path):
+    class Digit:
+        def __init__(self, file, line, label):
+            self.file, self.line, self.label = file, line, label
+
+    digits = [Digit("a.dat", 3, 1), Digit("a.dat", 9, 4)]
+    audit = tmp_path / "audit.txt"
+    audit.write_text("a.dat:9 4 C C 1\na.dat:3 7 A A\n", encoding="utf-8")
+    with pytest.raises(AuditFormatError, match=r"audit\.txt:2: a\.dat:3 is labelled 1 in UNIPEN, not 7"):
+        check_audit_fits(read_audit(audit), digits, audit)
+    audit.write_text("a.dat:9 4 C C 1\nb.dat:3 1 A A\n", encoding="utf-8")
+    with pytest.raises(AuditFormatError, match=r"audit\.txt:2: b\.dat:3 is not a test writer's digit"):
+        check_audit_fits(read_audit(audit), digits, audit)
+
+
 def test_the_committed_audit_names_test_writers_digits_with_their_labels(unipen_dir):
     from model.training.unipen import pen_digits
 
-    labels = {(digit.file, digit.line): digit.label for digit in pen_digits(unipen_dir, "test")}
     judgements = read_audit(AUDIT)
     assert len(judgements) >= 57
-    assert {key: judgement.label for key, judgement in judgements.items()} == {key: labels[key] for key in judgements}
+    check_audit_fits(judgements, pen_digits(unipen_dir, "test"), AUDIT)
 
 
-def test_every_digit_the_shipped_model_reads_wrong_is_audited(unipen_dir, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["benchmarks/pen_floor.py"])
+def test_every_digit_the_shipped_model_reads_wrong_is_audited(unipen_dir, tmp_path, capsys):
     grid = tmp_path / "floor.png"
     assert main(["assets/default.pt", "--spare", "0", "--unipen-dir", str(unipen_dir), "--grid", str(grid),
                  "--no-write"]) == 0
     out = capsys.readouterr().out
-    assert "| digits read wrong by every candidate but at most 0 | 32 |" in out  # the shipped model's 32
-    assert "not audited" not in out.split("Every digit")[1] and "Not in the audit" not in out
+    assert "| … of them not audited | 0 |" in out and "Not in the audit" not in out
+    # README: the shipped model reads every digit both readers call legible
+    assert "| … of them both readers: A (a legible digit of its label) | 0 |" in out
     assert grid.stat().st_size > 0
+
+
+def test_a_digit_missing_from_the_audit_is_named(unipen_dir, tmp_path, capsys):
+    audit = tmp_path / "audit.txt"
+    audit.write_text("\n".join(line for line in AUDIT.read_text(encoding="utf-8").splitlines()
+                               if not line.startswith("ibm/ibm0/r0315.dat:41 ")) + "\n", encoding="utf-8")
+    assert main(["assets/default.pt", "--spare", "0", "--audit", str(audit), "--unipen-dir", str(unipen_dir),
+                 "--no-write"]) == 0
+    out = capsys.readouterr().out
+    assert "| … of them not audited | 1 |" in out and "- Not in the audit: ibm/ibm0/r0315.dat:41." in out
+
+
+def test_no_write_leaves_the_committed_grid_alone(unipen_dir, capsys, monkeypatch, tmp_path):
+    grid = tmp_path / "grid.png"
+    monkeypatch.setattr("benchmarks.pen_floor.GRID", grid)
+    assert main(["assets/default.pt", "--spare", "0", "--unipen-dir", str(unipen_dir), "--no-write"]) == 0
+    assert not grid.exists() and "drawn in" not in capsys.readouterr().out
 
 
 def test_a_crafted_audit_stops_the_benchmark_with_one_line(unipen_dir, tmp_path, capsys):
@@ -71,9 +120,18 @@ def test_a_crafted_audit_stops_the_benchmark_with_one_line(unipen_dir, tmp_path,
     audit.write_text("nonsense\n", encoding="utf-8")
     assert main(["assets/default.pt", "--audit", str(audit), "--unipen-dir", str(unipen_dir), "--spare", "0",
                  "--no-write"]) == 2
-    assert f"{audit}:1:" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"error: {audit}:1:") and captured.err.count("\n") == 1 and not captured.out
 
 
-def test_the_recorded_command_shortens_notes(monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["benchmarks/pen_floor.py", "a.pt", "--note", "a long note", "--spare", "1"])
-    assert common.command_line() == ".venv/bin/python -m benchmarks.pen_floor a.pt --note … --spare 1"
+def test_spare_must_leave_a_candidate(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["assets/default.pt", "--spare", "1"])
+    assert stopped.value.code == 2 and "--spare must be from 0 to 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("note", [["--note", "a long note"], ["--note=a long note"]])
+def test_the_recorded_command_shortens_notes(monkeypatch, note):
+    monkeypatch.setattr(sys, "argv", ["benchmarks/pen_floor.py", "a.pt", *note, "--spare", "1"])
+    shortened = "--note …" if len(note) == 2 else "--note=…"
+    assert common.command_line() == f".venv/bin/python -m benchmarks.pen_floor a.pt {shortened} --spare 1"

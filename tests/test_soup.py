@@ -7,13 +7,14 @@ import torch
 
 from model.storage.checkpoint import ModelInfo, load_checkpoint, make_checkpoint, save_checkpoint
 from model.recognition.network import NetConfig, build_network
-from model.training.soup import main, soup
+from model.training.soup import inherited_notes, main, soup
 
 
-def checkpoint(seed: int, arch: str = "compact"):
+def checkpoint(seed: int, arch: str = "compact", **notes):
     torch.manual_seed(seed)
     return make_checkpoint(build_network(NetConfig(arch=arch)).eval(), NetConfig(arch=arch),
-                           ModelInfo(training_command=f"python -m model.train --seed {seed} && step {seed}"))
+                           ModelInfo(training_command=f"python -m model.train --seed {seed} && step {seed}",
+                                     notes=notes))
 
 
 def test_a_soup_is_the_weighted_average_of_its_ingredients():
@@ -56,3 +57,24 @@ def test_the_cli_measures_and_saves_the_soup_with_its_whole_recipe(tmp_path, mni
 def test_the_cli_names_a_missing_ingredient(tmp_path, capsys):
     assert main([f"{tmp_path / 'gone.pt'}:1", "--output", str(tmp_path / "soup.pt")]) == 2
     assert "gone.pt" in capsys.readouterr().err and not (tmp_path / "soup.pt").exists()
+
+
+def test_a_soup_keeps_the_validation_split_and_the_teaching_writers_of_its_runs():
+    one_split = [checkpoint(1, validation_split_seed=1, pen_writers="train"),
+                 checkpoint(2, validation_split_seed=1, pen_writers="train")]
+    assert inherited_notes(one_split) == {"validation_split_seed": 1, "pen_writers": "train"}
+    # runs on two splits trained on each other's held-out digits: the soup has no validation split of its own
+    two_splits = [checkpoint(1, validation_split_seed=1), checkpoint(2, validation_split_seed=2, pen_writers="train+val")]
+    assert inherited_notes(two_splits) == {"pen_writers": "train+val"}
+    assert inherited_notes([checkpoint(1), checkpoint(2)]) == {}  # older runs noted neither
+
+
+def test_a_saved_soup_is_marked_by_the_candidates_table_as_its_runs_are(tmp_path, mnist_dir, capsys):
+    from benchmarks.base_candidates import load
+
+    paths = [save_checkpoint(checkpoint(seed, validation_split_seed=2, pen_writers="train+val"), tmp_path / f"m{seed}.pt")
+             for seed in (1, 2)]
+    output = tmp_path / "soup.pt"
+    assert main([f"{paths[0]}:0.5", f"{paths[1]}:0.5", "--mnist-dir", str(mnist_dir), "--output", str(output)]) == 0
+    _, seeds, taught = load(str(output))
+    assert seeds == {2} and taught is True

@@ -162,21 +162,28 @@ def confusion_png(confusion: np.ndarray, path: Path, cell: int = 40) -> None:
     picture.save(path)
 
 
+def write_captioned_grid(pictures: Sequence, captions: Sequence[str], path: Path, columns: int = 10,
+                         tile: int = 56) -> None:
+    """Write 28×28 ink pictures (uint8, ink high: numpy arrays or tensors) scaled up to ``tile`` pixels, each
+    with its caption under it, ``columns`` to a row."""
+    rows = max(1, (len(captions) + columns - 1) // columns)
+    sheet = Image.new("L", (columns * tile, rows * (tile + 16)), 255)
+    draw = ImageDraw.Draw(sheet)
+    for n, caption in enumerate(captions):
+        x, y = (n % columns) * tile, (n // columns) * (tile + 16)
+        ink = np.asarray(pictures[n], dtype=np.uint8).reshape(28, 28)
+        sheet.paste(Image.fromarray(255 - ink).resize((tile, tile), Image.Resampling.NEAREST), (x, y))
+        draw.text((x + 4, y + tile + 1), caption, fill=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path, optimize=True)
+
+
 def misclassified_png(digits: DigitSet, predicted: torch.Tensor, indices: np.ndarray, path: Path,
                       limit: int = 100) -> None:
     """Write a grid of misclassified digits, each captioned 'true→predicted'."""
     chosen = indices[:limit]
-    columns = 10
-    rows = max(1, (len(chosen) + columns - 1) // columns)
-    tile = 56
-    picture = Image.new("L", (columns * tile, rows * (tile + 14)), 255)
-    draw = ImageDraw.Draw(picture)
-    for n, index in enumerate(chosen):
-        x, y = (n % columns) * tile, (n // columns) * (tile + 14)
-        digit = Image.fromarray(255 - digits.images[index].numpy()).resize((tile, tile), Image.Resampling.NEAREST)
-        picture.paste(digit, (x, y))
-        draw.text((x + 4, y + tile), f"{int(digits.labels[index])}→{int(predicted[index])}", fill=0)
-    picture.save(path)
+    write_captioned_grid([digits.images[index] for index in chosen],
+                         [f"{int(digits.labels[index])}→{int(predicted[index])}" for index in chosen], path)
 
 
 def add_mnist_dir_option(parser: argparse.ArgumentParser) -> None:

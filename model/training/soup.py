@@ -45,6 +45,20 @@ def soup(ingredients: list[tuple[Checkpoint, float]]) -> dict:
     return averaged
 
 
+def inherited_notes(ingredients: list[Checkpoint]) -> dict:
+    """Return the notes of model.train that hold for the soup too: the seed of MNIST's validation split where
+    every ingredient kept one (a soup of runs on several splits has trained on each one's held-out digits, so
+    it records none), and ``pen_writers`` "train+val" if any ingredient was taught by the validation writers."""
+    notes: dict = {}
+    seeds = {checkpoint.info.notes.get("validation_split_seed") for checkpoint in ingredients}
+    if len(seeds) == 1 and None not in seeds:
+        notes["validation_split_seed"] = seeds.pop()
+    writers = {checkpoint.info.notes.get("pen_writers") for checkpoint in ingredients} - {None}
+    if writers:
+        notes["pen_writers"] = "train+val" if "train+val" in writers else writers.pop()
+    return notes
+
+
 def ingredient(text: str) -> tuple[Path, float]:
     """Parse one soup ingredient, PATH:WEIGHT (an argparse type: a bad one is a usage error)."""
     path, _, weight = text.rpartition(":")
@@ -79,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     network.load_state_dict(state_dict)
     mnist_accuracy = accuracy_of(network, test_digits)
     print(f"MNIST test accuracy: {mnist_accuracy:.2%} on {len(test_digits):,} digits")
-    notes: dict = {"soup": " ".join(f"{path}:{weight:g}" for path, weight in args.ingredients)}
+    notes: dict = {"soup": " ".join(f"{path}:{weight:g}" for path, weight in args.ingredients),
+                   **inherited_notes([checkpoint for checkpoint, _ in ingredients])}
     unipen_dir = args.unipen_dir or (default_unipen_dir() if os.environ.get(UNIPEN_DIR_ENV) else None)
     if unipen_dir is not None:
         from model.training.pen_data import pen_digit_set
