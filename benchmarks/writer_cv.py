@@ -15,7 +15,11 @@ labelled. Configurations (:data:`CONFIGURATIONS`): ``none`` (the shipped recipe'
 ``styles``, ``flag`` and ``no-loop``, which redraw ``--style-prob`` of some classes' pen digits in a
 writer's continental style before the stroke augmentation (as ``model.train --style-prob P
 --style-digits D``): all four transforms, the flag (and foot) on 1s alone, all but the small loop on
-9s. The test writers are never read.
+9s. ``none-patch`` and ``flag-patch`` ask another question: does a short continuation of a model already
+in charge teach the flag (``model.train --init MODEL --style-prob P --style-digits 1 --epochs 2 --lr 3e-4``)?
+Each continues the fold's ``none`` model (kept as ``none-K.pt`` in ``--rows``) for ``--patch-epochs`` at
+``--patch-lr``, without and with the flag; compare them with ``--against none-patch``, so that what the
+extra training alone does is not counted as the flag's. The test writers are never read.
 
 Pooled over the folds: digits read wrong overall, on each style group found by benchmarks/styles.py's
 rules (real writers' styles, not synthetic ones; a flagged and footed 1 counts in both 1 rows), on the
@@ -34,6 +38,7 @@ import hashlib
 import json
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +54,12 @@ from model.training.styles import STYLED_DIGITS
 
 CONFIGURATIONS = {  # name: the digits whose style transform is on (model.training.styles)
     "none": (), "styles": STYLED_DIGITS, "flag": (1,), "no-loop": (1, 4, 7),
+    "none-patch": (), "flag-patch": (1,),
 }
+# Configurations that continue the fold's `none` model (kept as none-K.pt in --rows) for --patch-epochs at
+# --patch-lr, as a patch of the model in charge would be made; none-patch, without a style, is their control.
+PATCHES = ("none-patch", "flag-patch")
+PATCH_SETTINGS = ("patch_epochs", "patch_lr")
 
 
 TRANSFORMS = {1: "flag (and foot) on 1s", 4: "open top on 4s", 7: "cross bar on 7s", 9: "small loop on 9s"}
@@ -69,9 +79,11 @@ MAX_FOLDS = 20
 
 
 def settings_of(configuration: str, settings: dict) -> dict:
-    """Return the settings a configuration's folds depend on: ``none`` redraws nothing, so not the style share
-    (its folds serve every --style-prob)."""
-    return {key: value for key, value in settings.items() if configuration != "none" or key != "style_prob"}
+    """Return the settings a configuration's folds depend on: ``none`` and ``none-patch`` redraw nothing, so not
+    the style share (their folds serve every --style-prob), and only the patches the patch's schedule."""
+    unstyled = configuration in ("none", "none-patch")
+    return {key: value for key, value in settings.items()
+            if not (unstyled and key == "style_prob") and (configuration in PATCHES or key not in PATCH_SETTINGS)}
 
 
 def _count(item) -> bool:
@@ -110,6 +122,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of the configuration's digits redrawn in a style (every configuration but none)")
     parser.add_argument("--configurations", nargs="*", default=list(CONFIGURATIONS), choices=list(CONFIGURATIONS),
                         help="the configurations to run now (none named: only write the section from --rows)")
+    parser.add_argument("--patch-epochs", type=int, default=2, help="epochs of the patch configurations")
+    parser.add_argument("--patch-lr", type=float, default=3e-4, help="peak learning rate of the patch configurations")
+    parser.add_argument("--against", default="none", choices=list(CONFIGURATIONS),
+                        help="the configuration the others are compared with (none-patch for the patches)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--rows", type=Path, default=Path("runs/writer-cv"),
                         help="folder where each configuration's folds are kept (so that processes can share the work)")
     parser.add_argument("--note", action="append", default=[], help="a line to add under the table (repeatable)")
@@ -123,9 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--folds must be from 2 to {MAX_FOLDS}")
     if args.rows.exists() and not args.rows.is_dir():
         parser.error(f"--rows {args.rows} is a file; it names the folder that keeps each configuration's folds")
-    torch.set_num_threads(1)
+    torch.set_num_threads(max(1, args.threads))
 
-    from model.storage.checkpoint import load_checkpoint
+    from model.storage.checkpoint import ModelInfo, load_checkpoint, make_checkpoint, save_checkpoint
     from model.training.data import load_mnist, split_validation
     from model.training.evaluate import predict_labels
     from model.training.pen_data import pen_digit_set
@@ -139,12 +156,24 @@ def main(argv: list[str] | None = None) -> int:
     base = short_schedule(args)
     settings = {"folds": args.folds, "epochs": args.epochs, "variants": args.variants,
                 "mnist_per_epoch": args.mnist_per_epoch, "style_prob": args.style_prob, "init": str(args.init),
-                "digits": len(writers)}
+                "digits": len(writers), "patch_epochs": args.patch_epochs, "patch_lr": args.patch_lr}
     fold_sizes = np.bincount(fold, minlength=args.folds).tolist()
     rows = {}
     for name in CONFIGURATIONS:
         rows.update(load_folds(args.rows / f"{name}.json", name, settings, fold_sizes))
     initial = load_checkpoint(args.init) if args.configurations else None
+
+    def fold_model(k: int, teach: list):
+        """Return fold k's `none` model, the start of its patches: kept in --rows, trained once."""
+        path = args.rows / f"none-{k}.pt"
+        if not path.exists():
+            network = train_short(base, teach, stroke_augment_config("all"), mnist_training, initial)
+            save_checkpoint(make_checkpoint(network, initial.config, ModelInfo(notes={"fold": k, **settings_of(
+                "none", settings)})), path)
+        kept = load_checkpoint(path)
+        if kept.info.notes != {"fold": k, **settings_of("none", settings)}:
+            raise SystemExit(f"error: {path} is a fold model of other settings; remove it or name another --rows")
+        return kept
     for name in args.configurations:
         for k in range(args.folds):
             key = f"{name}/{k}"
@@ -154,7 +183,11 @@ def main(argv: list[str] | None = None) -> int:
             teach = [d for d, f in zip(writers, fold) if f != k and (d.file, d.line) not in suspects]
             check = [d for d, f in zip(writers, fold) if f == k]
             augment = stroke_augment_config("all", args.style_prob, CONFIGURATIONS[name])  # none: no digit redrawn
-            network = train_short(base, teach, augment, mnist_training, initial)
+            if name in PATCHES:
+                network = train_short(replace(base, epochs=args.patch_epochs, max_lr=args.patch_lr), teach, augment,
+                                      mnist_training, fold_model(k, teach))
+            else:
+                network = train_short(base, teach, augment, mnist_training, initial)
             read = predict_labels(network, pen_digit_set(check)).numpy()
             mnist_wrong = int((predict_labels(network, mnist_validation) != mnist_validation.labels).sum())
             rows[key] = {"read": read.tolist(), "mnist": mnist_wrong, "seconds": round(time.perf_counter() - started)}
@@ -166,12 +199,14 @@ def main(argv: list[str] | None = None) -> int:
 
     for name in CONFIGURATIONS:  # the other processes' folds, as they are now
         rows.update(load_folds(args.rows / f"{name}.json", name, settings, fold_sizes))
+    reference = args.against
     done = [name for name in CONFIGURATIONS if all(key in rows for key in fold_keys(name, args.folds))]
-    if "none" not in done or len(done) < 2:
+    if reference not in done or len(done) < 2:
         missing = [key for name in CONFIGURATIONS for key in fold_keys(name, args.folds) if key not in rows]
-        print(f"folds so far in {args.rows}; the section is written once none and another configuration have "
-              f"every fold (missing: {missing})")
+        print(f"folds so far in {args.rows}; the section is written once {reference} and another configuration "
+              f"have every fold (missing: {missing})")
         return 0
+    done = [reference, *[name for name in done if name != reference]]
     labels = np.array([d.label for d in writers])
     order = np.concatenate([np.flatnonzero(fold == k) for k in range(args.folds)])  # the rows' digit order
     right = {}
@@ -186,12 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     table = []
     for title, mask in groups.items():
         who = sorted(set(names[mask]))
-        none = right["none"][mask]
+        none = right[reference][mask]
         cells = [title, f"{int(mask.sum()):,} ({len(who)})", f"{int((~none).sum())} ({1 - none.mean():.2%})"]
         for name in done[1:]:
             other = right[name][mask]
             fixed, broken = int((~none & other).sum()), int((none & ~other).sum())
-            per_writer = [(right[name][mask & (names == w)].sum(), right["none"][mask & (names == w)].sum())
+            per_writer = [(right[name][mask & (names == w)].sum(), right[reference][mask & (names == w)].sum())
                           for w in who]
             better, worse = sum(a > b for a, b in per_writer), sum(a < b for a, b in per_writer)
             cells.append(f"{int((~other).sum())} ({1 - other.mean():.2%}); +{fixed} −{broken}, "
@@ -205,11 +240,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.epochs} epochs ({args.mnist_per_epoch:,} MNIST digits and the other folds' pen digits per "
             f"epoch, {args.variants} rendered variants each, seed 1; listed suspects left out of training) and "
             f"reads the fold's digits, every segment as labelled. Configurations ({args.style_prob:.0%} of the "
-            f"digits named redrawn in a writer's continental style): {described}. Groups: benchmarks/styles.py's "
-            "rules on the real strokes. Cells: digits read wrong (error rate); against `none`: the digits fixed "
-            "and broken, McNemar's exact p, and the writers read better / worse.", "",
-            *markdown_table(["digits", "digits (writers)", "none: wrong",
-                             *[f"{name}: wrong; against none" for name in done[1:]]], table),
+            f"digits named redrawn in a writer's continental style): {described}."
+            + (f" The patches (`{'`, `'.join(n for n in done if n in PATCHES)}`) continue instead the fold's `none` "
+               f"model for {args.patch_epochs} epochs at a peak rate of {args.patch_lr:g} on the same data, as a "
+               "patch of the model in charge would be made; `none-patch` is their control."
+               if any(n in PATCHES for n in done) else "")
+            + f" Groups: benchmarks/styles.py's rules on the real strokes. Cells: digits read wrong (error rate); "
+            f"against `{reference}`: the digits fixed and broken, McNemar's exact p, and the writers read better / "
+            "worse.", "",
+            *markdown_table(["digits", "digits (writers)", f"{reference}: wrong",
+                             *[f"{name}: wrong; against {reference}" for name in done[1:]]], table),
             "", "MNIST validation (5,000 digits), wrong per fold's model: "
                 + "; ".join(f"{name} {mnist[name]} (mean {np.mean(mnist[name]):.1f})" for name in done) + ".",
             f"Time per fold and configuration (one thread): "
@@ -217,7 +257,9 @@ def main(argv: list[str] | None = None) -> int:
             f"(the section is written from the folds kept in {args.rows}). A 1 with flag and foot counts in both "
             "1 rows.", *(["", *[f"- {note}" for note in args.note]] if args.note else [])]
     title = "Style recipe by writer-level cross-validation (issue 19)"
-    if args.section != "writer-cv":
+    if any(name in PATCHES for name in done):
+        title += f": a patch of the model in charge, {args.style_prob:.0%} of the digits redrawn"
+    elif args.section != "writer-cv":
         title += f": {args.style_prob:.0%} of the digits redrawn"
     publish(args.section, title, body, write=not args.no_write)
     return 0

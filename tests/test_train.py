@@ -213,3 +213,45 @@ def test_a_final_model_can_learn_from_the_validation_writers_too(mnist_dir, unip
     printed = capsys.readouterr().out
     assert f"pen training digits: {kept:,} of {len(teaching):,}" in printed
     assert "+ 0 validation digits" in printed  # no pen writer is left to validate on
+
+
+def test_a_teacher_pulls_the_network_towards_its_answers(shipped_checkpoint, mnist_train, mnist_test):
+    """--distill-from: with the whole loss on the teacher, the network learns the teacher's answers, not the
+    labels (here shifted by one, so the two disagree on every digit); with none, the labels."""
+    from model.training.evaluate import predict_labels
+
+    training, validation = split_validation(mnist_train, 0, 1)
+    shifted = DigitSet(training.images[:2000], (training.labels[:2000] + 1) % 10)
+    unseen = mnist_test.subset(slice(0, 500))
+    teacher_says = predict_labels(shipped_checkpoint.build(), unseen)
+    agreement = {}
+    for weight in (0.0, 1.0):
+        config = TrainConfig(epochs=2, batch_size=32, validation_size=0, distill_weight=weight)
+        network, _, _ = train_model(config, shifted, validation, CPU, log=lambda line: None, teacher=shipped_checkpoint)
+        agreement[weight] = float((predict_labels(network, unseen) == teacher_says).float().mean())
+    assert agreement[1.0] > 0.8 and agreement[0.0] < 0.2, agreement
+
+
+def test_a_distilled_run_notes_its_teacher(mnist_dir, tmp_path, shipped_checkpoint, monkeypatch):
+    from model.storage.checkpoint import load_checkpoint
+
+    monkeypatch.delenv("HWR_UNIPEN_DIR", raising=False)
+    output = tmp_path / "model.pt"
+    assert main(["--mnist-dir", str(mnist_dir), "--init", "assets/default.pt", "--distill-from", "assets/default.pt",
+                 "--distill-weight", "0.7", "--epochs", "1", "--limit", "256", "--validation-size", "64",
+                 "--device", "cpu", "--output", str(output)]) == 0
+    notes = load_checkpoint(output).info.notes
+    assert notes["distilled_from"] == shipped_checkpoint.info.version and notes["distill_weight"] == 0.7
+
+
+@pytest.mark.parametrize("weight", ["1.5", "-0.1", "nan", "half"])
+def test_a_distill_weight_outside_0_to_1_is_a_usage_error(weight, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--distill-from", "assets/default.pt", "--distill-weight", weight])
+    assert stopped.value.code == 2 and "expected a number from 0 to 1" in capsys.readouterr().err
+
+
+def test_a_missing_teacher_is_named_in_one_line(mnist_dir, tmp_path, capsys):
+    assert main(["--mnist-dir", str(mnist_dir), "--distill-from", str(tmp_path / "gone.pt"), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "gone.pt" in err and err.count("\n") == 1

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks.writer_cv import CONFIGURATIONS, fold_of, main, settings_of
+from benchmarks.writer_cv import CONFIGURATIONS, PATCHES, fold_of, main, settings_of
 from model.training.unipen import pen_digits
 
 FOLDS = 2
@@ -30,7 +30,7 @@ def test_every_writer_is_in_one_fold_and_every_fold_is_used(writers):
 
 def settings(unipen_dir, rows, writers) -> dict:
     return {"folds": FOLDS, "epochs": 2, "variants": 4, "mnist_per_epoch": 10_000, "style_prob": 0.6,
-            "init": str(rows / "start.pt"), "digits": len(writers)}
+            "init": str(rows / "start.pt"), "digits": len(writers), "patch_epochs": 2, "patch_lr": 3e-4}
 
 
 def write_rows(rows, name, content: dict) -> None:
@@ -147,3 +147,48 @@ def test_a_section_name_that_could_break_benchmarks_md_is_a_usage_error(name, tm
     with pytest.raises(SystemExit) as stopped:
         main(["--init", str(tmp_path / "start.pt"), "--rows", str(tmp_path / "cv"), "--section", name])
     assert stopped.value.code == 2 and "--section" in capsys.readouterr().err
+
+
+def test_each_configuration_depends_on_its_own_settings_only():
+    everything = {"epochs": 3, "style_prob": 0.3, "patch_epochs": 2, "patch_lr": 3e-4}
+    assert settings_of("none", everything) == {"epochs": 3}  # folds kept before the patches existed still count
+    assert settings_of("flag", everything) == {"epochs": 3, "style_prob": 0.3}
+    assert settings_of("none-patch", everything) == {"epochs": 3, "patch_epochs": 2, "patch_lr": 3e-4}
+    assert settings_of("flag-patch", everything) == everything
+
+
+def test_patches_are_compared_with_their_control(mnist_dir, unipen_dir, writers, tmp_path, capsys):
+    rows = tmp_path / "cv"
+    labels = np.array([d.label for d in writers])
+    fold = np.array([fold_of(d.writer, FOLDS) for d in writers])
+    read = {name: [labels[fold == k].copy() for k in range(FOLDS)] for name in PATCHES}
+    read["none-patch"][0][:4] = (read["none-patch"][0][:4] + 1) % 10  # the control: 4 wrong
+    read["flag-patch"][0][:2] = (read["flag-patch"][0][:2] + 1) % 10  # the flag patch: 2 of them
+    for name in PATCHES:
+        write_rows(rows, name, {"settings": settings(unipen_dir, rows, writers),
+                                **{f"{name}/{k}": {"read": read[name][k].tolist(), "mnist": 12, "seconds": 60}
+                                   for k in range(FOLDS)}})
+    main(["--init", str(rows / "start.pt"), "--mnist-dir", str(mnist_dir), "--unipen-dir", str(unipen_dir),
+          "--folds", str(FOLDS), "--rows", str(rows), "--configurations", "--no-write", "--against", "none-patch"])
+    printed = capsys.readouterr().out
+    assert "| none-patch: wrong | flag-patch: wrong; against none-patch |" in printed
+    every = next(line for line in printed.splitlines() if line.startswith("| every digit"))
+    assert "| 4 (" in every and "| 2 (" in every and "+2 −0" in every
+    assert "a patch of the model in charge" in printed and "continue instead the fold's `none` model" in printed
+
+
+def test_a_fold_model_of_other_settings_stops_the_patches_naming_it(mnist_dir, unipen_dir, shipped_checkpoint,
+                                                                     tmp_path):
+    from dataclasses import replace
+
+    from model.storage.checkpoint import Checkpoint, save_checkpoint
+
+    rows = tmp_path / "cv"
+    rows.mkdir()
+    save_checkpoint(shipped_checkpoint, rows / "start.pt")
+    other = replace(shipped_checkpoint.info, notes={"fold": 0, "epochs": 99})
+    save_checkpoint(Checkpoint(shipped_checkpoint.config, shipped_checkpoint.state_dict, other), rows / "none-0.pt")
+    with pytest.raises(SystemExit) as stopped:
+        main(["--init", str(rows / "start.pt"), "--mnist-dir", str(mnist_dir), "--unipen-dir", str(unipen_dir),
+              "--folds", str(FOLDS), "--rows", str(rows), "--configurations", "flag-patch", "--no-write"])
+    assert "fold model of other settings" in str(stopped.value) and str(rows / "none-0.pt") in str(stopped.value)

@@ -67,6 +67,10 @@ class TrainConfig:
     # Whose pen digits teach: "train" (the validation writers are read after each epoch), or "train+val" for a
     # final model once every setting is chosen (then nothing is left to validate on pen digits).
     pen_writers: str = "train"
+    # With a teacher (--distill-from): the share of the loss that pulls the network's answers towards the
+    # teacher's on the same pictures, the rest from the labels (Hinton et al. 2015, at temperature 1). Keeps
+    # a model continued from the teacher reading as it did wherever the new data does not teach otherwise.
+    distill_weight: float = 0.0
 
     @property
     def validation_split_seed(self) -> int:
@@ -90,8 +94,10 @@ def select_device(name: str) -> torch.device:
 
 def train_epoch(network: nn.Module, device: torch.device, digits: DigitSet, optimizer: torch.optim.Optimizer,
                 scheduler: torch.optim.lr_scheduler.LRScheduler, config: TrainConfig,
-                generator: torch.Generator, progress: ProgressCallback | None = None) -> tuple[float, float]:
-    """Run one epoch and return (mean loss, training accuracy) over it."""
+                generator: torch.Generator, progress: ProgressCallback | None = None,
+                teacher: nn.Module | None = None) -> tuple[float, float]:
+    """Run one epoch and return (mean loss, training accuracy) over it; with a ``teacher`` (in eval mode),
+    ``config.distill_weight`` of the loss is the distance from its answers on the same pictures."""
     network.train()
     order = torch.randperm(len(digits), generator=generator)
     steps = (len(digits) + config.batch_size - 1) // config.batch_size
@@ -103,8 +109,14 @@ def train_epoch(network: nn.Module, device: torch.device, digits: DigitSet, opti
         labels = digits.labels[index].to(device)
         if config.augment:
             unit_ink = augment(unit_ink, augment_config, generator)
-        logits = network(normalise(unit_ink))
+        pictures = normalise(unit_ink)
+        logits = network(pictures)
         loss = F.cross_entropy(logits, labels, label_smoothing=config.label_smoothing)
+        if teacher is not None and config.distill_weight > 0:
+            with torch.no_grad():
+                taught = F.log_softmax(teacher(pictures), dim=1)
+            distance = F.kl_div(F.log_softmax(logits, dim=1), taught, log_target=True, reduction="batchmean")
+            loss = (1 - config.distill_weight) * loss + config.distill_weight * distance
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -121,13 +133,15 @@ def train_model(config: TrainConfig, training: DigitSet, validation: DigitSet, d
                 log: Callable[[str], None] = lambda line: print(line, flush=True),
                 progress_for_epoch: Callable[[int], ProgressCallback | None] = lambda epoch: None,
                 pen_training: PenTrainingSet | None = None, pen_validation: DigitSet | None = None,
-                initial: Checkpoint | None = None) -> tuple[nn.Module, NetConfig, list[dict]]:
+                initial: Checkpoint | None = None, teacher: Checkpoint | None = None
+                ) -> tuple[nn.Module, NetConfig, list[dict]]:
     """Return (trained network, its config, per-epoch history) for the given data and settings.
 
     With ``pen_training``, each epoch adds ``config.pen_repeat`` pictures of every pen digit (each
     from a randomly chosen rendered variant) to the MNIST digits; ``pen_validation`` is reported
     beside MNIST's validation part. With ``initial``, training continues from that checkpoint's
-    weights instead of random ones (its architecture is used).
+    weights instead of random ones (its architecture is used). With ``teacher``, ``config.distill_weight`` of
+    the loss pulls the network towards that checkpoint's answers (see TrainConfig.distill_weight).
     """
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
@@ -135,6 +149,7 @@ def train_model(config: TrainConfig, training: DigitSet, validation: DigitSet, d
                                                           config.channels))
     net_config = initial.config if initial is not None else NetConfig(arch=config.arch, **widths)
     network = (initial.build().train() if initial is not None else build_network(net_config)).to(device)
+    teaching = teacher.build().eval().to(device) if teacher is not None else None
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.max_lr, weight_decay=config.weight_decay)
     pen_count = config.pen_repeat * len(pen_training.labels) if pen_training is not None else 0
     mnist_count = min(config.mnist_per_epoch or len(training), len(training))
@@ -153,7 +168,7 @@ def train_model(config: TrainConfig, training: DigitSet, validation: DigitSet, d
             epoch_digits = concat_digit_sets([epoch_digits] + [pen_training.epoch(generator)
                                                            for _ in range(config.pen_repeat)])
         loss, train_accuracy = train_epoch(network, device, epoch_digits, optimizer, scheduler, config,
-                                           generator, progress_for_epoch(epoch))
+                                           generator, progress_for_epoch(epoch), teaching)
         # None, not NaN, where nothing was measured: a checkpoint's notes hold finite numbers only
         validation_accuracy = accuracy_of(network, validation, device) if len(validation) else None
         pen_accuracy = accuracy_of(network, pen_validation, device) if pen_validation else None
@@ -245,6 +260,11 @@ def build_parser(prog: str = "python -m model.train") -> argparse.ArgumentParser
     parser.add_argument("--init", type=Path, default=None,
                         help="continue from this checkpoint's weights instead of random ones (its architecture "
                              "replaces --arch)")
+    parser.add_argument("--distill-from", type=Path, default=None, metavar="CHECKPOINT",
+                        help="a teacher: part of the loss pulls the network towards its answers on the same pictures "
+                             "(with --init of the same checkpoint: change what the new data teaches, keep the rest)")
+    parser.add_argument("--distill-weight", type=_share, default=0.5,
+                        help="with --distill-from: the teacher's share of the loss (0 to 1; the labels have the rest)")
     parser.add_argument("--pen-writers", choices=("train", "train+val"), default=defaults.pen_writers,
                         help="whose pen digits teach: the training writers (the validation writers are read after "
                              "each epoch), or both, for a final model once every setting is chosen on validation")
@@ -268,6 +288,17 @@ def _channel_list(text: str) -> tuple[int, int, int]:
         raise argparse.ArgumentTypeError(f"expected three channel counts from 1 to {MAX_CHANNELS} (or 0,0,0), "
                                          f"got {text!r}")
     return channels  # type: ignore[return-value]
+
+
+def _share(text: str) -> float:
+    """Parse a share from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return value
 
 
 def _digit_list(text: str) -> tuple[int, ...]:
@@ -324,7 +355,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> 
                          pen_repeat=args.pen_repeat, pen_variants=2 if args.dry_run else args.pen_variants,
                          stroke_augment=args.stroke_augment, mnist_per_epoch=args.mnist_per_epoch,
                          style_prob=args.style_prob, style_digits=args.style_digits,
-                         pen_writers=args.pen_writers)
+                         pen_writers=args.pen_writers,
+                         distill_weight=args.distill_weight if args.distill_from is not None else 0.0)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = select_device(args.device)
@@ -336,13 +368,12 @@ def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> 
         print(f"error: {error}", file=sys.stderr)
         return 2
 
-    initial = None
-    if args.init is not None:
-        try:
-            initial = load_checkpoint(args.init)
-        except CheckpointError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+    try:
+        initial = load_checkpoint(args.init) if args.init is not None else None
+        teacher = load_checkpoint(args.distill_from) if args.distill_from is not None else None
+    except CheckpointError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     unipen_dir = args.unipen_dir or (default_unipen_dir() if os.environ.get(UNIPEN_DIR_ENV) else None)
     started = time.perf_counter()
     pen_training = pen_validation = None
@@ -360,7 +391,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> 
     network, net_config, history = train_model(config, training, validation, device,
                                                progress_for_epoch=lambda e: progress_bar(e, config.epochs),
                                                pen_training=pen_training, pen_validation=pen_validation,
-                                               initial=initial)
+                                               initial=initial, teacher=teacher)
     wall_seconds = time.perf_counter() - started
     if args.dry_run:
         test_digits = test_digits.subset(slice(0, 512))
@@ -378,6 +409,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> 
         print("dry run: nothing saved")
         return 0
     command = "python -m model.train " + shlex.join(argv)
+    if teacher is not None:
+        notes.update(distilled_from=teacher.info.version, distill_weight=config.distill_weight)
     if initial is not None:
         notes["continued_from"] = initial.info.version
         if initial.info.training_command:
