@@ -10,7 +10,9 @@ another seed some of them were training digits, so that cell is marked), UNIPEN'
 and each continental style group among them (benchmarks/styles.py's rules) — then the *test* figures,
 MNIST's 10,000 test digits and UNIPEN's 57 test writers, with the digits the candidate fixes and breaks
 against ``--baseline`` and McNemar's exact two-sided p for those (a small p: the change is not chance).
-The test columns judge a candidate chosen on the others; they choose nothing. Cells a candidate cannot
+The test columns judge a candidate chosen on the others; they choose nothing. ``--validation-only``
+leaves them out (the test sets are not read) and adds the pen validation digits fixed and broken against
+the baseline, for candidates still being chosen (its own section). Cells a candidate cannot
 be validated on are marked: † MNIST validation digits a run of another split seed trained on (the
 split seed is that of the run's last stage; a soup saved by model.soup keeps the one its runs share), ‡ pen
 validation writers that taught it (``--pen-writers train+val``, from the checkpoint's notes or, for a soup,
@@ -66,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mnist-dir", type=Path, default=default_data_dir())
     parser.add_argument("--unipen-dir", type=Path, default=default_unipen_dir())
     parser.add_argument("--note", action="append", default=[], help="a line to add under the table (repeatable)")
+    parser.add_argument("--validation-only", action="store_true",
+                        help="the validation columns alone, for candidates not yet put to the test writers "
+                             "(written to the section base-candidates-validation)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     from model.training.data import load_mnist, split_validation
@@ -75,16 +80,21 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(2)
     _, mnist_val = split_validation(load_mnist(args.mnist_dir, train=True), 5000, VALIDATION_SEED)
-    mnist_test = load_mnist(args.mnist_dir, train=False)
-    val_writers, test_writers = pen_digits(args.unipen_dir, "val"), pen_digits(args.unipen_dir, "test")
-    pen_val, pen_test = pen_digit_set(val_writers), pen_digit_set(test_writers)
+    val_writers = pen_digits(args.unipen_dir, "val")
+    pen_val = pen_digit_set(val_writers)
+    if not args.validation_only:  # the test sets are not even read for candidates still being chosen
+        mnist_test = load_mnist(args.mnist_dir, train=False)
+        test_writers = pen_digits(args.unipen_dir, "test")
+        pen_test = pen_digit_set(test_writers)
     groups = {style.name: style.among(val_writers) for style in STYLES if style.name != "flagged-footed-1"}
 
     def right(network, digits) -> np.ndarray:
         return (predict_labels(network, digits) == digits.labels).numpy()
 
     baseline, _, _ = load(args.baseline)
-    base_test = {"MNIST": right(baseline, mnist_test), "pen": right(baseline, pen_test)}
+    base_pen_val = right(baseline, pen_val)
+    if not args.validation_only:
+        base_test = {"MNIST": right(baseline, mnist_test), "pen": right(baseline, pen_test)}
     rows = []
     for recipe in [args.baseline, *args.candidates]:
         network, seeds, taught = load(recipe)
@@ -95,6 +105,13 @@ def main(argv: list[str] | None = None) -> int:
                  f"{int((~pen_ok).sum())}" + (" ‡" if taught else "")]
         cells += [f"{int((~pen_ok[mask]).sum())} of {int(mask.sum())}" + (" ‡" if taught else "")
                   for mask in groups.values()]
+        if args.validation_only:
+            fixed, broken = int((~base_pen_val & pen_ok).sum()), int((base_pen_val & ~pen_ok).sum())
+            cells.append("—" if recipe == args.baseline else
+                         f"+{fixed} −{broken}, p = {mcnemar_p(fixed, broken):.2f}" + (" ‡" if taught else ""))
+            rows.append(cells)
+            print(" | ".join(cells), flush=True)
+            continue
         for name, digits in (("MNIST", mnist_test), ("pen", pen_test)):
             ok = right(network, digits)
             if recipe == args.baseline:
@@ -106,18 +123,25 @@ def main(argv: list[str] | None = None) -> int:
         print(" | ".join(cells), flush=True)
     header = ["model", "MNIST val: wrong of 5,000", f"pen val: wrong of {len(pen_val):,}",
               *[f"val {style.title}" for style in STYLES if style.name in groups],
-              "MNIST test (wrong; +fixed −broken against now, p)", "pen test (wrong; +fixed −broken against now, p)"]
+              *(["pen val against now (+fixed −broken, p)"] if args.validation_only else
+                ["MNIST test (wrong; +fixed −broken against now, p)", "pen test (wrong; +fixed −broken against now, p)"])]
+    tested = ("the test sets were not read." if args.validation_only else
+              f"test: MNIST's 10,000 test digits and the {len({d.writer for d in test_writers})} test writers "
+              f"({len(pen_test):,}).")
     lines = [f"Validation: MNIST's 5,000 held-out training digits (seed {VALIDATION_SEED} split) and UNIPEN's "
-             f"{len({d.writer for d in val_writers})} validation writers ({len(pen_val):,} digits); test: MNIST's "
-             f"10,000 test digits and the {len({d.writer for d in test_writers})} test writers ({len(pen_test):,}). "
+             f"{len({d.writer for d in val_writers})} validation writers ({len(pen_val):,} digits); {tested} "
              "Val cells: digits read wrong. † trained with another seed: part of this MNIST validation split was "
              "its training data. ‡ the validation writers were among its teachers (`--pen-writers train+val`): "
              "those cells are not a validation. A soup saved by model.soup keeps its runs' split seed where they share "
              "one; those here saved before it did are of runs trained with seed 1 unless "
              "their name says otherwise.", "",
              *markdown_table(header, rows), "", *[f"- {note}" for note in args.note]]
-    publish("base-candidates", "Base-model candidates: validation, then test (issue 19)", lines,
-            write=not args.no_write)
+    if args.validation_only:
+        publish("base-candidates-validation", "Base-model candidates not yet put to the test writers (issue 19)",
+                lines, write=not args.no_write)
+    else:
+        publish("base-candidates", "Base-model candidates: validation, then test (issue 19)", lines,
+                write=not args.no_write)
     return 0
 
 

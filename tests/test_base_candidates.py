@@ -37,3 +37,32 @@ def test_validation_writers_that_taught_a_model_are_named_in_a_soup_too(shipped_
 @pytest.mark.parametrize("fixed, broken, p", [(0, 0, 1.0), (0, 6, 0.03125), (6, 0, 0.03125), (3, 3, 1.0)])
 def test_mcnemar_p_of_fixed_and_broken_digits(fixed, broken, p):
     assert mcnemar_p(fixed, broken) == pytest.approx(p)
+
+
+def test_candidates_still_being_chosen_are_shown_without_reading_the_test_sets(mnist_dir, unipen_dir, capsys,
+                                                                               monkeypatch):
+    import sys
+
+    from benchmarks.base_candidates import main
+    from model.training import data, unipen
+
+    real_digits, real_mnist = unipen.pen_digits, data.load_mnist
+
+    def pen_digits(root, split=None):
+        assert split != "test", "the test writers were read"
+        return real_digits(root, split)
+
+    def load_mnist(root, train, download=False):
+        assert train, "MNIST's test set was read"
+        return real_mnist(root, train, download)
+
+    monkeypatch.setattr(unipen, "pen_digits", pen_digits)
+    monkeypatch.setattr(data, "load_mnist", load_mnist)
+    monkeypatch.setattr(sys, "argv", ["benchmarks/base_candidates.py"])
+    assert main(["assets/default.pt:1", "--validation-only", "--mnist-dir", str(mnist_dir), "--unipen-dir",
+                 str(unipen_dir), "--no-write"]) == 0
+    printed = capsys.readouterr().out
+    assert "| pen val against now (+fixed −broken, p) |" in printed and "MNIST test" not in printed
+    assert "| `assets/default.pt` (now shipped) | 12 | 31 | 15 of 96 |" in printed
+    assert "| `assets/default.pt:1` | 12 | 31 | 15 of 96 | 0 of 84 | 1 of 111 | 0 of 13 | +0 −0, p = 1.00 |" in printed
+    assert "not yet put to the test writers" in printed

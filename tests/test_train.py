@@ -255,3 +255,20 @@ def test_a_missing_teacher_is_named_in_one_line(mnist_dir, tmp_path, capsys):
     assert main(["--mnist-dir", str(mnist_dir), "--distill-from", str(tmp_path / "gone.pt"), "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert "gone.pt" in err and err.count("\n") == 1
+
+
+def test_a_candidate_still_being_chosen_need_not_read_the_test_writers(mnist_dir, unipen_dir, tmp_path, capsys,
+                                                                       monkeypatch):
+    from model.storage.checkpoint import load_checkpoint
+    from model.training import train, unipen
+
+    read = []
+    real = unipen.pen_digits
+    monkeypatch.setattr(train, "pen_digits", lambda root, split=None: read.append(split) or real(root, split))
+    output = tmp_path / "model.pt"
+    assert main(["--mnist-dir", str(mnist_dir), "--unipen-dir", str(unipen_dir), "--init", "assets/default.pt",
+                 "--epochs", "1", "--limit", "256", "--pen-variants", "1", "--validation-size", "64", "--no-pen-test",
+                 "--device", "cpu", "--output", str(output)]) == 0
+    assert "test" not in read and "UNIPEN test writers: not read" in capsys.readouterr().out
+    notes = load_checkpoint(output).info.notes
+    assert notes["pen_test"] == "not read" and "pen_test_accuracy" not in notes

@@ -268,6 +268,9 @@ def build_parser(prog: str = "python -m model.train") -> argparse.ArgumentParser
     parser.add_argument("--pen-writers", choices=("train", "train+val"), default=defaults.pen_writers,
                         help="whose pen digits teach: the training writers (the validation writers are read after "
                              "each epoch), or both, for a final model once every setting is chosen on validation")
+    parser.add_argument("--no-pen-test", action="store_true",
+                        help="do not read UNIPEN's test writers at the end: a candidate still being chosen on the "
+                             "validation writers is put to them once, later (python -m benchmarks.base_candidates)")
     parser.add_argument("--keep-suspects", action="store_true",
                         help="train on the pen segments listed as probably mislabelled too "
                              "(model/unipen_suspects.txt; see the README)")
@@ -399,7 +402,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> 
     print(f"MNIST test accuracy: {test_accuracy:.2%} on {len(test_digits):,} digits; "
           f"trained in {wall_seconds:.0f} s (pen rendering included)")
     notes = {}
-    if unipen_dir is not None:
+    if unipen_dir is not None and args.no_pen_test:
+        print("UNIPEN test writers: not read (--no-pen-test)")
+        notes = {"pen_test": "not read"}
+    elif unipen_dir is not None:
         pen_test = pen_digit_set(pen_digits(unipen_dir, "test")[:512 if args.dry_run else None])
         if len(pen_test):
             pen_accuracy = accuracy_of(network, pen_test, device)
