@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
                              *[f"{name}: wrong; against {reference}" for name in done[1:]]], table),
             "", "MNIST validation (5,000 digits), wrong per fold's model: "
                 + "; ".join(f"{name} {mnist[name]} (mean {np.mean(mnist[name]):.1f})" for name in done) + ".",
-            f"Time per fold and configuration (one thread): "
+            f"Time per fold and configuration ({'one thread' if args.threads == 1 else f'{args.threads} threads'}): "
             f"{int(np.median([rows[f'{n}/{k}']['seconds'] for n in done for k in range(args.folds)]))} s median "
             f"(the section is written from the folds kept in {args.rows}). A 1 with flag and foot counts in both "
             "1 rows.", *(["", *[f"- {note}" for note in args.note]] if args.note else [])]

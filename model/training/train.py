@@ -270,7 +270,7 @@ def build_parser(prog: str = "python -m model.train") -> argparse.ArgumentParser
                              "each epoch), or both, for a final model once every setting is chosen on validation")
     parser.add_argument("--no-pen-test", action="store_true",
                         help="do not read UNIPEN's test writers at the end: a candidate still being chosen on the "
-                             "validation writers is put to them once, later (python -m benchmarks.base_candidates)")
+                             "validation writers is put to them once, later (benchmarks/base_candidates.py)")
     parser.add_argument("--keep-suspects", action="store_true",
                         help="train on the pen segments listed as probably mislabelled too "
                              "(model/unipen_suspects.txt; see the README)")
