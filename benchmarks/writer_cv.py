@@ -17,14 +17,19 @@ writer's continental style before the stroke augmentation (as ``model.train --st
 --style-digits D``): all four transforms, the flag (and foot) on 1s alone, all but the small loop on
 9s. ``none-patch`` and ``flag-patch`` ask another question: does a short continuation of a model already
 in charge teach the flag (``model.train --init MODEL --style-prob P --style-digits 1 --epochs 2 --lr 3e-4``)?
-Each continues the fold's ``none`` model (kept as ``none-K.pt`` in ``--rows``) for ``--patch-epochs`` at
-``--patch-lr``, without and with the flag; compare them with ``--against none-patch``, so that what the
-extra training alone does is not counted as the flag's. The test writers are never read.
+Each continues the fold's ``none`` model for ``--patch-epochs`` at ``--patch-lr``, with each pen digit
+twice an epoch (as model.train's default) in renderings of another seed than the fold model's, so that
+both see pictures they were not trained on; without and with the flag. They are compared with each other
+(``--against none-patch``, the default for them), so that what the extra training alone does is not
+counted as the flag's; the other configurations with ``none``. The fold models are trained afresh the
+first time (the ``none`` rows keep readings, not models; one thread or two may read 1–3 digits
+differently) and kept as ``none-K.pt`` in ``--rows``; run both patches in one process, or the second
+trains them again. The test writers are never read.
 
 Pooled over the folds: digits read wrong overall, on each style group found by benchmarks/styles.py's
 rules (real writers' styles, not synthetic ones; a flagged and footed 1 counts in both 1 rows), on the
 rest of the styled classes and on the other classes; for each configuration the digits it fixes and
-breaks against ``none`` with McNemar's exact p, and how many writers it reads better and worse. Each
+breaks against the reference configuration (``--against``) with McNemar's exact p, and how many writers it reads better and worse. Each
 fold's figures are kept in ``--rows``/<configuration>.json as they are made (a file per
 configuration, replaced atomically; run each configuration in one process at a time), so two
 processes can share the work and a stopped run loses only its current fold; a file of other settings
@@ -59,7 +64,8 @@ CONFIGURATIONS = {  # name: the digits whose style transform is on (model.traini
 # Configurations that continue the fold's `none` model (kept as none-K.pt in --rows) for --patch-epochs at
 # --patch-lr, as a patch of the model in charge would be made; none-patch, without a style, is their control.
 PATCHES = ("none-patch", "flag-patch")
-PATCH_SETTINGS = ("patch_epochs", "patch_lr")
+PATCH_SETTINGS = ("patch_epochs", "patch_lr", "threads")
+PATCH_SEED = 2  # the patches' renderings and order: not the fold model's (seed 1)
 
 
 TRANSFORMS = {1: "flag (and foot) on 1s", 4: "open top on 4s", 7: "cross bar on 7s", 9: "small loop on 9s"}
@@ -120,12 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5, help=f"folds of writers (2 to {MAX_FOLDS})")
     parser.add_argument("--style-prob", type=float, default=0.6,
                         help="share of the configuration's digits redrawn in a style (every configuration but none)")
-    parser.add_argument("--configurations", nargs="*", default=list(CONFIGURATIONS), choices=list(CONFIGURATIONS),
+    parser.add_argument("--configurations", nargs="*", default=[n for n in CONFIGURATIONS if n not in PATCHES],
+                        choices=list(CONFIGURATIONS),
                         help="the configurations to run now (none named: only write the section from --rows)")
     parser.add_argument("--patch-epochs", type=int, default=2, help="epochs of the patch configurations")
     parser.add_argument("--patch-lr", type=float, default=3e-4, help="peak learning rate of the patch configurations")
-    parser.add_argument("--against", default="none", choices=list(CONFIGURATIONS),
-                        help="the configuration the others are compared with (none-patch for the patches)")
+    parser.add_argument("--against", default="none", choices=("none", "none-patch"),
+                        help="the reference: none for the configurations trained from --init, none-patch for the "
+                             "patches (only the reference's kind is shown)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--rows", type=Path, default=Path("runs/writer-cv"),
                         help="folder where each configuration's folds are kept (so that processes can share the work)")
@@ -142,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--rows {args.rows} is a file; it names the folder that keeps each configuration's folds")
     torch.set_num_threads(max(1, args.threads))
 
-    from model.storage.checkpoint import ModelInfo, load_checkpoint, make_checkpoint, save_checkpoint
+    from model.storage.checkpoint import CheckpointError, ModelInfo, load_checkpoint, make_checkpoint, save_checkpoint
     from model.training.data import load_mnist, split_validation
     from model.training.evaluate import predict_labels
     from model.training.pen_data import pen_digit_set
@@ -156,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     base = short_schedule(args)
     settings = {"folds": args.folds, "epochs": args.epochs, "variants": args.variants,
                 "mnist_per_epoch": args.mnist_per_epoch, "style_prob": args.style_prob, "init": str(args.init),
-                "digits": len(writers), "patch_epochs": args.patch_epochs, "patch_lr": args.patch_lr}
+                "digits": len(writers), "patch_epochs": args.patch_epochs, "patch_lr": args.patch_lr,
+                "threads": max(1, args.threads)}
     fold_sizes = np.bincount(fold, minlength=args.folds).tolist()
     rows = {}
     for name in CONFIGURATIONS:
@@ -170,7 +179,10 @@ def main(argv: list[str] | None = None) -> int:
             network = train_short(base, teach, stroke_augment_config("all"), mnist_training, initial)
             save_checkpoint(make_checkpoint(network, initial.config, ModelInfo(notes={"fold": k, **settings_of(
                 "none", settings)})), path)
-        kept = load_checkpoint(path)
+        try:
+            kept = load_checkpoint(path)
+        except CheckpointError as error:
+            raise SystemExit(f"error: {error} Remove it to train the fold model afresh.") from None
         if kept.info.notes != {"fold": k, **settings_of("none", settings)}:
             raise SystemExit(f"error: {path} is a fold model of other settings; remove it or name another --rows")
         return kept
@@ -184,8 +196,10 @@ def main(argv: list[str] | None = None) -> int:
             check = [d for d, f in zip(writers, fold) if f == k]
             augment = stroke_augment_config("all", args.style_prob, CONFIGURATIONS[name])  # none: no digit redrawn
             if name in PATCHES:
-                network = train_short(replace(base, epochs=args.patch_epochs, max_lr=args.patch_lr), teach, augment,
-                                      mnist_training, fold_model(k, teach))
+                start = fold_model(k, teach)
+                started = time.perf_counter()  # the patch's own time, not the fold model's
+                network = train_short(replace(base, epochs=args.patch_epochs, max_lr=args.patch_lr, seed=PATCH_SEED,
+                                              pen_repeat=2), teach, augment, mnist_training, start)
             else:
                 network = train_short(base, teach, augment, mnist_training, initial)
             read = predict_labels(network, pen_digit_set(check)).numpy()
@@ -200,11 +214,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in CONFIGURATIONS:  # the other processes' folds, as they are now
         rows.update(load_folds(args.rows / f"{name}.json", name, settings, fold_sizes))
     reference = args.against
-    done = [name for name in CONFIGURATIONS if all(key in rows for key in fold_keys(name, args.folds))]
+    kind = [name for name in CONFIGURATIONS if (name in PATCHES) == (reference in PATCHES)]  # shown together
+    done = [name for name in kind if all(key in rows for key in fold_keys(name, args.folds))]
     if reference not in done or len(done) < 2:
-        missing = [key for name in CONFIGURATIONS for key in fold_keys(name, args.folds) if key not in rows]
+        missing = [key for name in kind for key in fold_keys(name, args.folds) if key not in rows]
         print(f"folds so far in {args.rows}; the section is written once {reference} and another configuration "
-              f"have every fold (missing: {missing})")
+              f"have every fold (missing: {missing})" + ("" if reference in PATCHES else
+                                                          "; the patches are shown with --against none-patch"))
         return 0
     done = [reference, *[name for name in done if name != reference]]
     labels = np.array([d.label for d in writers])
@@ -233,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
                          f"p = {mcnemar_p(fixed, broken):.3f}; writers {better} / {worse}")
         table.append(cells)
     mnist = {name: [rows[f"{name}/{k}"]["mnist"] for k in range(args.folds)] for name in done}
+    threads = "one thread" if settings["threads"] == 1 else f"{settings['threads']} threads"
     described = "; ".join(f"`{name}`: " + (", ".join(TRANSFORMS[d] for d in CONFIGURATIONS[name]) or "no style")
                           for name in done)
     body = [f"{len(set(names))} writers (UNIPEN's training and validation writers, {len(writers):,} digits) dealt "
@@ -242,9 +259,10 @@ def main(argv: list[str] | None = None) -> int:
             f"reads the fold's digits, every segment as labelled. Configurations ({args.style_prob:.0%} of the "
             f"digits named redrawn in a writer's continental style): {described}."
             + (f" The patches (`{'`, `'.join(n for n in done if n in PATCHES)}`) continue instead the fold's `none` "
-               f"model for {args.patch_epochs} epochs at a peak rate of {args.patch_lr:g} on the same data, as a "
-               "patch of the model in charge would be made; `none-patch` is their control."
-               if any(n in PATCHES for n in done) else "")
+               f"model for {args.patch_epochs} epochs at a peak rate of {args.patch_lr:g} on the same writers, each "
+               f"pen digit twice an epoch in renderings of another seed, as a patch of the model in charge would be "
+               f"made; `none-patch` is their control."
+               if reference in PATCHES else "")
             + f" Groups: benchmarks/styles.py's rules on the real strokes. Cells: digits read wrong (error rate); "
             f"against `{reference}`: the digits fixed and broken, McNemar's exact p, and the writers read better / "
             "worse.", "",
@@ -252,12 +270,13 @@ def main(argv: list[str] | None = None) -> int:
                              *[f"{name}: wrong; against {reference}" for name in done[1:]]], table),
             "", "MNIST validation (5,000 digits), wrong per fold's model: "
                 + "; ".join(f"{name} {mnist[name]} (mean {np.mean(mnist[name]):.1f})" for name in done) + ".",
-            f"Time per fold and configuration ({'one thread' if args.threads == 1 else f'{args.threads} threads'}): "
+            f"Time per fold and configuration ({threads}"
+            + ("; a patch's own, without its fold model's" if reference in PATCHES else "") + "): "
             f"{int(np.median([rows[f'{n}/{k}']['seconds'] for n in done for k in range(args.folds)]))} s median "
             f"(the section is written from the folds kept in {args.rows}). A 1 with flag and foot counts in both "
             "1 rows.", *(["", *[f"- {note}" for note in args.note]] if args.note else [])]
     title = "Style recipe by writer-level cross-validation (issue 19)"
-    if any(name in PATCHES for name in done):
+    if reference in PATCHES:
         title += f": a patch of the model in charge, {args.style_prob:.0%} of the digits redrawn"
     elif args.section != "writer-cv":
         title += f": {args.style_prob:.0%} of the digits redrawn"

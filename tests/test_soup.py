@@ -78,3 +78,17 @@ def test_a_saved_soup_is_marked_by_the_candidates_table_as_its_runs_are(tmp_path
     assert main([f"{paths[0]}:0.5", f"{paths[1]}:0.5", "--mnist-dir", str(mnist_dir), "--output", str(output)]) == 0
     _, seeds, taught = load(str(output))
     assert seeds == {2} and taught is True
+
+
+def test_a_soup_still_being_chosen_reads_no_test_set(tmp_path, mnist_dir, unipen_dir, capsys, monkeypatch):
+    from model.training import soup as soup_module
+
+    monkeypatch.setattr(soup_module, "load_mnist", lambda *a, **k: pytest.fail("MNIST's test set was read"))
+    paths = [save_checkpoint(checkpoint(seed), tmp_path / f"m{seed}.pt") for seed in (1, 2)]
+    output = tmp_path / "soup.pt"
+    assert main([f"{paths[0]}:0.5", f"{paths[1]}:0.5", "--unipen-dir", str(unipen_dir), "--no-test",
+                 "--output", str(output)]) == 0
+    assert "not read" in capsys.readouterr().out
+    info = load_checkpoint(output).info
+    assert info.mnist_test_accuracy is None and info.notes["pen_test"] == "not read"
+    assert "pen_test_accuracy" not in info.notes

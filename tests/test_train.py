@@ -266,9 +266,38 @@ def test_a_candidate_still_being_chosen_need_not_read_the_test_writers(mnist_dir
     real = unipen.pen_digits
     monkeypatch.setattr(train, "pen_digits", lambda root, split=None: read.append(split) or real(root, split))
     output = tmp_path / "model.pt"
+    mnist_read = []
+    real_mnist = train.load_mnist
+    monkeypatch.setattr(train, "load_mnist", lambda root, train, download=False: mnist_read.append(train)
+                        or real_mnist(root, train, download))
+    assert main(["--mnist-dir", str(mnist_dir), "--unipen-dir", str(unipen_dir), "--init", "assets/default.pt",
+                 "--epochs", "1", "--limit", "256", "--pen-variants", "1", "--validation-size", "64", "--no-test",
+                 "--device", "cpu", "--output", str(output)]) == 0
+    printed = capsys.readouterr().out
+    assert "test" not in read and "UNIPEN test writers: not read" in printed and "MNIST test set: not read" in printed
+    info = load_checkpoint(output).info
+    assert info.notes["pen_test"] == "not read" and "pen_test_accuracy" not in info.notes
+    assert info.notes["mnist_test"] == "not read" and info.mnist_test_accuracy is None
+    assert mnist_read == [True]  # MNIST's test set is not even loaded
+
+
+def test_no_pen_test_still_reads_mnists_test_set(mnist_dir, unipen_dir, tmp_path, capsys):
+    from model.storage.checkpoint import load_checkpoint
+
+    output = tmp_path / "model.pt"
     assert main(["--mnist-dir", str(mnist_dir), "--unipen-dir", str(unipen_dir), "--init", "assets/default.pt",
                  "--epochs", "1", "--limit", "256", "--pen-variants", "1", "--validation-size", "64", "--no-pen-test",
                  "--device", "cpu", "--output", str(output)]) == 0
-    assert "test" not in read and "UNIPEN test writers: not read" in capsys.readouterr().out
-    notes = load_checkpoint(output).info.notes
-    assert notes["pen_test"] == "not read" and "pen_test_accuracy" not in notes
+    assert "UNIPEN test writers: not read (--no-pen-test)" in capsys.readouterr().out
+    info = load_checkpoint(output).info
+    assert info.mnist_test_accuracy is not None and info.notes["pen_test"] == "not read"
+
+
+@pytest.mark.parametrize("argv, words", [(["--distill-weight", "0.3"], "needs --distill-from"),
+                                         (["--distill-weight=0.3"], "needs --distill-from"),
+                                         (["--distill-from", "assets/default.pt", "--distill-weight", "0"],
+                                          "no part of the loss")])
+def test_a_distill_weight_that_would_do_nothing_is_a_usage_error(argv, words, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2 and words in capsys.readouterr().err

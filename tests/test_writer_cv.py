@@ -30,7 +30,7 @@ def test_every_writer_is_in_one_fold_and_every_fold_is_used(writers):
 
 def settings(unipen_dir, rows, writers) -> dict:
     return {"folds": FOLDS, "epochs": 2, "variants": 4, "mnist_per_epoch": 10_000, "style_prob": 0.6,
-            "init": str(rows / "start.pt"), "digits": len(writers), "patch_epochs": 2, "patch_lr": 3e-4}
+            "init": str(rows / "start.pt"), "digits": len(writers), "patch_epochs": 2, "patch_lr": 3e-4, "threads": 1}
 
 
 def write_rows(rows, name, content: dict) -> None:
@@ -150,10 +150,10 @@ def test_a_section_name_that_could_break_benchmarks_md_is_a_usage_error(name, tm
 
 
 def test_each_configuration_depends_on_its_own_settings_only():
-    everything = {"epochs": 3, "style_prob": 0.3, "patch_epochs": 2, "patch_lr": 3e-4}
+    everything = {"epochs": 3, "style_prob": 0.3, "patch_epochs": 2, "patch_lr": 3e-4, "threads": 2}
     assert settings_of("none", everything) == {"epochs": 3}  # folds kept before the patches existed still count
     assert settings_of("flag", everything) == {"epochs": 3, "style_prob": 0.3}
-    assert settings_of("none-patch", everything) == {"epochs": 3, "patch_epochs": 2, "patch_lr": 3e-4}
+    assert settings_of("none-patch", everything) == {"epochs": 3, "patch_epochs": 2, "patch_lr": 3e-4, "threads": 2}
     assert settings_of("flag-patch", everything) == everything
 
 
@@ -177,8 +177,18 @@ def test_patches_are_compared_with_their_control(mnist_dir, unipen_dir, writers,
     assert "a patch of the model in charge" in printed and "continue instead the fold's `none` model" in printed
 
 
-def test_a_fold_model_of_other_settings_stops_the_patches_naming_it(mnist_dir, unipen_dir, shipped_checkpoint,
-                                                                     tmp_path):
+def fold_model_notes(unipen_dir, rows, writers, fold: int) -> dict:
+    """The notes a fold model of ``settings`` carries (the patches' defaults: epochs 2, variants 4, 10,000)."""
+    return {"fold": fold, **settings_of("none", settings(unipen_dir, rows, writers))}
+
+
+@pytest.mark.parametrize("notes, words", [
+    (lambda right: {**right, "epochs": 99}, "fold model of other settings"),
+    (lambda right: {**right, "fold": 1}, "fold model of other settings"),  # another fold's model
+    (None, "damaged or not a model file"),
+])
+def test_a_fold_model_that_is_not_this_folds_stops_the_patches_naming_it(mnist_dir, unipen_dir, shipped_checkpoint,
+                                                                          writers, tmp_path, notes, words):
     from dataclasses import replace
 
     from model.storage.checkpoint import Checkpoint, save_checkpoint
@@ -186,9 +196,28 @@ def test_a_fold_model_of_other_settings_stops_the_patches_naming_it(mnist_dir, u
     rows = tmp_path / "cv"
     rows.mkdir()
     save_checkpoint(shipped_checkpoint, rows / "start.pt")
-    other = replace(shipped_checkpoint.info, notes={"fold": 0, "epochs": 99})
-    save_checkpoint(Checkpoint(shipped_checkpoint.config, shipped_checkpoint.state_dict, other), rows / "none-0.pt")
+    if notes is None:
+        (rows / "none-0.pt").write_bytes(b"PK\x03\x04 not a whole archive")
+    else:
+        kept = replace(shipped_checkpoint.info, notes=notes(fold_model_notes(unipen_dir, rows, writers, 0)))
+        save_checkpoint(Checkpoint(shipped_checkpoint.config, shipped_checkpoint.state_dict, kept), rows / "none-0.pt")
     with pytest.raises(SystemExit) as stopped:
         main(["--init", str(rows / "start.pt"), "--mnist-dir", str(mnist_dir), "--unipen-dir", str(unipen_dir),
-              "--folds", str(FOLDS), "--rows", str(rows), "--configurations", "flag-patch", "--no-write"])
-    assert "fold model of other settings" in str(stopped.value) and str(rows / "none-0.pt") in str(stopped.value)
+              "--folds", str(FOLDS), "--rows", str(rows), "--configurations", "flag-patch", "--no-write",
+              "--epochs", "2", "--mnist-per-epoch", "10000"])
+    assert words in str(stopped.value) and str(rows / "none-0.pt") in str(stopped.value)
+    assert "\n" not in str(stopped.value)
+
+
+def test_patches_are_not_shown_against_none(mnist_dir, unipen_dir, writers, tmp_path, capsys):
+    rows = tmp_path / "cv"
+    labels = np.array([d.label for d in writers])
+    fold = np.array([fold_of(d.writer, FOLDS) for d in writers])
+    for name in ("none", "flag", *PATCHES):
+        write_rows(rows, name, {"settings": settings(unipen_dir, rows, writers),
+                                **{f"{name}/{k}": {"read": labels[fold == k].tolist(), "mnist": 12, "seconds": 60}
+                                   for k in range(FOLDS)}})
+    run(mnist_dir, unipen_dir, rows)
+    printed = capsys.readouterr().out
+    assert "| none: wrong | flag: wrong; against none |" in printed
+    assert "none-patch" not in printed and "flag-patch" not in printed and "a patch of the model" not in printed

@@ -79,24 +79,29 @@ def main(argv: list[str] | None = None) -> int:
     add_mnist_dir_option(parser)
     parser.add_argument("--unipen-dir", type=Path, default=None,
                         help=f"UNIPEN's folder, to measure the test writers too (default: ${UNIPEN_DIR_ENV} if set)")
+    parser.add_argument("--no-test", action="store_true",
+                        help="read neither MNIST's test set nor UNIPEN's test writers: a soup still being chosen")
     parser.add_argument("--output", type=Path, required=True, help="checkpoint to write")
     args = parser.parse_args(argv)
     try:
         ingredients = [(load_checkpoint(path), weight) for path, weight in args.ingredients]
         state_dict = soup(ingredients)
-        test_digits = load_mnist(args.data_dir or default_mnist_dir(), train=False)
+        test_digits = None if args.no_test else load_mnist(args.data_dir or default_mnist_dir(), train=False)
     except (CheckpointError, ValueError, MnistUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     config = ingredients[0][0].config
     network = ingredients[0][0].build()
     network.load_state_dict(state_dict)
-    mnist_accuracy = accuracy_of(network, test_digits)
-    print(f"MNIST test accuracy: {mnist_accuracy:.2%} on {len(test_digits):,} digits")
+    mnist_accuracy = None if test_digits is None else accuracy_of(network, test_digits)
+    print("MNIST test set: not read (--no-test)" if mnist_accuracy is None else
+          f"MNIST test accuracy: {mnist_accuracy:.2%} on {len(test_digits):,} digits")
     notes: dict = {"soup": " ".join(f"{path}:{weight:g}" for path, weight in args.ingredients),
                    **inherited_notes([checkpoint for checkpoint, _ in ingredients])}
     unipen_dir = args.unipen_dir or (default_unipen_dir() if os.environ.get(UNIPEN_DIR_ENV) else None)
-    if unipen_dir is not None:
+    if args.no_test:
+        notes.update(mnist_test="not read", pen_test="not read")
+    elif unipen_dir is not None:
         from model.training.pen_data import pen_digit_set
         from model.training.unipen import UnipenFormatError, UnipenUnavailableError, pen_digits
         try:
@@ -109,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"UNIPEN test writers: {notes['pen_test_accuracy']:.2%} on {len(pen_test):,} digits")
     steps = [step for c, _ in ingredients for step in c.info.training_command.split(" && ") if step]
     recipe = " && ".join(dict.fromkeys(steps))  # each ingredient's commands, shared first steps once
-    info = ModelInfo(mnist_test_accuracy=mnist_accuracy, mnist_test_size=len(test_digits),
+    info = ModelInfo(mnist_test_accuracy=mnist_accuracy, mnist_test_size=0 if test_digits is None else len(test_digits),
                      training_command=f"{recipe} && python -m model.soup " + " ".join(argv), notes=notes)
     path = save_checkpoint(make_checkpoint(network, config, info), args.output)
     print(f"saved {path}")
