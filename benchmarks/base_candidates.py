@@ -91,14 +91,19 @@ def main(argv: list[str] | None = None) -> int:
     def right(network, digits) -> np.ndarray:
         return (predict_labels(network, digits) == digits.labels).numpy()
 
-    baseline, _, _ = load(args.baseline)
-    base_pen_val = right(baseline, pen_val)
-    if not args.validation_only:
-        base_test = {"MNIST": right(baseline, mnist_test), "pen": right(baseline, pen_test)}
+    def against(before: np.ndarray, after: np.ndarray) -> str:
+        fixed, broken = int((~before & after).sum()), int((before & ~after).sum())
+        return f"+{fixed} −{broken}, p = {mcnemar_p(fixed, broken):.2f}"
+
+    tests = [] if args.validation_only else [("MNIST", mnist_test), ("pen", pen_test)]
+    base: dict = {}  # the baseline's readings: it is read first
     rows = []
     for recipe in [args.baseline, *args.candidates]:
         network, seeds, taught = load(recipe)
-        mnist_ok, pen_ok = right(network, mnist_val), right(network, pen_val)
+        mnist_ok = right(network, mnist_val)
+        read = {"pen val": right(network, pen_val), **{name: right(network, digits) for name, digits in tests}}
+        base = base or read
+        pen_ok = read["pen val"]
         own_split = seeds <= {VALIDATION_SEED, None}  # None: a soup saved before soups kept their runs' split seed
         cells = [f"`{recipe}`" + (" (now shipped)" if recipe == args.baseline else ""),
                  f"{int((~mnist_ok).sum())}" + ("" if own_split else " †"),
@@ -106,19 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         cells += [f"{int((~pen_ok[mask]).sum())} of {int(mask.sum())}" + (" ‡" if taught else "")
                   for mask in groups.values()]
         if args.validation_only:
-            fixed, broken = int((~base_pen_val & pen_ok).sum()), int((base_pen_val & ~pen_ok).sum())
-            cells.append("—" if recipe == args.baseline else
-                         f"+{fixed} −{broken}, p = {mcnemar_p(fixed, broken):.2f}" + (" ‡" if taught else ""))
-            rows.append(cells)
-            print(" | ".join(cells), flush=True)
-            continue
-        for name, digits in (("MNIST", mnist_test), ("pen", pen_test)):
-            ok = right(network, digits)
-            if recipe == args.baseline:
-                cells.append(f"{ok.mean():.2%} ({int((~ok).sum())})")
-            else:
-                fixed, broken = int((~base_test[name] & ok).sum()), int((base_test[name] & ~ok).sum())
-                cells.append(f"{ok.mean():.2%} ({int((~ok).sum())}; +{fixed} −{broken}, p = {mcnemar_p(fixed, broken):.2f})")
+            cells.append("—" if recipe == args.baseline else against(base["pen val"], pen_ok) + (" ‡" if taught else ""))
+        for name, _ in tests:
+            ok = read[name]
+            cells.append(f"{ok.mean():.2%} ({int((~ok).sum())}"
+                         + ("" if recipe == args.baseline else f"; {against(base[name], ok)}") + ")")
         rows.append(cells)
         print(" | ".join(cells), flush=True)
     header = ["model", "MNIST val: wrong of 5,000", f"pen val: wrong of {len(pen_val):,}",

@@ -156,6 +156,12 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> l
     return lines
 
 
+def repo_relative(path: Path) -> str:
+    """Return ``path`` relative to the repository where it lies inside it (as sections name files), else as given."""
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(path)
+
+
 def command_line() -> str:
     """Return how this script was run, for the section's record (each ``--note``'s text, printed under the
     section anyway, shortened to "…")."""

@@ -30,7 +30,8 @@ if __package__ in (None, ""):
 import numpy as np
 import torch
 
-from benchmarks.common import REPO_ROOT, default_unipen_dir, markdown_table, publish
+from benchmarks.common import REPO_ROOT, default_unipen_dir, markdown_table, publish, repo_relative
+from model.files.validate import InvalidInputError, read_limited
 
 AUDIT = Path(__file__).with_name("unipen_test_audit.txt")
 GRID = REPO_ROOT / "docs" / "pen-test-floor.png"
@@ -61,10 +62,10 @@ class Judgement:
 
 def read_audit(path: Path = AUDIT) -> dict[tuple[str, int], Judgement]:
     """Return the audit's judgements by (UNIPEN file, line); a malformed line raises AuditFormatError."""
-    if path.stat().st_size > MAX_AUDIT_BYTES:
-        raise AuditFormatError(f"{path}: larger than {MAX_AUDIT_BYTES:,} bytes")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, MAX_AUDIT_BYTES, "Audit file").decode("utf-8")
+    except InvalidInputError as error:  # missing, not a regular file (a pipe would wait for a writer), too large
+        raise AuditFormatError(str(error)) from None
     except UnicodeDecodeError as error:
         raise AuditFormatError(f"{path}: not UTF-8 text (byte {error.start})") from None
     judgements: dict[tuple[str, int], Judgement] = {}
@@ -112,12 +113,6 @@ def floor_mask(wrong: np.ndarray, spare: int) -> np.ndarray:
     return wrong.sum(0) >= wrong.shape[0] - spare
 
 
-def shown(path: Path) -> str:
-    """Return ``path`` relative to the repository where it lies inside it, as the section names files."""
-    resolved = path.resolve()
-    return str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(path)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -126,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spare", type=int, default=1, help="a floor digit may be read right by this many candidates")
     parser.add_argument("--audit", type=Path, default=AUDIT, help="the two readers' classes")
     parser.add_argument("--grid", type=Path, default=None,
-                        help=f"draw the floor's digits here (default: {shown(GRID)} unless --no-write)")
+                        help=f"draw the floor's digits here (default: {repo_relative(GRID)} unless --no-write)")
     parser.add_argument("--note", action="append", default=[], help="a line to add under the tables (repeatable)")
     parser.add_argument("--no-write", action="store_true", help="print only (a grid only where --grid names one)")
     args = parser.parse_args(argv)
@@ -191,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                      for n, recipe in enumerate(args.candidates)]
     lines = [f"UNIPEN's {len({d.writer for d in digits})} test writers ({len(digits):,} digits), read by "
              f"{len(args.candidates)} candidates: {', '.join(f'`{c}`' for c in args.candidates)}."
-             + (f" The floor's digits are drawn in `{shown(grid)}` (captioned label and the two readers' classes)."
+             + (f" The floor's digits are drawn in `{repo_relative(grid)}` (captioned label and the two readers' classes)."
                 if grid is not None else ""), "",
              *markdown_table(["", "digits"], summary), "",
              *markdown_table(["candidate", "wrong", "of them in the floor", "legible to both readers (A / A)",

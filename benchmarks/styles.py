@@ -52,7 +52,7 @@ if __package__ in (None, ""):
 import numpy as np
 import torch
 
-from benchmarks.common import REPO_ROOT, default_unipen_dir, markdown_table, publish
+from benchmarks.common import REPO_ROOT, default_unipen_dir, markdown_table, publish, repo_relative
 from model.training.evaluate import write_captioned_grid
 from model.training.styles import as_arrays, styled_copies
 
@@ -340,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
                              args.docs_dir / f"styles-{style.name}.png", tile=84)
 
     elapsed = time.perf_counter() - started
-    named = lambda path: f"`{path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}`"  # noqa: E731
+    named = lambda path: f"`{repo_relative(path)}`"  # noqa: E731
     lines = [
         "Continental digit styles among UNIPEN's writers, detected by stroke geometry on the raw strokes "
         "(rules in `benchmarks/styles.py`'s docstring), and how the model reads them. Grids of "

@@ -60,7 +60,7 @@ def test_an_audit_that_is_not_text_or_too_large_is_refused_naming_it(tmp_path, m
         read_audit(audit)
     monkeypatch.setattr("benchmarks.pen_floor.MAX_AUDIT_BYTES", 8)
     audit.write_text("a.dat:3 1 A A\n", encoding="utf-8")
-    with pytest.raises(AuditFormatError, match="larger than 8 bytes"):
+    with pytest.raises(AuditFormatError, match=r"Audit file .*audit\.txt is .*; the limit is"):
         read_audit(audit)
 
 
@@ -135,3 +135,12 @@ def test_the_recorded_command_shortens_notes(monkeypatch, note):
     monkeypatch.setattr(sys, "argv", ["benchmarks/pen_floor.py", "a.pt", *note, "--spare", "1"])
     shortened = "--note …" if len(note) == 2 else "--note=…"
     assert common.command_line() == f".venv/bin/python -m benchmarks.pen_floor a.pt {shortened} --spare 1"
+
+
+def test_an_audit_that_is_a_named_pipe_is_refused_at_once(tmp_path):
+    import os
+
+    audit = tmp_path / "audit.txt"
+    os.mkfifo(audit)
+    with pytest.raises(AuditFormatError, match="not a regular file"):
+        read_audit(audit)

@@ -38,6 +38,7 @@ from model.training.styles import STYLED_DIGITS
 from model.training.unipen import UnipenFormatError, UnipenUnavailableError, load_suspects, pen_digits
 
 STROKE_AUGMENT_PARTS = ("affine", "jitter", "resample", "pen_lift")
+DEFAULT_DISTILL_WEIGHT = 0.5  # --distill-weight once --distill-from names a teacher
 
 
 @dataclass(frozen=True)
@@ -266,8 +267,9 @@ def build_parser(prog: str = "python -m model.train") -> argparse.ArgumentParser
     parser.add_argument("--distill-from", type=Path, default=None, metavar="CHECKPOINT",
                         help="a teacher: part of the loss pulls the network towards its answers on the same pictures "
                              "(with --init of the same checkpoint: meant to keep what the new data does not teach)")
-    parser.add_argument("--distill-weight", type=_share, default=0.5,
-                        help="with --distill-from: the teacher's share of the loss (0 to 1; the labels have the rest)")
+    parser.add_argument("--distill-weight", type=_share, default=None,
+                        help=f"with --distill-from: the teacher's share of the loss (0 to 1; the labels have the rest; "
+                             f"default {DEFAULT_DISTILL_WEIGHT})")
     parser.add_argument("--pen-writers", choices=("train", "train+val"), default=defaults.pen_writers,
                         help="whose pen digits teach: the training writers (the validation writers are read after "
                              "each epoch), or both, for a final model once every setting is chosen on validation")
@@ -352,8 +354,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> 
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(prog)
     args = parser.parse_args(argv)
-    if args.distill_from is None and "--distill-weight" in " ".join(argv):
+    if args.distill_from is None and args.distill_weight is not None:
         parser.error("--distill-weight needs --distill-from (the teacher whose answers it weighs)")
+    if args.distill_from is not None and args.distill_weight is None:
+        args.distill_weight = DEFAULT_DISTILL_WEIGHT
     if args.distill_from is not None and args.distill_weight == 0:
         parser.error("--distill-weight 0 gives the teacher no part of the loss: leave out --distill-from")
     if any(args.channels) and (args.init is not None or args.arch != "compact"):
@@ -369,7 +373,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> 
                          stroke_augment=args.stroke_augment, mnist_per_epoch=args.mnist_per_epoch,
                          style_prob=args.style_prob, style_digits=args.style_digits,
                          pen_writers=args.pen_writers,
-                         distill_weight=args.distill_weight if args.distill_from is not None else 0.0)
+                         distill_weight=args.distill_weight or 0.0)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = select_device(args.device)
