@@ -44,8 +44,8 @@ def mcnemar_p(fixed: int, broken: int) -> float:
 
 
 def load(recipe: str):
-    """Return (network, the seeds of its MNIST validation splits, whether the validation writers taught it) of a
-    checkpoint path or a soup 'A:w+B:w'."""
+    """Return (network, the seeds of its MNIST validation splits, whether the validation writers taught it, its
+    version id or '' for a soup) of a checkpoint path or a soup 'A:w+B:w'."""
     from model.storage.checkpoint import Checkpoint, load_checkpoint
     from model.training.soup import ingredient, soup
 
@@ -57,14 +57,15 @@ def load(recipe: str):
     taught = any(checkpoint.info.notes.get("pen_writers") == "train+val"
                  or bool(TAUGHT_BY_VALIDATION.search(checkpoint.info.training_command or ""))  # a soup: commands
                  for checkpoint, _ in parts)
-    return network, seeds, taught
+    return network, seeds, taught, first.info.version if len(parts) == 1 else ""
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("candidates", nargs="+", help="checkpoints or soups (A:0.3+B:0.7)")
-    parser.add_argument("--baseline", default="assets/default.pt", help="the model shipped now")
+    parser.add_argument("--baseline", default="assets/default.pt",
+                        help="the model the candidates are judged against: the one shipped when they were")
     parser.add_argument("--mnist-dir", type=Path, default=default_data_dir())
     parser.add_argument("--unipen-dir", type=Path, default=default_unipen_dir())
     parser.add_argument("--note", action="append", default=[], help="a line to add under the table (repeatable)")
@@ -97,15 +98,18 @@ def main(argv: list[str] | None = None) -> int:
 
     tests = [] if args.validation_only else [("MNIST", mnist_test), ("pen", pen_test)]
     base: dict = {}  # the baseline's readings: it is read first
+    baseline_version = ""
     rows = []
     for recipe in [args.baseline, *args.candidates]:
-        network, seeds, taught = load(recipe)
+        network, seeds, taught, version = load(recipe)
+        if recipe == args.baseline:
+            baseline_version = version
         mnist_ok = right(network, mnist_val)
         read = {"pen val": right(network, pen_val), **{name: right(network, digits) for name, digits in tests}}
         base = base or read
         pen_ok = read["pen val"]
         own_split = seeds <= {VALIDATION_SEED, None}  # None: a soup saved before soups kept their runs' split seed
-        cells = [f"`{recipe}`" + (" (now shipped)" if recipe == args.baseline else ""),
+        cells = [f"`{recipe}`" + (" (baseline)" if recipe == args.baseline else ""),
                  f"{int((~mnist_ok).sum())}" + ("" if own_split else " †"),
                  f"{int((~pen_ok).sum())}" + (" ‡" if taught else "")]
         cells += [f"{int((~pen_ok[mask]).sum())} of {int(mask.sum())}" + (" ‡" if taught else "")
@@ -120,12 +124,15 @@ def main(argv: list[str] | None = None) -> int:
         print(" | ".join(cells), flush=True)
     header = ["model", "MNIST val: wrong of 5,000", f"pen val: wrong of {len(pen_val):,}",
               *[f"val {style.title}" for style in STYLES if style.name in groups],
-              *(["pen val against now (+fixed −broken, p)"] if args.validation_only else
-                ["MNIST test (wrong; +fixed −broken against now, p)", "pen test (wrong; +fixed −broken against now, p)"])]
+              *(["pen val against the baseline (+fixed −broken, p)"] if args.validation_only else
+                ["MNIST test (wrong; +fixed −broken against the baseline, p)",
+                 "pen test (wrong; +fixed −broken against the baseline, p)"])]
     tested = ("the test sets were not read." if args.validation_only else
               f"test: MNIST's 10,000 test digits and the {len({d.writer for d in test_writers})} test writers "
               f"({len(pen_test):,}).")
-    lines = [f"Validation: MNIST's 5,000 held-out training digits (seed {VALIDATION_SEED} split) and UNIPEN's "
+    lines = [f"Baseline: `{args.baseline}`" + (f" (version {baseline_version})" if baseline_version else "")
+             + ", the model in charge when the candidates were judged. "
+             f"Validation: MNIST's 5,000 held-out training digits (seed {VALIDATION_SEED} split) and UNIPEN's "
              f"{len({d.writer for d in val_writers})} validation writers ({len(pen_val):,} digits); {tested} "
              "Val cells: digits read wrong. † trained with another seed: part of this MNIST validation split was "
              "its training data. ‡ the validation writers were among its teachers (`--pen-writers train+val`): "

@@ -192,6 +192,7 @@ class AppRun:
     """One fine-tune started in the window, with the moments it passed through."""
 
     label: str
+    samples: int = 0  # in the store when it started (0: the run's --app-count)
     started: float = 0.0
     first_step: float | None = None
     checking: float | None = None
@@ -327,7 +328,14 @@ def run_in_window(data_dir: Path, style: str, count: int, seed: int, draws: int,
             rng = np.random.default_rng(seed)
             drawings = [jitter(STANDARD[i % 10], rng, 0.5) for i in range(draws)]
             idle = time_predictions(window, drawings, arrivals)
-            warm = start_and_follow(window, AppRun("third fine-tune, digits drawn meanwhile"), None,
+            third = AppRun("third fine-tune, digits drawn meanwhile")
+            if window.finetune_flow.refused_on is not None:
+                # The second was kept aside, and the window rightly will not repeat a refused fine-tune on the
+                # same samples and model: one more sample of the style comes first, as a user would add it.
+                window.store.add(style_samples(style, 1, seed + 1)[0])
+                third.label += f" ({count + 1} samples: the second was kept aside)"
+                third.samples = count + 1
+            warm = start_and_follow(window, third, None,
                                     during=lambda running: time_predictions(window, drawings * 20, arrivals,
                                                                             running))
             close_dialogs(window)
@@ -438,7 +446,7 @@ def target_lines(args, runs: list[HeadlessRun], app_runs: list[AppRun]) -> list[
                                  run.seconds, target, "s", digits=2))
     if app_runs:
         for run, which in zip(app_runs, ("first fine-tune", "second, nothing else running", "third, digits drawn")):
-            name = f"{args.styles[0]}, {args.app_count} samples, wall time in the app ({which})"
+            name = f"{args.styles[0]}, {run.samples or args.app_count} samples, wall time in the app ({which})"
             lines.append(verdict(name, run.seconds, TARGET_SECONDS_20, "s", digits=2) if run.completed
                          else f"- {name}: **the fine-tune did not complete** ({run.outcome or 'no result'})")
         gaps = [gaps_around_result(run) for run in app_runs]

@@ -6,7 +6,7 @@
 Every digit of UNIPEN's *test writers* (never used for training or tuning) is replayed on the
 canvas of a real MainWindow as mouse drags (press, moves, release per stroke); after the last pen
 lift the benchmark waits for the window's answer and reads the big label, as a user would: the
-right digit, another digit (shown as sure, yet wrong), or nothing (the window says it is unsure).
+right digit, another digit (shown as sure, yet wrong), or a question ("4 or 7?": the window says it is unsure).
 The same digits rendered straight through ``model.recognition.preprocess`` give the model-only figure beside it,
 so a gap between the two would show a difference between the canvas and the training path.
 Each ``--weights`` is measured in the same run, so the figures compare like with like.
@@ -52,7 +52,8 @@ def replay(weights: Path, digits, mnist_dir: Path, app) -> dict:
             answers.clear()
             wait_until(lambda: bool(answers), 30, "the window's answer")
             text = window.prediction_view.digit_label.text()
-            outcome = "unsure" if text == "" else "right" if text == str(digit.label) else "wrong"
+            # an unsure answer is shown as a question ("4 or 7?"; nothing at all before the careful-user issue)
+            outcome = "unsure" if text == "" or text.endswith("?") else "right" if text == str(digit.label) else "wrong"
             shown[outcome] += 1
             by_source.setdefault(digit.source, []).append(outcome == "right")
         seconds = time.perf_counter() - started

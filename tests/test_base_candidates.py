@@ -74,14 +74,21 @@ def test_candidates_still_being_chosen_are_shown_without_reading_the_test_sets(m
         assert train, "MNIST's test set was read"
         return real_mnist(root, train, download)
 
+    from benchmarks.base_candidates import VALIDATION_SEED
+
+    _, mnist_val = data.split_validation(data.load_mnist(mnist_dir, train=True), 5000, VALIDATION_SEED)
+    mnist_wrong = int((predict_labels(shipped_checkpoint.build(), mnist_val) != mnist_val.labels).sum())
+
     monkeypatch.setattr(unipen, "pen_digits", pen_digits)
     monkeypatch.setattr(data, "load_mnist", load_mnist)
     monkeypatch.setattr(sys, "argv", ["benchmarks/base_candidates.py"])
     assert main([candidate, "--validation-only", "--mnist-dir", str(mnist_dir), "--unipen-dir", str(unipen_dir),
                  "--no-write"]) == 0
     printed = capsys.readouterr().out
-    assert "| pen val against now (+fixed −broken, p) |" in printed and "MNIST test" not in printed
-    assert "| `assets/default.pt` (now shipped) | 12 | 31 | 15 of 96 | 0 of 84 | 1 of 111 | 0 of 13 | — |" in printed
+    assert "| pen val against the baseline (+fixed −broken, p) |" in printed and "MNIST test" not in printed
+    assert f"Baseline: `assets/default.pt` (version {shipped_checkpoint.info.version})" in printed
+    baseline = next(line for line in printed.splitlines() if line.startswith("| `assets/default.pt` (baseline) |"))
+    assert baseline.split(" | ")[1:3] == [str(mnist_wrong), str(int((~before).sum()))] and baseline.endswith("| — |")
     row = next(line for line in printed.splitlines() if line.startswith(f"| `{candidate}`"))
     assert row.endswith(f"| +{fixed} −{broken}, p = {mcnemar_p(fixed, broken):.2f} ‡ |")
     assert "not yet put to the test writers" in printed

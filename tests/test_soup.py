@@ -76,7 +76,7 @@ def test_a_saved_soup_is_marked_by_the_candidates_table_as_its_runs_are(tmp_path
              for seed in (1, 2)]
     output = tmp_path / "soup.pt"
     assert main([f"{paths[0]}:0.5", f"{paths[1]}:0.5", "--mnist-dir", str(mnist_dir), "--output", str(output)]) == 0
-    _, seeds, taught = load(str(output))
+    _, seeds, taught, _ = load(str(output))
     assert seeds == {2} and taught is True
 
 
