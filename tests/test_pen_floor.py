@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import numpy as np
@@ -93,8 +94,10 @@ def test_every_digit_the_shipped_model_reads_wrong_is_audited(unipen_dir, tmp_pa
                  "--no-write"]) == 0
     out = capsys.readouterr().out
     assert "| … of them not audited | 0 |" in out and "Not in the audit" not in out
-    # README: the shipped model reads every digit both readers call legible
-    assert "| … of them both readers: A (a legible digit of its label) | 0 |" in out
+    # README: of the digits both readers call legible, the shipped model reads at most one wrong (a 6 of
+    # app/DavidMarasco; the soup before it read them all right)
+    legible = re.search(r"\| … of them both readers: A \(a legible digit of its label\) \| (\d+) \|", out)
+    assert legible and int(legible.group(1)) <= 1
     assert grid.stat().st_size > 0
 
 
