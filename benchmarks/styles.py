@@ -335,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
             styled_pictures = _render(styled)
             rights = [_read(network, styled_pictures) == style.label for network in networks]
             cells += [f"{len(styled)} ({len(by_writer)} writers)", _cell([_accuracy(right) for right in rights])]
-        detected = np.array([style.detect(s) for s in styled], dtype=bool)  # the last writers read: the test writers'
+            if split == judged[-1]:  # the rules checked on the test writers' (the validation writers' alone: theirs)
+                detected = np.array([style.detect(s) for s in styled], dtype=bool)
         synthetic_rows.append([*cells, f"{detected.mean():.0%}" if len(detected) else "—"])
         if args.validation_only:
             continue
