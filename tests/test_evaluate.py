@@ -112,9 +112,8 @@ def test_predictions_do_not_depend_on_batching():
 
 def test_shipped_model_reaches_its_accuracy(shipped_checkpoint, shipped_evaluation: Evaluation,
                                             mnist_test: DigitSet):
-    # the shipping rule's MNIST floor (README, "Continental styles"): the model shipped 2026-12-04 reads 99.55 %,
-    # five digits fewer than the one before it (p = 0.18); issue 19's 99.6 % is reported in BENCHMARKS, not held here
-    assert shipped_evaluation.accuracy >= 0.9955, (
+    # issue 19's MNIST target: the model shipped 2026-12-05 reads 99.60 % (40 wrong), the one before it 99.55 %
+    assert shipped_evaluation.accuracy >= 0.996, (
         f"shipped model: {shipped_evaluation.accuracy:.2%} on MNIST's test set; "
         f"most confused: {shipped_evaluation.confused_pairs(3)}")
     info = shipped_checkpoint.info
