@@ -232,6 +232,29 @@ def test_a_teacher_pulls_the_network_towards_its_answers(shipped_checkpoint, mni
     assert agreement[1.0] > 0.8 and agreement[0.0] < 0.2, agreement
 
 
+def test_the_teacher_answers_as_it_would_in_the_app(shipped_checkpoint, mnist_train):
+    """The teacher reads in eval mode — batch norm from its stored statistics, not from each training batch —
+    so its answer to a digit does not depend on the batch it came in, and its statistics are left as they were."""
+    built = []
+
+    class Watched:
+        def build(self):
+            network = shipped_checkpoint.build()
+            modes = []
+            network.register_forward_pre_hook(lambda module, inputs: modes.append(module.training))
+            built.append((network, modes))
+            return network
+
+    training, validation = split_validation(mnist_train, 0, 1)
+    config = TrainConfig(epochs=1, batch_size=32, validation_size=0, distill_weight=0.5)
+    train_model(config, training.subset(slice(0, 256)), validation, CPU, log=lambda line: None, teacher=Watched())
+    (network, modes), = built
+    assert len(modes) == 8 and not any(modes), modes  # 256 digits in batches of 32, every one read in eval mode
+    stored = shipped_checkpoint.build().state_dict()
+    assert all(torch.equal(value, stored[name]) for name, value in network.state_dict().items()), (
+        "the teacher's weights or batch-norm statistics changed while it taught")
+
+
 def test_a_distilled_run_notes_its_teacher(mnist_dir, tmp_path, shipped_checkpoint, monkeypatch):
     from model.storage.checkpoint import load_checkpoint
 
