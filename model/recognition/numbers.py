@@ -88,7 +88,7 @@ class SegmenterConfig:
     # A drawing that reads as one digit with confidence, is no wider than that digit is written, and
     # whose would-be digits overlap each other at all (a 4's bar across its stem, a 5's hat over its
     # body; not a 1 written beside a 3) is that digit. benchmarks/pen_window.py, UNIPEN test writers'
-    # single digits drawn in the window with the shipped weights: not shown right 114 without this
+    # single digits drawn in the window with the weights shipped 2026-11-30: not shown right 114 without this
     # guard or the baseline term, 108 with the guard, 65 with both (the network alone: 32 wrong).
     one_digit_confidence: float = 0.6
     one_digit_overlap: float = 0.0  # share of the narrower box that neighbouring would-be digits must exceed
