@@ -15,11 +15,12 @@ labelled. Configurations (:data:`CONFIGURATIONS`): ``none`` (the shipped recipe'
 ``styles``, ``flag`` and ``no-loop``, which redraw ``--style-prob`` of some classes' pen digits in a
 writer's continental style before the stroke augmentation (as ``model.train --style-prob P
 --style-digits D``): all four transforms, the flag (and foot) on 1s alone, all but the small loop on
-9s. ``none-patch`` and ``flag-patch`` ask another question: does a short continuation of a model already
-in charge teach the flag (``model.train --init MODEL --style-prob P --style-digits 1 --epochs 2 --lr 3e-4``)?
+9s. ``none-patch``, ``flag-patch`` and ``flag-loop-patch`` ask another question: does a short continuation of a
+model already in charge teach the flag (``model.train --init MODEL --style-prob P --style-digits 1 --epochs 2 --lr
+3e-4``), or the flag and the small loop on 9s (``--style-digits 1,9``)?
 Each continues the fold's ``none`` model for ``--patch-epochs`` at ``--patch-lr``, with each pen digit
 twice an epoch (as model.train's default) in renderings of another seed than the fold model's, so that
-both see pictures they were not trained on; without and with the flag. They are compared with each other
+both see pictures they were not trained on; without a style and with one. They are compared with each other
 (``--against none-patch``, the default for them), so that what the extra training alone does is not
 counted as the flag's; the other configurations with ``none``. The fold models are trained afresh the
 first time (the ``none`` rows keep readings, not models; one thread or two may read 1–3 digits
@@ -59,11 +60,11 @@ from model.training.styles import STYLED_DIGITS
 
 CONFIGURATIONS = {  # name: the digits whose style transform is on (model.training.styles)
     "none": (), "styles": STYLED_DIGITS, "flag": (1,), "no-loop": (1, 4, 7),
-    "none-patch": (), "flag-patch": (1,),
+    "none-patch": (), "flag-patch": (1,), "flag-loop-patch": (1, 9),
 }
 # Configurations that continue the fold's `none` model (kept as none-K.pt in --rows) for --patch-epochs at
 # --patch-lr, as a patch of the model in charge would be made; none-patch, without a style, is their control.
-PATCHES = ("none-patch", "flag-patch")
+PATCHES = ("none-patch", "flag-patch", "flag-loop-patch")
 PATCH_SETTINGS = ("patch_epochs", "patch_lr", "threads")
 PATCH_SEED = 2  # the patches' renderings and order: not the fold model's (seed 1)
 
@@ -278,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     title = "Style recipe by writer-level cross-validation (issue 19)"
     if reference in PATCHES:
         title += f": a patch of the model in charge, {args.style_prob:.0%} of the digits redrawn"
+        if done != ["none-patch", "flag-patch"]:  # another comparison than the first: its own heading and anchor
+            title += f" ({', '.join(done[1:])})"
     elif args.section != "writer-cv":
         title += f": {args.style_prob:.0%} of the digits redrawn"
     publish(args.section, title, body, write=not args.no_write)

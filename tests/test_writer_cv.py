@@ -155,6 +155,7 @@ def test_each_configuration_depends_on_its_own_settings_only():
     assert settings_of("flag", everything) == {"epochs": 3, "style_prob": 0.3}
     assert settings_of("none-patch", everything) == {"epochs": 3, "patch_epochs": 2, "patch_lr": 3e-4, "threads": 2}
     assert settings_of("flag-patch", everything) == everything
+    assert settings_of("flag-loop-patch", everything) == everything
 
 
 def test_patches_are_compared_with_their_control(mnist_dir, unipen_dir, writers, tmp_path, capsys):
@@ -175,6 +176,7 @@ def test_patches_are_compared_with_their_control(mnist_dir, unipen_dir, writers,
     every = next(line for line in printed.splitlines() if line.startswith("| every digit"))
     assert "| 4 (" in every and "| 2 (" in every and "+2 −0" in every
     assert "a patch of the model in charge" in printed and "continue instead the fold's `none` model" in printed
+    assert "digits redrawn (flag-patch, flag-loop-patch)" in printed  # not the heading of the first comparison
 
 
 def fold_model_notes(unipen_dir, rows, writers, fold: int) -> dict:
