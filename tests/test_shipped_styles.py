@@ -3,14 +3,16 @@ crossed 7, an open 4, a 9 with a quick loop — of UNIPEN's *test* writers, whom
 digits they really wrote in each style (benchmarks/styles.py's rules), and every digit of the class redrawn
 on their strokes by model.training.styles (each writer in one fixed style), read as the app reads them.
 
-The issue asks 97 % of each. The shipped model reaches it for all but two synthetic styles and the test
-writers' real flagged 1s; for those the bar is a little below today's figure (94.9 %, 93.2 % and 95.5 %),
-so a model that reads them clearly worse fails here — the model shipped from 2026-12-04 to 2026-12-05 reads
+The issue asks 97 % of each. The shipped model reaches it for all but the flagged 1s, synthetic and real;
+for those the bar is a little below today's figure (94.9 % and 95.5 %), so a model that reads them clearly
+worse fails here — the model shipped from 2026-12-04 to 2026-12-05 reads
 synthetic flagged 1s at 89.9 % on this path (301 of 335), the one before it at 68.4 % (229), and both fail
 (README, "Continental styles"). The synthetic drawings come from
 model.training.styles and the canvas's preprocessing, so a change to either moves these figures too; the
 shipped model's flag was taught by that same transform, on training writers' strokes — this test's are
-the test writers'. In the small groups 97 % allows no miss (the test writers wrote 18 flagged-and-footed
+the test writers'. The quick-loop 9s are redrawn with loops as small as real writers draw them
+(model.training.styles.LOOP_SCALES, calibrated without a model; 278 of 280 read right): with the smaller
+loops drawn before 2026-12-05, 93.2 %, many were hooks on a stem. In the small groups 97 % allows no miss (the test writers wrote 18 flagged-and-footed
 1s and 34 quick-loop 9s: all are read right today).
 """
 
@@ -29,7 +31,6 @@ from model.training.unipen import pen_digits
 TARGET = 0.97  # issue 19's bar for every style
 BELOW_TARGET = {  # where the shipped model is below the bar: a little under today's figure
     ("synthetic", "flagged-1"): 0.93,  # 318 of 335 (the models shipped before: 301 and 229)
-    ("synthetic", "small-loop-9"): 0.91,  # 261 of 280
     ("real", "flagged-1"): 0.94,  # 105 of 110; four of the five misses are one writer's 1s drawn like their 7s
 }
 
