@@ -31,7 +31,10 @@ validation and test writers; and the accuracy on *synthetic* renderings: every v
 test writer's digits of that class redrawn by model.training.styles with that writer's one fixed style
 (``writer_style(writer)``; the flag-and-foot row forces the foot, the flag row leaves it off) — the
 validation writers' to choose a model on, the test writers' to report — with the share of the test
-writers' the rule above detects as the style (a check of the rules against the transform). With ``--baseline`` every accuracy is given for that model and this one side by side. One grid per style (up to 40 digits of training writers, spread over the writers,
+writers' the rule above detects as the style (a check of the rules against the transform). With ``--baseline`` every accuracy is given for that model and this one side by side.
+Last, without a model, the transforms against the writers: the flags' reach and angle and the small loops'
+height of the training writers' real flagged 1s and quick-loop 9s, against their 1s and 9s redrawn in their
+styles (:func:`calibration_rows`; model.training.styles.LOOP_SCALES was chosen on it). One grid per style (up to 40 digits of training writers, spread over the writers,
 as the network sees them, captioned label→reading) goes to docs/styles-<name>.png.
 """
 
@@ -122,15 +125,14 @@ def _stem_and_rest(arrays: Strokes, height: float, both: bool) -> tuple[np.ndarr
     return stem, top, rest
 
 
-def one_flag_and_foot(strokes) -> tuple[bool, bool]:
-    """Return (a 1 with a flag, a 1 with a flag and a foot) by the module's rules."""
-    arrays, lo, hi, height = _prepared(strokes)
+def _flag_and_stem(arrays: Strokes, lo: np.ndarray, hi: np.ndarray, height: float
+                   ) -> tuple[tuple[float, float] | None, np.ndarray | None]:
+    """Return (the first flag's reach to the left and drop, both over H, or None; the stem, or None)."""
     arms = [arm for stroke in arrays for arm in _arms(stroke)]
     stems = [arm for arm in arms if arm[:, 1].max() >= hi[1] - 0.15 * height]
     if not stems:
-        return False, False
+        return None, None
     stem = max(stems, key=lambda arm: float(np.ptp(arm[:, 1])))
-    flag = False
     for arm in arms:
         if arm is stem or arm[0, 1] > lo[1] + 0.25 * height:
             continue
@@ -146,8 +148,23 @@ def one_flag_and_foot(strokes) -> tuple[bool, bool]:
                 continue
             stem_x = float(np.median(near[:, 0]))
         if end[0] <= stem_x - 0.1 * height:
-            flag = True
-            break
+            return (float(left / height), float(down / height)), stem
+    return None, stem
+
+
+def flag_shape(strokes) -> tuple[float, float] | None:
+    """Return a flagged 1's flag as (its reach to the left, its drop), each over H; None if it has no flag."""
+    arrays, lo, hi, height = _prepared(strokes)
+    return _flag_and_stem(arrays, lo, hi, height)[0]
+
+
+def one_flag_and_foot(strokes) -> tuple[bool, bool]:
+    """Return (a 1 with a flag, a 1 with a flag and a foot) by the module's rules."""
+    arrays, lo, hi, height = _prepared(strokes)
+    shape, stem = _flag_and_stem(arrays, lo, hi, height)
+    if stem is None:
+        return False, False
+    flag = shape is not None
     points = np.concatenate(arrays)
     low = points[points[:, 1] >= hi[1] - 0.08 * height]
     foot_at = stem[int(np.argmax(stem[:, 1]))]
@@ -264,6 +281,33 @@ def _cell(values: list[str]) -> str:
     return " → ".join(values)
 
 
+def _spread_cell(values: Sequence[float], unit: str = "", below: float | None = None, places: int = 2) -> str:
+    """Return 'median [5th–95th percentile] (count)' of ``values`` (and the share below ``below``)."""
+    if not len(values):
+        return "—"
+    low, mid, high = np.quantile(np.asarray(values), [0.05, 0.5, 0.95])
+    share = f"; {np.mean(np.asarray(values) < below):.0%} below {below:g}" if below is not None else ""
+    return f"{mid:.{places}f}{unit} [{low:.{places}f}–{high:.{places}f}{unit}] ({len(values)}{share})"
+
+
+def calibration_rows(training: Sequence) -> list[list[str]]:
+    """Return the shape of the flags and the small loops the training writers drew, against the transform's on
+    the same writers' digits (each in that writer's style; those the rule counts as the style): is the
+    synthetic style the one people write? No model is read."""
+    ones = [d for d in training if d.label == 1]
+    nines = [d for d in training if d.label == 9]
+    redrawn_ones = styled_copies(((d.writer, d.strokes, 1) for d in ones), 1, False)
+    redrawn_nines = styled_copies(((d.writer, d.strokes, 9) for d in nines), 9)
+    flags = [[f for f in map(flag_shape, drawings) if f is not None] for drawings in ([d.strokes for d in ones],
+                                                                                       redrawn_ones)]
+    loops = [[v for v in map(loop_share, drawings) if v <= 0.35] for drawings in ([d.strokes for d in nines],
+                                                                                   redrawn_nines)]
+    return [["1 with a flag: the flag's reach to the left (× H)", *[_spread_cell([f[0] for f in fl]) for fl in flags]],
+            ["1 with a flag: the flag's angle below the horizontal",
+             *[_spread_cell([float(np.degrees(np.arctan2(f[1], f[0]))) for f in fl], "°", places=0) for fl in flags]],
+            ["9 with a small loop: the loop's height (× H)", *[_spread_cell(lp, below=0.2) for lp in loops]]]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -348,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         write_captioned_grid(grid, [f"{d.label}->{int(a)}" for d, a in zip(shown, answers)],
                              args.docs_dir / f"styles-{style.name}.png", tile=84)
 
+    calibration = calibration_rows(splits["train"])
     elapsed = time.perf_counter() - started
     named = lambda path: f"`{repo_relative(path)}`"  # noqa: E731
     writers = {"train": "training", "val": "validation", "test": "test"}
@@ -381,6 +426,12 @@ def main(argv: list[str] | None = None) -> int:
         *markdown_table(["style", *[f"{writers[split]}: {what}" for split in judged
                                     for what in ("synthetic digits", "accuracy")], f"{writers[judged[-1]]}: detected"],
                         synthetic_rows),
+        "",
+        "**The transforms against the writers** (no model read): the training writers' real flagged 1s and quick-loop "
+        "9s, against the same writers' 1s and 9s redrawn each in its writer's style (those the rule above counts as "
+        "the style); median [5th–95th percentile] (digits):",
+        "",
+        *markdown_table(["shape", "real (training writers)", "redrawn (training writers)"], calibration),
         "",
         f"Run time: {elapsed:.0f} s.",
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks.styles import main
+from benchmarks.styles import flag_shape, main
 
 
 def test_validation_only_never_reads_the_test_writers_and_writes_nothing(unipen_dir, monkeypatch, tmp_path):
@@ -37,3 +37,29 @@ def test_the_full_run_reads_validation_and_test_writers_side_by_side(unipen_dir,
             "| test: detected |") in out
     assert "| val: style | val: rest of class | test: style | test: rest of class |" in out
     assert len(list(tmp_path.glob("styles-*.png"))) == 5  # one grid per style, where it was told to go
+
+
+def test_the_transforms_are_measured_against_what_the_writers_drew(unipen_dir):
+    """No model: the training writers' real flags and small loops against the transform's on the same writers."""
+    from benchmarks.styles import calibration_rows
+    from model.training.unipen import pen_digits
+
+    rows = {row[0]: row[1:] for row in calibration_rows(pen_digits(unipen_dir, "train"))}
+    real, redrawn = rows["9 with a small loop: the loop's height (× H)"]
+    assert real.startswith("0.30 [") and "(217; " in real  # the training writers' 217 real quick-loop 9s
+    assert float(redrawn.split()[0]) >= 0.25  # the redrawn loops are not hooks (tests/test_styles.py: the calibration)
+    real, redrawn = rows["1 with a flag: the flag's reach to the left (× H)"]
+    assert "(297)" in real and redrawn != "—"
+
+
+def test_a_flags_shape_is_its_reach_and_drop_over_the_height():
+    import numpy as np
+
+    from model.training.styles import WriterStyle
+    from model.training.synthetic import STANDARD
+
+    one = [np.asarray(stroke, dtype=float) * 100 for stroke in STANDARD[1]]
+    flagged = WriterStyle(flag_length=0.5, flag_drop=0.35, variation=0.0).apply(one, 1, np.random.default_rng(0))
+    reach, drop = flag_shape(flagged)
+    assert abs(reach - 0.5) < 0.03 and abs(drop - 0.35) < 0.03
+    assert flag_shape(one) is None  # a plain 1 has no flag
