@@ -381,7 +381,8 @@ def main(argv: list[str] | None = None) -> int:
             cells += [f"{len(styled)} ({len(by_writer)} writers)", _cell([_accuracy(right) for right in rights])]
             if split == judged[-1]:  # the rules checked on the test writers' (the validation writers' alone: theirs)
                 detected = np.array([style.detect(s) for s in styled], dtype=bool)
-        synthetic_rows.append([*cells, f"{detected.mean():.0%}" if len(detected) else "—"])
+                on_detected = _cell([_accuracy(right[detected]) for right in rights])  # those that became the style
+        synthetic_rows.append([*cells, f"{detected.mean():.0%}" if len(detected) else "—", on_detected])
         if args.validation_only:
             continue
 
@@ -400,9 +401,9 @@ def main(argv: list[str] | None = None) -> int:
         "every validation and test writer's digits of the class redrawn by `model.training.styles.styled_copies` in "
         "that writer's fixed style (`writer_style(writer)`; flag row without foot, flag-and-foot row with it); the "
         "validation writers' to choose on, the test writers' to report; \"detected\": the share of the test writers' "
-        "the rule above recognises as the style" if not args.validation_only else
+        "the rule above recognises as the style, and the accuracy on those" if not args.validation_only else
         "every validation writer's digits of the class redrawn by `model.training.styles.styled_copies` in that "
-        "writer's fixed style (the test writers not read); \"detected\": the share the rule above recognises")
+        "writer's fixed style (the test writers not read); \"detected\": the share the rule above recognises, and the accuracy on those")
     lines = [
         "Continental digit styles among UNIPEN's writers, detected by stroke geometry on the raw strokes "
         "(rules in `benchmarks/styles.py`'s docstring), and how the model reads them. Grids of "
@@ -424,7 +425,8 @@ def main(argv: list[str] | None = None) -> int:
         f"**Synthetic**: {synthetic_text}. Issue 19's target: ≥ 97 % on each:",
         "",
         *markdown_table(["style", *[f"{writers[split]}: {what}" for split in judged
-                                    for what in ("synthetic digits", "accuracy")], f"{writers[judged[-1]]}: detected"],
+                                    for what in ("synthetic digits", "accuracy")], f"{writers[judged[-1]]}: detected",
+                         f"{writers[judged[-1]]}: accuracy on the detected"],
                         synthetic_rows),
         "",
         "**The transforms against the writers** (no model read): the training writers' real flagged 1s and quick-loop "

@@ -158,7 +158,7 @@ def _resampled(stroke: np.ndarray, step: float | None = None) -> np.ndarray:
 
 # A 9's loop is shrunk to this share of the writer's own. Calibrated on the UNIPEN training writers, without any
 # model: real quick-loop 9s (benchmarks/styles.py's rule, loop at most 0.35 of the height) have loops of median
-# 0.30 of the digit's height (5th percentile 0.15); the training writers' 9s redrawn with 0.5-0.7 and counted as the
+# 0.30 of the digit's height (5th percentile 0.14); the training writers' 9s redrawn with 0.5-0.7 and counted as the
 # style by that rule, 0.28 (5th percentile 0.16). The range before, 0.3-0.5, drew loops of median 0.23, a third
 # of them below 0.2 against a tenth of the real ones: many were a hook on a stem rather than a 9 any writer draws.
 # tests/test_styles.py holds the calibration.
