@@ -214,8 +214,13 @@ def loop_share(strokes) -> float:
     return float((np.concatenate(rest)[:, 1].max() - lo[1]) / height)
 
 
+def small_loop(share: float) -> bool:
+    """Return whether a 9's loop height (loop_share) makes it the quick-loop style: at most 0.35 of H."""
+    return share <= 0.35
+
+
 def small_loop_nine(strokes) -> bool:
-    return loop_share(strokes) <= 0.35
+    return small_loop(loop_share(strokes))
 
 
 @dataclass(frozen=True)
@@ -290,18 +295,26 @@ def _spread_cell(values: Sequence[float], unit: str = "", below: float | None = 
     return f"{mid:.{places}f}{unit} [{low:.{places}f}–{high:.{places}f}{unit}] ({len(values)}{share})"
 
 
-def calibration_rows(training: Sequence) -> list[list[str]]:
-    """Return the shape of the flags and the small loops the training writers drew, against the transform's on
-    the same writers' digits (each in that writer's style; those the rule counts as the style): is the
-    synthetic style the one people write? No model is read."""
-    ones = [d for d in training if d.label == 1]
-    nines = [d for d in training if d.label == 9]
+def drawn_shapes(digits: Sequence) -> tuple[list[list[tuple[float, float]]], list[list[float]]]:
+    """Return ([real flags, redrawn flags], [real loop heights, redrawn loop heights]) of ``digits``' 1s and 9s:
+    each flagged 1's (reach, drop) and each quick-loop 9's loop height over H (flag_shape, loop_share), of the
+    digits as drawn and of the same digits redrawn each in its writer's style, those the rules count as the
+    style. No model is read."""
+    ones = [d for d in digits if d.label == 1]
+    nines = [d for d in digits if d.label == 9]
     redrawn_ones = styled_copies(((d.writer, d.strokes, 1) for d in ones), 1, False)
     redrawn_nines = styled_copies(((d.writer, d.strokes, 9) for d in nines), 9)
     flags = [[f for f in map(flag_shape, drawings) if f is not None] for drawings in ([d.strokes for d in ones],
                                                                                        redrawn_ones)]
-    loops = [[v for v in map(loop_share, drawings) if v <= 0.35] for drawings in ([d.strokes for d in nines],
-                                                                                   redrawn_nines)]
+    loops = [[v for v in map(loop_share, drawings) if small_loop(v)] for drawings in ([d.strokes for d in nines],
+                                                                                       redrawn_nines)]
+    return flags, loops
+
+
+def calibration_rows(training: Sequence) -> list[list[str]]:
+    """Return the shape of the flags and the small loops the training writers drew, against the transform's on
+    the same writers' digits (drawn_shapes): is the synthetic style the one people write? No model is read."""
+    flags, loops = drawn_shapes(training)
     return [["1 with a flag: the flag's reach to the left (× H)", *[_spread_cell([f[0] for f in fl]) for fl in flags]],
             ["1 with a flag: the flag's angle below the horizontal",
              *[_spread_cell([float(np.degrees(np.arctan2(f[1], f[0]))) for f in fl], "°", places=0) for fl in flags]],

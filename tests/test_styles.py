@@ -76,14 +76,13 @@ def test_redrawn_quick_loop_nines_have_the_loops_real_writers_draw(unipen_dir):
     benchmarks/styles.py's rule counts as the style (loop at most 0.35 of the height) have loops of median 0.30;
     redrawn with each writer's style, those the rule counts must be within 0.03 of that, and no more of them
     below 0.2 of the height than 1.6 times the real share (a loop that small is a hook on a stem)."""
-    from benchmarks.styles import loop_share
-    from model.training.styles import styled_copies
+    from benchmarks.styles import drawn_shapes
     from model.training.unipen import pen_digits
 
-    nines = [d for d in pen_digits(unipen_dir, "train") if d.label == 9]
-    real = np.array([loop_share(d.strokes) for d in nines])
-    redrawn = np.array([loop_share(s) for s in styled_copies([(d.writer, d.strokes, 9) for d in nines], 9)])
-    real, redrawn = real[real <= 0.35], redrawn[redrawn <= 0.35]
+    training = pen_digits(unipen_dir, "train")
+    nines = [d for d in training if d.label == 9]
+    _, (real, redrawn) = drawn_shapes(training)
+    real, redrawn = np.array(real), np.array(redrawn)
     assert len(real) >= 150 and len(redrawn) >= 0.5 * len(nines)  # 217 real; most redrawn ones become the style
     assert abs(np.median(redrawn) - np.median(real)) <= 0.03, (np.median(redrawn), np.median(real))
     assert (redrawn < 0.2).mean() <= 1.6 * (real < 0.2).mean(), ((redrawn < 0.2).mean(), (real < 0.2).mean())
