@@ -1,6 +1,7 @@
 """Continental digit styles in UNIPEN, found by stroke geometry, and how the shipped model reads them.
 
     python -m benchmarks.styles --unipen-dir ../shared/data/unipen [--weights PATH] [--baseline PATH] [--no-write]
+        [--validation-only] [--flags narrow|writers|mixed]
 
 Groundwork for issue 19. Each style is detected on a digit's *raw strokes* (y down) by a few
 explainable rules; H is the digit's height (the y extent of all its ink). A stroke's *arms* are its
@@ -34,8 +35,10 @@ validation writers' to choose a model on, the test writers' to report — with t
 writers' the rule above detects as the style (a check of the rules against the transform). With ``--baseline`` every accuracy is given for that model and this one side by side.
 Last, without a model, the transforms against the writers: the flags' reach and angle and the small loops'
 height of the training writers' real flagged 1s and quick-loop 9s, against their 1s and 9s redrawn in their
-styles (:func:`calibration_rows`; model.training.styles.LOOP_SCALES was chosen on it). One grid per style (up to 40 digits of training writers, spread over the writers,
-as the network sees them, captioned label→reading) goes to docs/styles-<name>.png.
+styles, the flags in each of model.training.styles.FLAG_SPREADS (:func:`calibration_rows`;
+model.training.styles.LOOP_SCALES and the "writers" flag spread were chosen on it). One grid per style (up to 40 digits of training writers, spread over the writers,
+as the network sees them, captioned label→reading) goes to docs/styles-<name>.png when the section is stored
+(or to ``--docs-dir`` when given).
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ import torch
 
 from benchmarks.common import REPO_ROOT, default_unipen_dir, markdown_table, publish, repo_relative
 from model.training.evaluate import write_captioned_grid
-from model.training.styles import as_arrays, styled_copies
+from model.training.styles import FLAG_SPREADS, as_arrays, styled_copies
 
 Strokes = list[np.ndarray]
 
@@ -295,26 +298,29 @@ def _spread_cell(values: Sequence[float], unit: str = "", below: float | None = 
     return f"{mid:.{places}f}{unit} [{low:.{places}f}–{high:.{places}f}{unit}] ({len(values)}{share})"
 
 
-def drawn_shapes(digits: Sequence) -> tuple[list[list[tuple[float, float]]], list[list[float]]]:
+def drawn_shapes(digits: Sequence, flags: str = "narrow") -> tuple[list[list[tuple[float, float]]], list[list[float]]]:
     """Return ([real flags, redrawn flags], [real loop heights, redrawn loop heights]) of ``digits``' 1s and 9s:
     each flagged 1's (reach, drop) and each quick-loop 9's loop height over H (flag_shape, loop_share), of the
-    digits as drawn and of the same digits redrawn each in its writer's style, those the rules count as the
-    style. No model is read."""
+    digits as drawn and of the same digits redrawn each in its writer's style (its flag drawn as ``flags`` says,
+    model.training.styles.FLAG_SPREADS), those the rules count as the style. No model is read."""
     ones = [d for d in digits if d.label == 1]
     nines = [d for d in digits if d.label == 9]
-    redrawn_ones = styled_copies(((d.writer, d.strokes, 1) for d in ones), 1, False)
+    redrawn_ones = styled_copies(((d.writer, d.strokes, 1) for d in ones), 1, False, flags)
     redrawn_nines = styled_copies(((d.writer, d.strokes, 9) for d in nines), 9)
-    flags = [[f for f in map(flag_shape, drawings) if f is not None] for drawings in ([d.strokes for d in ones],
-                                                                                       redrawn_ones)]
+    shapes = [[f for f in map(flag_shape, drawings) if f is not None] for drawings in ([d.strokes for d in ones],
+                                                                                        redrawn_ones)]
     loops = [[v for v in map(loop_share, drawings) if small_loop(v)] for drawings in ([d.strokes for d in nines],
                                                                                        redrawn_nines)]
-    return flags, loops
+    return shapes, loops
 
 
 def calibration_rows(training: Sequence) -> list[list[str]]:
     """Return the shape of the flags and the small loops the training writers drew, against the transform's on
-    the same writers' digits (drawn_shapes): is the synthetic style the one people write? No model is read."""
-    flags, loops = drawn_shapes(training)
+    the same writers' digits (drawn_shapes), one column per flag spread (FLAG_SPREADS; the loops do not depend
+    on it): is the synthetic style the one people write? No model is read."""
+    shapes = [drawn_shapes(training, flags) for flags in FLAG_SPREADS]
+    flags = shapes[0][0][:1] + [redrawn for (_, redrawn), _ in shapes]
+    loops = shapes[0][1] + shapes[0][1][1:] * (len(FLAG_SPREADS) - 1)
     return [["1 with a flag: the flag's reach to the left (× H)", *[_spread_cell([f[0] for f in fl]) for fl in flags]],
             ["1 with a flag: the flag's angle below the horizontal",
              *[_spread_cell([float(np.degrees(np.arctan2(f[1], f[0]))) for f in fl], "°", places=0) for fl in flags]],
@@ -328,13 +334,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", type=Path, default=None, help="checkpoint (default: the shipped model)")
     parser.add_argument("--baseline", type=Path, default=None,
                         help="another checkpoint (the model shipped before), read side by side: 'baseline → model'")
-    parser.add_argument("--docs-dir", type=Path, default=REPO_ROOT / "docs", help="where the grids go")
+    parser.add_argument("--docs-dir", type=Path, default=None,
+                        help="where the grids go (default: docs/, and only when the section is stored)")
     parser.add_argument("--grid-size", type=int, default=40, help="digits per style grid")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--no-write", action="store_true", help="print the section without storing it")
     parser.add_argument("--validation-only", action="store_true",
                         help="read the validation writers alone (the test writers are not even loaded), to choose a "
                              "model on; prints without storing and writes no grid")
+    parser.add_argument("--flags", choices=FLAG_SPREADS, default="narrow",
+                        help="how the synthetic 1s' flags are drawn (model.training.styles.FLAG_SPREADS); another than "
+                             "the default prints the section without storing it")
     args = parser.parse_args(argv)
     from model.assets import default_weights_path
     from model.storage.checkpoint import load_checkpoint
@@ -342,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
+    store = not (args.no_write or args.validation_only or args.flags != "narrow")  # the section, in BENCHMARKS.md
+    write_grids = args.docs_dir is not None or store  # a run that only prints leaves docs/ alone
+    docs_dir = args.docs_dir or REPO_ROOT / "docs"
     try:
         read_splits = ("train", "val") if args.validation_only else ("train", "val", "test")
         splits = {split: [d for d in pen_digits(args.unipen_dir, split) if d.label in {s.label for s in STYLES}]
@@ -387,7 +400,8 @@ def main(argv: list[str] | None = None) -> int:
         # Synthetic: every validation and test writer's digits of the class, redrawn in that writer's fixed style.
         cells = [style.title]
         for split in judged:
-            styled = styled_copies(((d.writer, d.strokes, d.label) for d in splits[split]), style.label, style.foot)
+            styled = styled_copies(((d.writer, d.strokes, d.label) for d in splits[split]), style.label, style.foot,
+                                   args.flags)
             by_writer = {d.writer for d in splits[split] if d.label == style.label}
             styled_pictures = _render(styled)
             rights = [_read(network, styled_pictures) == style.label for network in networks]
@@ -396,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
                 detected = np.array([style.detect(s) for s in styled], dtype=bool)
                 on_detected = _cell([_accuracy(right[detected]) for right in rights])  # those that became the style
         synthetic_rows.append([*cells, f"{detected.mean():.0%}" if len(detected) else "—", on_detected])
-        if args.validation_only:
+        if args.validation_only or not write_grids:
             continue
 
         # The grid: training writers' digits of the style, as the network sees them.
@@ -404,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         grid = _render([d.strokes for d in shown])
         answers = _read(networks[-1], grid)
         write_captioned_grid(grid, [f"{d.label}->{int(a)}" for d, a in zip(shown, answers)],
-                             args.docs_dir / f"styles-{style.name}.png", tile=84)
+                             docs_dir / f"styles-{style.name}.png", tile=84)
 
     calibration = calibration_rows(splits["train"])
     elapsed = time.perf_counter() - started
@@ -435,7 +449,9 @@ def main(argv: list[str] | None = None) -> int:
                         accuracy_rows),
         "",
         *(["Style digits the model reads wrong:", "", *error_lines, ""] if error_lines else []),
-        f"**Synthetic**: {synthetic_text}. Issue 19's target: ≥ 97 % on each:",
+        f"**Synthetic**: {synthetic_text}"
+        + ("" if args.flags == "narrow" else f" (the 1s' flags drawn `{args.flags}`: model.training.styles.FLAG_SPREADS)")
+        + ". Issue 19's target: ≥ 97 % on each:",
         "",
         *markdown_table(["style", *[f"{writers[split]}: {what}" for split in judged
                                     for what in ("synthetic digits", "accuracy")], f"{writers[judged[-1]]}: detected",
@@ -444,14 +460,17 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "**The transforms against the writers** (no model read): the training writers' real flagged 1s and quick-loop "
         "9s, against the same writers' 1s and 9s redrawn each in its writer's style (those the rule above counts as "
-        "the style); median [5th–95th percentile] (digits):",
+        "the style), the 1s with each way of drawing the flag (`model.training.styles.FLAG_SPREADS`: `narrow`, "
+        "0.45–0.65 of the height to the left and 0.3–0.5 down, the shipped recipe's; `writers`, drawn from the "
+        "spread of these real flags; `mixed`, half the writers each way); median [5th–95th percentile] (digits):",
         "",
-        *markdown_table(["shape", "real (training writers)", "redrawn (training writers)"], calibration),
+        *markdown_table(["shape", "real (training writers)",
+                         *[f"redrawn, flags `{flags}`" for flags in FLAG_SPREADS]], calibration),
         "",
         f"Run time: {elapsed:.0f} s.",
     ]
     publish("styles", "Continental digit styles in UNIPEN (issue 19)", lines,
-            write=not (args.no_write or args.validation_only))
+            write=store)
     return 0
 
 

@@ -15,9 +15,11 @@ labelled. Configurations (:data:`CONFIGURATIONS`): ``none`` (the shipped recipe'
 ``styles``, ``flag`` and ``no-loop``, which redraw ``--style-prob`` of some classes' pen digits in a
 writer's continental style before the stroke augmentation (as ``model.train --style-prob P
 --style-digits D``): all four transforms, the flag (and foot) on 1s alone, all but the small loop on
-9s. ``none-patch``, ``flag-patch`` and ``flag-loop-patch`` ask another question: does a short continuation of a
-model already in charge teach the flag (``model.train --init MODEL --style-prob P --style-digits 1 --epochs 2 --lr
-3e-4``), or the flag and the small loop on 9s (``--style-digits 1,9``)?
+9s. ``none-patch``, ``flag-patch``, ``flag-loop-patch``, ``writers-flag-patch`` and ``mixed-flag-patch`` ask
+another question: does a short continuation of a model already in charge teach the flag (``model.train --init MODEL
+--style-prob P --style-digits 1 --epochs 2 --lr 3e-4``), the flag and the small loop on 9s (``--style-digits 1,9``),
+or the flag drawn with the spread of real writers' flags, for all synthetic writers or half of them
+(``--style-flags writers`` / ``mixed``, model.training.styles.FLAG_SPREADS)?
 Each continues the fold's ``none`` model for ``--patch-epochs`` at ``--patch-lr``, with each pen digit
 twice an epoch (as model.train's default) in renderings of another seed than the fold model's, so that
 both see pictures they were not trained on; without a style and with one. They are compared with each other
@@ -56,15 +58,18 @@ from benchmarks.pen_ablation import add_short_schedule_options, short_schedule, 
 from benchmarks.style_ablation import read_rows, rest_and_untouched
 from benchmarks.styles import STYLES
 from model.files.disk import atomic_write_bytes
-from model.training.styles import STYLED_DIGITS
+from model.training.styles import FLAG_ANGLE, FLAG_DROP_MAX, FLAG_REACH, STYLED_DIGITS
 
 CONFIGURATIONS = {  # name: the digits whose style transform is on (model.training.styles)
     "none": (), "styles": STYLED_DIGITS, "flag": (1,), "no-loop": (1, 4, 7),
-    "none-patch": (), "flag-patch": (1,), "flag-loop-patch": (1, 9),
+    "none-patch": (), "flag-patch": (1,), "flag-loop-patch": (1, 9), "writers-flag-patch": (1,),
+    "mixed-flag-patch": (1,),
 }
+# Configurations whose 1s' flags are drawn otherwise than "narrow" (model.training.styles.FLAG_SPREADS).
+FLAG_SPREAD = {"writers-flag-patch": "writers", "mixed-flag-patch": "mixed"}
 # Configurations that continue the fold's `none` model (kept as none-K.pt in --rows) for --patch-epochs at
 # --patch-lr, as a patch of the model in charge would be made; none-patch, without a style, is their control.
-PATCHES = ("none-patch", "flag-patch", "flag-loop-patch")
+PATCHES = ("none-patch", "flag-patch", "flag-loop-patch", "writers-flag-patch", "mixed-flag-patch")
 PATCH_SETTINGS = ("patch_epochs", "patch_lr", "threads")
 PATCH_SEED = 2  # the patches' renderings and order: not the fold model's (seed 1)
 
@@ -87,10 +92,15 @@ MAX_FOLDS = 20
 
 def settings_of(configuration: str, settings: dict) -> dict:
     """Return the settings a configuration's folds depend on: ``none`` and ``none-patch`` redraw nothing, so not
-    the style share (their folds serve every --style-prob), and only the patches the patch's schedule."""
+    the style share (their folds serve every --style-prob), only the patches the patch's schedule, and only those
+    of FLAG_SPREAD their flags' spread and its constants."""
     unstyled = configuration in ("none", "none-patch")
-    return {key: value for key, value in settings.items()
-            if not (unstyled and key == "style_prob") and (configuration in PATCHES or key not in PATCH_SETTINGS)}
+    own = {key: value for key, value in settings.items()
+           if not (unstyled and key == "style_prob") and (configuration in PATCHES or key not in PATCH_SETTINGS)}
+    if configuration in FLAG_SPREAD:  # its flags' shape too: rows of another definition are not reused
+        own.update(flags=FLAG_SPREAD[configuration], flag_reach=list(FLAG_REACH), flag_angle=list(FLAG_ANGLE),
+                   flag_drop_max=FLAG_DROP_MAX)
+    return own
 
 
 def _count(item) -> bool:
@@ -195,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             teach = [d for d, f in zip(writers, fold) if f != k and (d.file, d.line) not in suspects]
             check = [d for d, f in zip(writers, fold) if f == k]
-            augment = stroke_augment_config("all", args.style_prob, CONFIGURATIONS[name])  # none: no digit redrawn
+            augment = stroke_augment_config("all", args.style_prob, CONFIGURATIONS[name],  # none: no digit redrawn
+                                            FLAG_SPREAD.get(name, "narrow"))
             if name in PATCHES:
                 start = fold_model(k, teach)
                 started = time.perf_counter()  # the patch's own time, not the fold model's
@@ -252,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     mnist = {name: [rows[f"{name}/{k}"]["mnist"] for k in range(args.folds)] for name in done}
     threads = "one thread" if settings["threads"] == 1 else f"{settings['threads']} threads"
     described = "; ".join(f"`{name}`: " + (", ".join(TRANSFORMS[d] for d in CONFIGURATIONS[name]) or "no style")
-                          for name in done)
+                          + (f" (the flags drawn `{FLAG_SPREAD[name]}`, model.training.styles.FLAG_SPREADS)"
+                             if name in FLAG_SPREAD else "") for name in done)
     body = [f"{len(set(names))} writers (UNIPEN's training and validation writers, {len(writers):,} digits) dealt "
             f"into {args.folds} folds by writer; for each fold each configuration continues `{args.init}` for "
             f"{args.epochs} epochs ({args.mnist_per_epoch:,} MNIST digits and the other folds' pen digits per "

@@ -86,3 +86,64 @@ def test_redrawn_quick_loop_nines_have_the_loops_real_writers_draw(unipen_dir):
     assert len(real) >= 150 and len(redrawn) >= 0.5 * len(nines)  # 217 real; most redrawn ones become the style
     assert abs(np.median(redrawn) - np.median(real)) <= 0.03, (np.median(redrawn), np.median(real))
     assert (redrawn < 0.2).mean() <= 1.6 * (real < 0.2).mean(), ((redrawn < 0.2).mean(), (real < 0.2).mean())
+
+
+def test_the_writers_flag_spread_changes_the_flag_alone():
+    """writer_style(name, "writers") draws the same writer's 4, 7 and 9 and foot as "narrow" (same random draws),
+    only the flag differs; an unknown spread is refused with its name."""
+    import dataclasses
+
+    import pytest
+
+    for name in ("styled:a", "styled:b", "augment/3"):
+        narrow, writers = writer_style(name, "narrow"), writer_style(name, "writers")
+        assert dataclasses.replace(writers, flag_length=narrow.flag_length, flag_drop=narrow.flag_drop) == narrow
+        assert (writers.flag_length, writers.flag_drop) != (narrow.flag_length, narrow.flag_drop)
+    assert writer_style("styled:a") == writer_style("styled:a", "narrow")  # the shipped recipe's default
+    with pytest.raises(ValueError, match="sideways"):
+        writer_style("styled:a", "sideways")
+
+
+def test_the_writers_flags_have_the_reach_and_angle_real_writers_draw(unipen_dir):
+    """The "writers" spread is the training writers' real flags, the "narrow" one is not: among the training
+    writers' 1s, those benchmarks/styles.py's rule counts as flagged reach 0.37 of the height (5th-95th percentile
+    0.18-0.79) at 44 degrees (19-64); redrawn with "writers", those the rule counts must have a median reach within
+    0.05 and a median angle within 5 degrees of the real, and reach as far (95th percentile within 0.1) and as
+    short (5th within 0.05). The narrow flags fail the same checks (the test can tell the two apart)."""
+    from benchmarks.styles import drawn_shapes
+    from model.training.unipen import pen_digits
+
+    training = pen_digits(unipen_dir, "train")
+
+    def shape(flags):
+        reach = np.array([f[0] for f in flags])
+        angle = np.degrees(np.arctan2([f[1] for f in flags], reach))
+        return np.median(reach), np.percentile(reach, 5), np.percentile(reach, 95), np.median(angle)
+
+    (real, writers), _ = drawn_shapes(training, "writers")
+    (_, narrow), _ = drawn_shapes(training, "narrow")
+    assert len(real) == 297 and len(writers) >= 0.5 * sum(d.label == 1 for d in training)
+    real, writers, narrow = shape(real), shape(writers), shape(narrow)
+
+    def close(drawn) -> bool:
+        return (abs(drawn[0] - real[0]) <= 0.05 and abs(drawn[1] - real[1]) <= 0.05
+                and abs(drawn[2] - real[2]) <= 0.1 and abs(drawn[3] - real[3]) <= 5)
+
+    assert close(writers), (writers, real)
+    assert not close(narrow), (narrow, real)
+
+
+def test_mixed_flags_are_half_narrow_half_writers_and_no_flag_ends_below_the_one():
+    """"mixed": a first draw below 0.5 gives the narrow flag of twice that draw, above it the writers' flag of
+    twice it less one; no writers' flag drops further than FLAG_DROP_MAX of the height (a long steep draw would
+    end below the 1: a first version drew a tenth of its flags so)."""
+    from model.training.styles import FLAG_DROP_MAX, _flag
+
+    for second in (0.1, 0.5, 0.9):
+        assert _flag(0.2, second, "mixed") == _flag(0.4, second, "narrow")
+        assert _flag(0.75, second, "mixed") == _flag(0.5, second, "writers")
+    drops = [writer_style(f"augment/{n}", "writers").flag_drop for n in range(5000)]
+    assert max(drops) <= FLAG_DROP_MAX and np.mean(np.array(drops) >= FLAG_DROP_MAX) < 0.15
+    kinds = [writer_style(f"augment/{n}", "mixed") for n in range(400)]
+    narrow = [0.45 <= k.flag_length <= 0.65 and 0.3 <= k.flag_drop <= 0.5 for k in kinds]
+    assert 0.4 < np.mean(narrow) < 0.75  # half narrow, and some writers' flags fall in that box too

@@ -87,3 +87,22 @@ def test_the_training_command_takes_the_digits_to_style():
     assert build_parser().parse_args([]).style_digits == (1, 4, 7, 9)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--style-digits", "3"])  # a usage error, not a traceback
+
+
+def test_the_flags_are_drawn_as_the_configuration_says():
+    """style_flags="writers" draws the 1s' flags from the real writers' spread: other flags than "narrow" for the
+    same seed, the other digits unchanged; the training command takes --style-flags (default: narrow)."""
+    import pytest
+
+    from model.training.train import build_parser, stroke_augment_config
+
+    narrow = StrokeAugment(**{**OFF.__dict__, "style_probability": 1.0})
+    writers = StrokeAugment(**{**narrow.__dict__, "style_flags": "writers"})
+    drawn = [render_variants(digits(), 2, config, seed=3) for config in (narrow, writers)]
+    assert not torch.equal(drawn[0][1, 0], drawn[1][1, 0])  # the 1's flag
+    assert torch.equal(drawn[0][1, 1:], drawn[1][1, 1:])  # the 4, 7, 9 and 0
+    assert build_parser().parse_args([]).style_flags == "narrow"
+    assert build_parser().parse_args(["--style-flags", "writers"]).style_flags == "writers"
+    assert stroke_augment_config("all", 0.6, (1,), "writers").style_flags == "writers"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--style-flags", "sideways"])  # a usage error, not a traceback

@@ -52,6 +52,7 @@ class StrokeAugment:
     pen_lift_probability: float = 0.1  # share of digits given one extra pen lift
     style_probability: float = 0.0  # share of 1s, 4s, 7s and 9s redrawn in a random WriterStyle first (0: off)
     style_digits: tuple[int, ...] = STYLED_DIGITS  # which of them (1: flag and foot, 4: open, 7: bar, 9: loop)
+    style_flags: str = "narrow"  # how a 1's flag is drawn (model.training.styles.FLAG_SPREADS)
 
     def without(self, *parts: str) -> "StrokeAugment":
         """Return this config with the named parts ('affine', 'jitter', 'resample', 'pen_lift') off."""
@@ -80,7 +81,7 @@ def augment_strokes(strokes: Strokes, config: StrokeAugment, rng: np.random.Gene
     (``config.style_probability``).
     """
     if config.style_probability and label in config.style_digits and rng.random() < config.style_probability:
-        strokes = random_style(rng).apply(strokes, label, rng)
+        strokes = random_style(rng, config.style_flags).apply(strokes, label, rng)
     points = np.concatenate(strokes)
     centre = (points.min(axis=0) + points.max(axis=0)) / 2
     height = max(float(np.ptp(points[:, 1])), float(np.ptp(points[:, 0])), 1e-9)
@@ -108,9 +109,9 @@ def augment_strokes(strokes: Strokes, config: StrokeAugment, rng: np.random.Gene
     return result
 
 
-def random_style(rng: np.random.Generator):
+def random_style(rng: np.random.Generator, flags: str = "narrow"):
     """Return the WriterStyle of a random synthetic writer (model.training.styles.writer_style's ranges)."""
-    return writer_style(f"augment/{int(rng.integers(0, 2**63))}")
+    return writer_style(f"augment/{int(rng.integers(0, 2**63))}", flags)
 
 
 def _resample(stroke: np.ndarray, keep: float, rng: np.random.Generator) -> np.ndarray:

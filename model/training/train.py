@@ -34,7 +34,7 @@ from model.training.evaluate import DefaultsOnceFormatter, accuracy_of, add_mnis
 from model.files.limits import MAX_CHANNELS
 from model.recognition.network import ARCHITECTURES, NetConfig, build_network, count_parameters
 from model.training.pen_data import PenTrainingSet, StrokeAugment, pen_digit_set, render_variants
-from model.training.styles import STYLED_DIGITS
+from model.training.styles import FLAG_SPREADS, STYLED_DIGITS
 from model.training.unipen import UnipenFormatError, UnipenUnavailableError, load_suspects, pen_digits
 
 STROKE_AUGMENT_PARTS = ("affine", "jitter", "resample", "pen_lift")
@@ -66,6 +66,7 @@ class TrainConfig:
     # the stroke augmentation; 0 (the shipped model's recipe) leaves every rendering as it was.
     style_prob: float = 0.0
     style_digits: tuple[int, ...] = STYLED_DIGITS  # the digits whose style transform --style-prob applies
+    style_flags: str = "narrow"  # how those 1s' flags are drawn (model.training.styles.FLAG_SPREADS)
     # Whose pen digits teach: "train" (the validation writers are read after each epoch), or "train+val" for a
     # final model once every setting is chosen (then nothing is left to validate on pen digits).
     pen_writers: str = "train"
@@ -186,10 +187,11 @@ def train_model(config: TrainConfig, training: DigitSet, validation: DigitSet, d
     return network.eval(), net_config, history
 
 
-def stroke_augment_config(name: str, style_prob: float = 0.0,
-                          style_digits: tuple[int, ...] = STYLED_DIGITS) -> StrokeAugment | None:
+def stroke_augment_config(name: str, style_prob: float = 0.0, style_digits: tuple[int, ...] = STYLED_DIGITS,
+                          style_flags: str = "narrow") -> StrokeAugment | None:
     """Return the stroke augmentation named on the command line ('all', 'none', 'no-jitter', …), redrawing
-    ``style_prob`` of the ``style_digits`` in a continental style first ('none' redraws nothing either)."""
+    ``style_prob`` of the ``style_digits`` in a continental style first ('none' redraws nothing either), the 1s'
+    flags drawn as ``style_flags`` says (model.training.styles.FLAG_SPREADS)."""
     if name == "none":
         return None
     if name == "all":
@@ -198,7 +200,7 @@ def stroke_augment_config(name: str, style_prob: float = 0.0,
         augment = StrokeAugment().without(name[3:].replace("-", "_"))
     else:
         raise ValueError(f"unknown stroke augmentation {name!r}")
-    return replace(augment, style_probability=style_prob, style_digits=style_digits)
+    return replace(augment, style_probability=style_prob, style_digits=style_digits, style_flags=style_flags)
 
 
 def progress_bar(epoch: int, epochs: int) -> ProgressCallback:
@@ -252,6 +254,10 @@ def build_parser(prog: str = "python -m model.train") -> argparse.ArgumentParser
     parser.add_argument("--style-prob", type=float, default=defaults.style_prob,
                         help="share of pen 1s, 4s, 7s and 9s redrawn in a random continental style (flagged 1, "
                              "crossed 7, open 4, quick-loop 9) before the stroke augmentation")
+    parser.add_argument("--style-flags", choices=FLAG_SPREADS, default=defaults.style_flags,
+                        help="how the redrawn 1s' flags are drawn: 'narrow' (long and flat, 0.45-0.65 of the height "
+                             "to the left), 'writers' (the spread of the UNIPEN training writers' real flags) or "
+                             "'mixed' (half the writers each way); with --style-prob")
     parser.add_argument("--pen-repeat", type=int, default=defaults.pen_repeat,
                         help="pictures of each pen training digit per epoch")
     parser.add_argument("--pen-variants", type=int, default=defaults.pen_variants,
@@ -340,7 +346,7 @@ def load_pen_training(unipen_dir: Path, config: TrainConfig, keep_suspects: bool
     if dry_run:
         train_writers, validation_writers = train_writers[:256], validation_writers[:256]
     started = time.perf_counter()
-    augment = stroke_augment_config(config.stroke_augment, config.style_prob, config.style_digits)
+    augment = stroke_augment_config(config.stroke_augment, config.style_prob, config.style_digits, config.style_flags)
     variants = render_variants(train_writers, config.pen_variants if augment else 1, augment,  # plain: 1 suffices
                                seed=config.seed, log=log)
     log(f"rendered {variants.shape[0]} variants of {variants.shape[1]:,} pen digits in "
@@ -371,7 +377,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m model.train") -> 
                          limit=512 if args.dry_run else args.limit,
                          pen_repeat=args.pen_repeat, pen_variants=2 if args.dry_run else args.pen_variants,
                          stroke_augment=args.stroke_augment, mnist_per_epoch=args.mnist_per_epoch,
-                         style_prob=args.style_prob, style_digits=args.style_digits,
+                         style_prob=args.style_prob, style_digits=args.style_digits, style_flags=args.style_flags,
                          pen_writers=args.pen_writers,
                          distill_weight=args.distill_weight or 0.0)
     if args.threads:
