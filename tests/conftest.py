@@ -84,6 +84,27 @@ def shipped_evaluation(shipped_network: torch.nn.Module, mnist_test: DigitSet) -
     return evaluate(shipped_network, mnist_test)
 
 
+@pytest.fixture
+def test_sets_unread(monkeypatch):
+    """Fail the test if UNIPEN's test writers or MNIST's test set are read (a model still being chosen must not
+    see them); returns the real (pen_digits, load_mnist) for the test's own reading."""
+    from model.training import data, unipen
+
+    real_digits, real_mnist = unipen.pen_digits, data.load_mnist
+
+    def pen_digits(root, split=None):
+        assert split != "test", "the test writers were read"
+        return real_digits(root, split)
+
+    def load_mnist(root, train, download=False):
+        assert train, "MNIST's test set was read"
+        return real_mnist(root, train, download)
+
+    monkeypatch.setattr(unipen, "pen_digits", pen_digits)
+    monkeypatch.setattr(data, "load_mnist", load_mnist)
+    return real_digits, real_mnist
+
+
 def pytest_addoption(parser) -> None:
     parser.addoption("--fuzz-cases", type=int, default=None,
                      help="how many cases tests/test_fuzz.py runs (default: $HWR_FUZZ_CASES or 300)")

@@ -41,7 +41,7 @@ def test_mcnemar_p_of_fixed_and_broken_digits(fixed, broken, p):
 
 def test_candidates_still_being_chosen_are_shown_without_reading_the_test_sets(mnist_dir, unipen_dir, capsys,
                                                                                monkeypatch, shipped_checkpoint,
-                                                                               tmp_path):
+                                                                               tmp_path, request):
     import sys
 
     import torch
@@ -64,23 +64,12 @@ def test_candidates_still_being_chosen_are_shown_without_reading_the_test_sets(m
     fixed, broken = int((~before & after).sum()), int((before & ~after).sum())
     assert fixed != broken  # so a column that swapped the two would show it
 
-    real_digits, real_mnist = unipen.pen_digits, data.load_mnist
-
-    def pen_digits(root, split=None):
-        assert split != "test", "the test writers were read"
-        return real_digits(root, split)
-
-    def load_mnist(root, train, download=False):
-        assert train, "MNIST's test set was read"
-        return real_mnist(root, train, download)
-
     from benchmarks.base_candidates import VALIDATION_SEED
 
     _, mnist_val = data.split_validation(data.load_mnist(mnist_dir, train=True), 5000, VALIDATION_SEED)
     mnist_wrong = int((predict_labels(shipped_checkpoint.build(), mnist_val) != mnist_val.labels).sum())
 
-    monkeypatch.setattr(unipen, "pen_digits", pen_digits)
-    monkeypatch.setattr(data, "load_mnist", load_mnist)
+    request.getfixturevalue("test_sets_unread")  # from here on, reading a test set fails the test
     monkeypatch.setattr(sys, "argv", ["benchmarks/base_candidates.py"])
     assert main([candidate, "--validation-only", "--mnist-dir", str(mnist_dir), "--unipen-dir", str(unipen_dir),
                  "--no-write"]) == 0
