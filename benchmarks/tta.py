@@ -5,8 +5,8 @@ people's handwriting better than reading the picture once?
         [--validation-only] [--no-write]
 
 A recogniser can average its class probabilities over the canvas's picture and copies of it shifted by one
-pixel or turned by a few degrees (:data:`VARIANTS`: ``once``, the app's reading; ``shifts``: the four one-pixel
-shifts too; ``rotations``: turned by −8° and +8° too; ``both``). It costs a forward pass a copy. Read here on the
+pixel (paper coming in) or turned by a few degrees (:data:`VARIANTS`: ``once``, the app's reading; ``shifts``: the
+four one-pixel shifts too; ``rotations``: turned by −8° and +8° too; ``both``). It costs a forward pass a copy. Read here on the
 *validation* figures first — MNIST's 5,000 held-out training digits (seed 1 split), UNIPEN's validation writers
 and their flagged 1s, real (benchmarks/styles.py's rule) and redrawn (model.training.styles, each writer's fixed
 style) — to choose a way; with the test sets (not ``--validation-only``) the same on MNIST's test digits and the
@@ -34,7 +34,8 @@ VARIANTS = ("once", "shifts", "rotations", "both")
 
 
 def turned(unit_ink: torch.Tensor, degrees: float) -> torch.Tensor:
-    """Return the (N, 1, 28, 28) pictures turned by ``degrees`` about their centre (bilinear; ink 1, paper 0)."""
+    """Return the (N, 1, 28, 28) pictures turned by ``degrees`` about their centre, counter-clockwise as seen
+    (bilinear; ink 1, paper 0: what comes in from outside is paper)."""
     angle = math.radians(degrees)
     cos, sin = math.cos(angle), math.sin(angle)
     theta = torch.tensor([[cos, -sin, 0.0], [sin, cos, 0.0]], dtype=unit_ink.dtype).expand(len(unit_ink), 2, 3)
@@ -42,30 +43,49 @@ def turned(unit_ink: torch.Tensor, degrees: float) -> torch.Tensor:
     return F.grid_sample(unit_ink, grid, align_corners=False)
 
 
-def copies(unit_ink: torch.Tensor, variant: str) -> list[torch.Tensor]:
-    """Return the pictures a way of reading averages over: the pictures themselves first."""
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown way of reading {variant!r} (one of {', '.join(VARIANTS)})")
-    out = [unit_ink]
-    if variant in ("shifts", "both"):  # the canvas's digit sits 4 pixels inside its box: a roll moves no ink across
-        out += [torch.roll(unit_ink, shifts=(dy, dx), dims=(2, 3)) for dx, dy in SHIFTS]
-    if variant in ("rotations", "both"):
-        out += [turned(unit_ink, degrees) for degrees in ANGLES]
+def shifted(unit_ink: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+    """Return the (N, 1, 28, 28) pictures moved ``dx`` pixels right and ``dy`` down, paper coming in (the
+    canvas's digit is placed by its centre of mass and may touch the edge: no ink wraps round)."""
+    height, width = unit_ink.shape[-2:]
+    out = torch.zeros_like(unit_ink)
+    out[..., max(dy, 0):height + min(dy, 0), max(dx, 0):width + min(dx, 0)] = \
+        unit_ink[..., max(-dy, 0):height + min(-dy, 0), max(-dx, 0):width + min(-dx, 0)]
     return out
 
 
+def copy_names(variant: str) -> list[str]:
+    """Return the names of the copies a way of reading averages over: the picture itself ("0") first."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown way of reading {variant!r} (one of {', '.join(VARIANTS)})")
+    return (["0"] + ([f"shift {dx:+d},{dy:+d}" for dx, dy in SHIFTS] if variant in ("shifts", "both") else [])
+            + ([f"turn {degrees:+.0f}" for degrees in ANGLES] if variant in ("rotations", "both") else []))
+
+
+def copies(unit_ink: torch.Tensor, variant: str) -> list[torch.Tensor]:
+    """Return the pictures a way of reading averages over, in copy_names' order: the pictures themselves first."""
+    everything = {"0": unit_ink, **{f"shift {dx:+d},{dy:+d}": shifted(unit_ink, dx, dy) for dx, dy in SHIFTS},
+                  **{f"turn {degrees:+.0f}": turned(unit_ink, degrees) for degrees in ANGLES}}
+    return [everything[name] for name in copy_names(variant)]
+
+
 @torch.inference_mode()
-def read(network, images: torch.Tensor, variant: str, batch_size: int = 2000) -> np.ndarray:
-    """Return the label each uint8 picture (N, 1, 28, 28) is read as, the probabilities averaged over the copies."""
+def read(network, images: torch.Tensor, variants: Sequence[str], batch_size: int = 2000) -> dict[str, np.ndarray]:
+    """Return, for each way of reading, the label each uint8 picture (N, 28, 28) is read as: the class
+    probabilities averaged over its copies (each copy read once, whichever ways share it)."""
     from model.training.data import normalise, to_unit_ink
 
     network = network.eval()
-    labels = []
+    labels: dict[str, list] = {variant: [] for variant in variants}
     for start in range(0, len(images), batch_size):
         unit_ink = to_unit_ink(images[start:start + batch_size])
-        mean = sum(torch.softmax(network(normalise(copy)).float(), dim=1) for copy in copies(unit_ink, variant))
-        labels.append(mean.argmax(1))
-    return torch.cat(labels).numpy() if labels else np.empty(0, dtype=np.int64)
+        both = dict(zip(copy_names("both"), copies(unit_ink, "both")))
+        probabilities = {name: torch.softmax(network(normalise(both[name])).float(), dim=1)
+                         for name in {name for variant in variants for name in copy_names(variant)}}
+        for variant in variants:
+            names = copy_names(variant)
+            labels[variant].append((sum(probabilities[name] for name in names) / len(names)).argmax(1))
+    return {variant: torch.cat(parts).numpy() if parts else np.empty(0, dtype=np.int64)
+            for variant, parts in labels.items()}
 
 
 def _cell(right: np.ndarray, against: np.ndarray | None) -> str:
@@ -116,7 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "redrawn flagged 1s": (_render(redrawn), np.ones(len(redrawn), dtype=np.int64))}
         for group, (images, labels) in groups.items():
             header.append(f"{split}: {group} wrong of {len(labels):,}")
-            columns[(split, group)] = {variant: read(network, images, variant) == labels for variant in args.variants}
+            columns[(split, group)] = {variant: answers == labels
+                                       for variant, answers in read(network, images, args.variants).items()}
     reference = args.variants[0]
     rows = [[f"`{variant}`" + (" (reference)" if variant == reference else ""),
              *[_cell(right[variant], None if variant == reference else right[reference])
