@@ -303,24 +303,28 @@ def drawn_shapes(digits: Sequence, flags: str = "narrow") -> tuple[list[list[tup
     each flagged 1's (reach, drop) and each quick-loop 9's loop height over H (flag_shape, loop_share), of the
     digits as drawn and of the same digits redrawn each in its writer's style (its flag drawn as ``flags`` says,
     model.training.styles.FLAG_SPREADS), those the rules count as the style. No model is read."""
-    ones = [d for d in digits if d.label == 1]
+    real_flags = [f for f in map(flag_shape, (d.strokes for d in digits if d.label == 1)) if f is not None]
     nines = [d for d in digits if d.label == 9]
-    redrawn_ones = styled_copies(((d.writer, d.strokes, 1) for d in ones), 1, False, flags)
     redrawn_nines = styled_copies(((d.writer, d.strokes, 9) for d in nines), 9)
-    shapes = [[f for f in map(flag_shape, drawings) if f is not None] for drawings in ([d.strokes for d in ones],
-                                                                                        redrawn_ones)]
     loops = [[v for v in map(loop_share, drawings) if small_loop(v)] for drawings in ([d.strokes for d in nines],
                                                                                        redrawn_nines)]
-    return shapes, loops
+    return [real_flags, redrawn_flags(digits, flags)], loops
+
+
+def redrawn_flags(digits: Sequence, flags: str) -> list[tuple[float, float]]:
+    """Return the (reach, drop) of ``digits``' 1s redrawn each in its writer's style with ``flags``' flag, those the
+    flag rule counts as flagged (drawn_shapes' second list of flags)."""
+    redrawn = styled_copies(((d.writer, d.strokes, 1) for d in digits if d.label == 1), 1, False, flags)
+    return [f for f in map(flag_shape, redrawn) if f is not None]
 
 
 def calibration_rows(training: Sequence) -> list[list[str]]:
     """Return the shape of the flags and the small loops the training writers drew, against the transform's on
     the same writers' digits (drawn_shapes), one column per flag spread (FLAG_SPREADS; the loops do not depend
-    on it): is the synthetic style the one people write? No model is read."""
-    shapes = [drawn_shapes(training, flags) for flags in FLAG_SPREADS]
-    flags = shapes[0][0][:1] + [redrawn for (_, redrawn), _ in shapes]
-    loops = shapes[0][1] + shapes[0][1][1:] * (len(FLAG_SPREADS) - 1)
+    on it, so each column repeats them): is the synthetic style the one people write? No model is read."""
+    flags, (real_loops, loops) = drawn_shapes(training, FLAG_SPREADS[0])
+    flags += [redrawn_flags(training, spread) for spread in FLAG_SPREADS[1:]]
+    loops = [real_loops] + [loops] * len(FLAG_SPREADS)
     return [["1 with a flag: the flag's reach to the left (× H)", *[_spread_cell([f[0] for f in fl]) for fl in flags]],
             ["1 with a flag: the flag's angle below the horizontal",
              *[_spread_cell([float(np.degrees(np.arctan2(f[1], f[0]))) for f in fl], "°", places=0) for fl in flags]],

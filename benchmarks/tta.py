@@ -53,19 +53,25 @@ def shifted(unit_ink: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
     return out
 
 
-def copy_names(variant: str) -> list[str]:
-    """Return the names of the copies a way of reading averages over: the picture itself ("0") first."""
+def copy_names(variant: str) -> list[tuple]:
+    """Return the copies a way of reading averages over, each as ("picture",), ("shift", dx, dy) or ("turn",
+    degrees): the picture itself first."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown way of reading {variant!r} (one of {', '.join(VARIANTS)})")
-    return (["0"] + ([f"shift {dx:+d},{dy:+d}" for dx, dy in SHIFTS] if variant in ("shifts", "both") else [])
-            + ([f"turn {degrees:+.0f}" for degrees in ANGLES] if variant in ("rotations", "both") else []))
+    return ([("picture",)] + ([("shift", dx, dy) for dx, dy in SHIFTS] if variant in ("shifts", "both") else [])
+            + ([("turn", degrees) for degrees in ANGLES] if variant in ("rotations", "both") else []))
+
+
+def _copy(unit_ink: torch.Tensor, name: tuple) -> torch.Tensor:
+    """Return the copy of the pictures that copy_names calls ``name``."""
+    if name[0] == "shift":
+        return shifted(unit_ink, name[1], name[2])
+    return turned(unit_ink, name[1]) if name[0] == "turn" else unit_ink
 
 
 def copies(unit_ink: torch.Tensor, variant: str) -> list[torch.Tensor]:
     """Return the pictures a way of reading averages over, in copy_names' order: the pictures themselves first."""
-    everything = {"0": unit_ink, **{f"shift {dx:+d},{dy:+d}": shifted(unit_ink, dx, dy) for dx, dy in SHIFTS},
-                  **{f"turn {degrees:+.0f}": turned(unit_ink, degrees) for degrees in ANGLES}}
-    return [everything[name] for name in copy_names(variant)]
+    return [_copy(unit_ink, name) for name in copy_names(variant)]
 
 
 @torch.inference_mode()
@@ -78,8 +84,7 @@ def read(network, images: torch.Tensor, variants: Sequence[str], batch_size: int
     labels: dict[str, list] = {variant: [] for variant in variants}
     for start in range(0, len(images), batch_size):
         unit_ink = to_unit_ink(images[start:start + batch_size])
-        both = dict(zip(copy_names("both"), copies(unit_ink, "both")))
-        probabilities = {name: torch.softmax(network(normalise(both[name])).float(), dim=1)
+        probabilities = {name: torch.softmax(network(normalise(_copy(unit_ink, name))).float(), dim=1)
                          for name in {name for variant in variants for name in copy_names(variant)}}
         for variant in variants:
             names = copy_names(variant)

@@ -110,7 +110,7 @@ def test_the_writers_flags_have_the_reach_and_angle_real_writers_draw(unipen_dir
     0.18-0.79) at 44 degrees (19-64); redrawn with "writers", those the rule counts must have a median reach within
     0.05 and a median angle within 5 degrees of the real, and reach as far (95th percentile within 0.1) and as
     short (5th within 0.05). The narrow flags fail the same checks (the test can tell the two apart)."""
-    from benchmarks.styles import drawn_shapes
+    from benchmarks.styles import drawn_shapes, redrawn_flags
     from model.training.unipen import pen_digits
 
     training = pen_digits(unipen_dir, "train")
@@ -120,8 +120,8 @@ def test_the_writers_flags_have_the_reach_and_angle_real_writers_draw(unipen_dir
         angle = np.degrees(np.arctan2([f[1] for f in flags], reach))
         return np.median(reach), np.percentile(reach, 5), np.percentile(reach, 95), np.median(angle)
 
-    (real, writers), _ = drawn_shapes(training, "writers")
-    (_, narrow), _ = drawn_shapes(training, "narrow")
+    (real, narrow), _ = drawn_shapes(training, "narrow")
+    writers = redrawn_flags(training, "writers")
     assert len(real) == 297 and len(writers) >= 0.5 * sum(d.label == 1 for d in training)
     real, writers, narrow = shape(real), shape(writers), shape(narrow)
 
