@@ -33,12 +33,12 @@ test writer's digits of that class redrawn by model.training.styles with that wr
 (``writer_style(writer)``; the flag-and-foot row forces the foot, the flag row leaves it off) — the
 validation writers' to choose a model on, the test writers' to report — with the share of the test
 writers' the rule above detects as the style (a check of the rules against the transform). With ``--baseline`` every accuracy is given for that model and this one side by side.
-Last, without a model, the transforms against the writers: the flags' reach and angle and the small loops'
+Last, without a model, the transforms against the writers: the flags' reach, angle and bow and the small loops'
 height of the training writers' real flagged 1s and quick-loop 9s, against their 1s and 9s redrawn in their
 styles, the flags in each of model.training.styles.FLAG_SPREADS (:func:`calibration_rows`;
-model.training.styles.LOOP_SCALES and the "writers" flag spread were chosen on it). One grid per style (up to 40 digits of training writers, spread over the writers,
-as the network sees them, captioned label→reading) goes to docs/styles-<name>.png when the section is stored
-(or to ``--docs-dir`` when given).
+model.training.styles.LOOP_SCALES and the "writers" and "bowed" flag spreads were chosen on it). One grid per
+style (up to 40 digits of training writers, spread over the writers, as the network sees them, captioned
+label→reading) goes to docs/styles-<name>.png when the section is stored (or to ``--docs-dir`` when given).
 """
 
 from __future__ import annotations
@@ -129,8 +129,8 @@ def _stem_and_rest(arrays: Strokes, height: float, both: bool) -> tuple[np.ndarr
 
 
 def _flag_and_stem(arrays: Strokes, lo: np.ndarray, hi: np.ndarray, height: float
-                   ) -> tuple[tuple[float, float] | None, np.ndarray | None]:
-    """Return (the first flag's reach to the left and drop, both over H, or None; the stem, or None)."""
+                   ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Return (the first flag's points from the 1's top, or None; the stem, or None)."""
     arms = [arm for stroke in arrays for arm in _arms(stroke)]
     stems = [arm for arm in arms if arm[:, 1].max() >= hi[1] - 0.15 * height]
     if not stems:
@@ -151,23 +151,32 @@ def _flag_and_stem(arrays: Strokes, lo: np.ndarray, hi: np.ndarray, height: floa
                 continue
             stem_x = float(np.median(near[:, 0]))
         if end[0] <= stem_x - 0.1 * height:
-            return (float(left / height), float(down / height)), stem
+            return arm, stem
     return None, stem
 
 
-def flag_shape(strokes) -> tuple[float, float] | None:
-    """Return a flagged 1's flag as (its reach to the left, its drop), each over H; None if it has no flag."""
+def flag_measures(strokes) -> tuple[float, float, float] | None:
+    """Return a flagged 1's flag as (its reach to the left, its drop, each over H; its bow: how far it strays from
+    its chord at most, over the chord's length, > 0 below the chord (a flag that sags), < 0 above it (one that
+    arches up, as a 7's bar turning down)); None if it has no flag. A flag that arches above the 1's top is
+    measured from its own highest point (where the rule splits the stroke), so its reach and bow are understated:
+    narrow flags with a bow below about -0.19, and some real ones."""
     arrays, lo, hi, height = _prepared(strokes)
-    return _flag_and_stem(arrays, lo, hi, height)[0]
+    arm = _flag_and_stem(arrays, lo, hi, height)[0]
+    if arm is None:
+        return None
+    chord = arm[-1] - arm[0]
+    off = (arm - arm[0]) @ np.array([chord[1], -chord[0]]) / float(chord @ chord)
+    return float(-chord[0] / height), float(chord[1] / height), float(off[int(np.argmax(np.abs(off)))])
 
 
 def one_flag_and_foot(strokes) -> tuple[bool, bool]:
     """Return (a 1 with a flag, a 1 with a flag and a foot) by the module's rules."""
     arrays, lo, hi, height = _prepared(strokes)
-    shape, stem = _flag_and_stem(arrays, lo, hi, height)
+    arm, stem = _flag_and_stem(arrays, lo, hi, height)
     if stem is None:
         return False, False
-    flag = shape is not None
+    flag = arm is not None
     points = np.concatenate(arrays)
     low = points[points[:, 1] >= hi[1] - 0.08 * height]
     foot_at = stem[int(np.argmax(stem[:, 1]))]
@@ -293,17 +302,18 @@ def _spread_cell(values: Sequence[float], unit: str = "", below: float | None = 
     """Return 'median [5th–95th percentile] (count)' of ``values`` (and the share below ``below``)."""
     if not len(values):
         return "—"
-    low, mid, high = np.quantile(np.asarray(values), [0.05, 0.5, 0.95])
+    low, mid, high = (round(float(v), places) + 0.0 for v in np.quantile(np.asarray(values), [0.05, 0.5, 0.95]))
     share = f"; {np.mean(np.asarray(values) < below):.0%} below {below:g}" if below is not None else ""
     return f"{mid:.{places}f}{unit} [{low:.{places}f}–{high:.{places}f}{unit}] ({len(values)}{share})"
 
 
-def drawn_shapes(digits: Sequence, flags: str = "narrow") -> tuple[list[list[tuple[float, float]]], list[list[float]]]:
+def drawn_shapes(digits: Sequence, flags: str = "narrow"
+                 ) -> tuple[list[list[tuple[float, float, float]]], list[list[float]]]:
     """Return ([real flags, redrawn flags], [real loop heights, redrawn loop heights]) of ``digits``' 1s and 9s:
-    each flagged 1's (reach, drop) and each quick-loop 9's loop height over H (flag_shape, loop_share), of the
-    digits as drawn and of the same digits redrawn each in its writer's style (its flag drawn as ``flags`` says,
+    each flagged 1's (reach, drop, bow) and each quick-loop 9's loop height over H (flag_measures, loop_share), of
+    the digits as drawn and of the same digits redrawn each in its writer's style (its flag drawn as ``flags`` says,
     model.training.styles.FLAG_SPREADS), those the rules count as the style. No model is read."""
-    real_flags = [f for f in map(flag_shape, (d.strokes for d in digits if d.label == 1)) if f is not None]
+    real_flags = [f for f in map(flag_measures, (d.strokes for d in digits if d.label == 1)) if f is not None]
     nines = [d for d in digits if d.label == 9]
     redrawn_nines = styled_copies(((d.writer, d.strokes, 9) for d in nines), 9)
     loops = [[v for v in map(loop_share, drawings) if small_loop(v)] for drawings in ([d.strokes for d in nines],
@@ -311,11 +321,11 @@ def drawn_shapes(digits: Sequence, flags: str = "narrow") -> tuple[list[list[tup
     return [real_flags, redrawn_flags(digits, flags)], loops
 
 
-def redrawn_flags(digits: Sequence, flags: str) -> list[tuple[float, float]]:
-    """Return the (reach, drop) of ``digits``' 1s redrawn each in its writer's style with ``flags``' flag, those the
-    flag rule counts as flagged (drawn_shapes' second list of flags)."""
+def redrawn_flags(digits: Sequence, flags: str) -> list[tuple[float, float, float]]:
+    """Return the (reach, drop, bow) of ``digits``' 1s redrawn each in its writer's style with ``flags``' flag, those
+    the flag rule counts as flagged (drawn_shapes' second list of flags)."""
     redrawn = styled_copies(((d.writer, d.strokes, 1) for d in digits if d.label == 1), 1, False, flags)
-    return [f for f in map(flag_shape, redrawn) if f is not None]
+    return [f for f in map(flag_measures, redrawn) if f is not None]
 
 
 def calibration_rows(training: Sequence) -> list[list[str]]:
@@ -328,6 +338,8 @@ def calibration_rows(training: Sequence) -> list[list[str]]:
     return [["1 with a flag: the flag's reach to the left (× H)", *[_spread_cell([f[0] for f in fl]) for fl in flags]],
             ["1 with a flag: the flag's angle below the horizontal",
              *[_spread_cell([float(np.degrees(np.arctan2(f[1], f[0]))) for f in fl], "°", places=0) for fl in flags]],
+            ["1 with a flag: the flag's bow off its chord (× chord; < 0 arches up)",
+             *[_spread_cell([f[2] for f in fl]) for fl in flags]],
             ["9 with a small loop: the loop's height (× H)", *[_spread_cell(lp, below=0.2) for lp in loops]]]
 
 
@@ -466,7 +478,8 @@ def main(argv: list[str] | None = None) -> int:
         "9s, against the same writers' 1s and 9s redrawn each in its writer's style (those the rule above counts as "
         "the style), the 1s with each way of drawing the flag (`model.training.styles.FLAG_SPREADS`: `narrow`, "
         "0.45–0.65 of the height to the left and 0.3–0.5 down, the shipped recipe's; `writers`, drawn from the "
-        "spread of these real flags; `mixed`, half the writers each way); median [5th–95th percentile] (digits):",
+        "spread of these real flags; `mixed`, half the writers each way; `bowed`, the narrow flags curved as much as "
+        "these real flags are); median [5th–95th percentile] (digits):",
         "",
         *markdown_table(["shape", "real (training writers)",
                          *[f"redrawn, flags `{flags}`" for flags in FLAG_SPREADS]], calibration),

@@ -15,11 +15,12 @@ labelled. Configurations (:data:`CONFIGURATIONS`): ``none`` (the shipped recipe'
 ``styles``, ``flag`` and ``no-loop``, which redraw ``--style-prob`` of some classes' pen digits in a
 writer's continental style before the stroke augmentation (as ``model.train --style-prob P
 --style-digits D``): all four transforms, the flag (and foot) on 1s alone, all but the small loop on
-9s. ``none-patch``, ``flag-patch``, ``flag-loop-patch``, ``writers-flag-patch`` and ``mixed-flag-patch`` ask
-another question: does a short continuation of a model already in charge teach the flag (``model.train --init MODEL
---style-prob P --style-digits 1 --epochs 2 --lr 3e-4``), the flag and the small loop on 9s (``--style-digits 1,9``),
-or the flag drawn with the spread of real writers' flags, for all synthetic writers or half of them
-(``--style-flags writers`` / ``mixed``, model.training.styles.FLAG_SPREADS)?
+9s. ``none-patch``, ``flag-patch``, ``flag-loop-patch``, ``writers-flag-patch``, ``mixed-flag-patch`` and
+``bowed-flag-patch`` ask another question: does a short continuation of a model already in charge teach the flag
+(``model.train --init MODEL --style-prob P --style-digits 1 --epochs 2 --lr 3e-4``), the flag and the small loop on
+9s (``--style-digits 1,9``), the flag drawn with the spread of real writers' flags, for all synthetic writers or half
+of them (``--style-flags writers`` / ``mixed``), or curved as much as real writers' flags are (``--style-flags
+bowed``; model.training.styles.FLAG_SPREADS)?
 Each continues the fold's ``none`` model for ``--patch-epochs`` at ``--patch-lr``, with each pen digit
 twice an epoch (as model.train's default) in renderings of another seed than the fold model's, so that
 both see pictures they were not trained on; without a style and with one. They are compared with each other
@@ -58,18 +59,18 @@ from benchmarks.pen_ablation import add_short_schedule_options, short_schedule, 
 from benchmarks.style_ablation import read_rows, rest_and_untouched
 from benchmarks.styles import STYLES
 from model.files.disk import atomic_write_bytes
-from model.training.styles import FLAG_ANGLE, FLAG_DROP_MAX, FLAG_REACH, STYLED_DIGITS
+from model.training.styles import FLAG_ANGLE, FLAG_BOW, FLAG_BOW_MAX, FLAG_DROP_MAX, FLAG_REACH, STYLED_DIGITS
 
 CONFIGURATIONS = {  # name: the digits whose style transform is on (model.training.styles)
     "none": (), "styles": STYLED_DIGITS, "flag": (1,), "no-loop": (1, 4, 7),
     "none-patch": (), "flag-patch": (1,), "flag-loop-patch": (1, 9), "writers-flag-patch": (1,),
-    "mixed-flag-patch": (1,),
+    "mixed-flag-patch": (1,), "bowed-flag-patch": (1,),
 }
 # Configurations whose 1s' flags are drawn otherwise than "narrow" (model.training.styles.FLAG_SPREADS).
-FLAG_SPREAD = {"writers-flag-patch": "writers", "mixed-flag-patch": "mixed"}
+FLAG_SPREAD = {"writers-flag-patch": "writers", "mixed-flag-patch": "mixed", "bowed-flag-patch": "bowed"}
 # Configurations that continue the fold's `none` model (kept as none-K.pt in --rows) for --patch-epochs at
 # --patch-lr, as a patch of the model in charge would be made; none-patch, without a style, is their control.
-PATCHES = ("none-patch", "flag-patch", "flag-loop-patch", "writers-flag-patch", "mixed-flag-patch")
+PATCHES = ("none-patch", "flag-patch", "flag-loop-patch", "writers-flag-patch", "mixed-flag-patch", "bowed-flag-patch")
 PATCH_SETTINGS = ("patch_epochs", "patch_lr", "threads")
 PATCH_SEED = 2  # the patches' renderings and order: not the fold model's (seed 1)
 
@@ -100,6 +101,8 @@ def settings_of(configuration: str, settings: dict) -> dict:
     if configuration in FLAG_SPREAD:  # its flags' shape too: rows of another definition are not reused
         own.update(flags=FLAG_SPREAD[configuration], flag_reach=list(FLAG_REACH), flag_angle=list(FLAG_ANGLE),
                    flag_drop_max=FLAG_DROP_MAX)
+        if FLAG_SPREAD[configuration] == "bowed":  # the only spread that curves its flags
+            own.update(flag_bow=list(FLAG_BOW), flag_bow_max=FLAG_BOW_MAX)
     return own
 
 

@@ -147,3 +147,59 @@ def test_mixed_flags_are_half_narrow_half_writers_and_no_flag_ends_below_the_one
     kinds = [writer_style(f"augment/{n}", "mixed") for n in range(400)]
     narrow = [0.45 <= k.flag_length <= 0.65 and 0.3 <= k.flag_drop <= 0.5 for k in kinds]
     assert 0.4 < np.mean(narrow) < 0.75  # half narrow, and some writers' flags fall in that box too
+
+
+def test_bowed_flags_are_the_narrow_ones_curved_and_nothing_else_changes():
+    """"bowed": the narrow flag's ends and every other style parameter, the flag curved by a bow of the writer's
+    own (a stream of its own, so "narrow", the shipped recipe, draws exactly what it drew: a straight flag makes no
+    extra random draw); a negative bow arches the flag above its chord, a positive one lets it sag below."""
+    import dataclasses
+
+    from model.training.styles import FLAG_BOW, FLAG_BOW_MAX
+
+    for name in ("styled:a", "styled:b", "augment/3"):
+        narrow, bowed = writer_style(name, "narrow"), writer_style(name, "bowed")
+        assert narrow.flag_bow == 0.0 and bowed.flag_bow != 0.0
+        assert dataclasses.replace(bowed, flag_bow=0.0) == narrow
+    bows = np.array([writer_style(f"augment/{n}", "bowed").flag_bow for n in range(4000)])
+    assert abs(np.median(bows) - FLAG_BOW[0]) < 0.01 and np.abs(bows).max() <= FLAG_BOW_MAX
+    assert 0.15 < np.mean(bows < 0) < 0.4  # about a quarter arch up, as the real flags do
+    one = unit_strokes(1)
+    straight = WriterStyle(flag_length=0.5, flag_drop=0.35, variation=0.0)
+    plain = straight.apply(one, 1, np.random.default_rng(0))
+    start, chord = plain[0][0], plain[0][-1] - plain[0][0]
+    t = np.linspace(0.0, 1.0, len(plain[0]))[:, None]
+    for bow in (-0.15, 0.15):
+        curved = dataclasses.replace(straight, flag_bow=bow).apply(one, 1, np.random.default_rng(0))
+        assert all(np.array_equal(a, b) for a, b in zip(plain[1:], curved[1:]))  # the 1 itself is untouched
+        assert np.array_equal(plain[0][[0, -1]], curved[0][[0, -1]])  # the flag's ends
+        below = curved[0][:, 1] - (start + t * chord)[:, 1]  # y grows downwards: > 0 is below the chord
+        assert np.all(np.sign(below[1:-1]) == np.sign(bow))  # arched: above the chord all along; sagging: below
+        off = (curved[0] - start) @ np.array([chord[1], -chord[0]]) / float(chord @ chord)
+        assert abs(off[np.argmax(np.abs(off))] - bow) < 0.02 * abs(bow)  # by the bow, of the chord's length
+    for bow, draws in ((0.0, 2), (0.1, 3)):  # the reach, the drop (and the bow): a straight flag draws no more
+        rng, expected = np.random.default_rng(5), np.random.default_rng(5)
+        dataclasses.replace(straight, flag_bow=bow).apply(one, 1, rng)
+        expected.normal(size=draws)
+        assert rng.random() == expected.random()
+
+
+def test_the_bowed_flags_curve_as_much_as_real_writers_flags(unipen_dir):
+    """The training writers' real flagged 1s (benchmarks/styles.py's rule) stray from their chord by a median
+    0.056 of its length (5th-95th percentile -0.15-0.21); their 1s redrawn with "bowed" and counted as flagged must
+    be within 0.02 in the median and 0.06 at either end, where the straight flags (every other spread) are not."""
+    from benchmarks.styles import drawn_shapes, redrawn_flags
+    from model.training.unipen import pen_digits
+
+    training = pen_digits(unipen_dir, "train")
+    (real, narrow), _ = drawn_shapes(training, "narrow")
+
+    def spread(flags):
+        return np.percentile([f[2] for f in flags], [5, 50, 95])
+
+    def close(drawn) -> bool:
+        return abs(drawn[1] - real[1]) <= 0.02 and abs(drawn[0] - real[0]) <= 0.06 and abs(drawn[2] - real[2]) <= 0.06
+
+    real, narrow, bowed = spread(real), spread(narrow), spread(redrawn_flags(training, "bowed"))
+    assert close(bowed), (bowed, real)
+    assert not close(narrow), (narrow, real)

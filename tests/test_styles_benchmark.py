@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks.styles import flag_shape, main
+from benchmarks.styles import flag_measures, main
 
 
 def test_validation_only_never_reads_the_test_writers_and_writes_nothing(unipen_dir, monkeypatch, tmp_path):
@@ -85,16 +85,24 @@ def test_the_transforms_are_measured_against_what_the_writers_drew(unipen_dir):
     assert real[1] == 217 and 0.28 <= real[0] <= 0.32  # the training writers' real quick-loop 9s
     assert redrawn[0] >= 0.25  # the redrawn loops are not hooks (tests/test_styles.py holds the calibration)
     assert same == [redrawn] * (len(FLAG_SPREADS) - 1)  # the flag spread does not touch the 9s
-    real, narrow, writers, _ = map(median_and_count, rows["1 with a flag: the flag's reach to the left (× H)"])
+    assert FLAG_SPREADS == ("narrow", "writers", "mixed", "bowed")  # the columns read below
+    reach = "1 with a flag: the flag's reach to the left (× H)"
+    angle = "1 with a flag: the flag's angle below the horizontal"
+    real, narrow, writers, _, bowed = map(median_and_count, rows[reach])
     assert real[1] == 297 and 0.3 <= real[0] <= 0.45  # the 297 real flagged 1s
     assert 0.45 <= narrow[0] <= 0.65 and narrow[1] > 1000  # writer_style's narrow flags, 0.45-0.65 of the height
     assert abs(writers[0] - real[0]) <= 0.05 and writers[1] < narrow[1]  # the writers' spread: some too short to count
-    real, narrow, writers, _ = map(median_and_count, rows["1 with a flag: the flag's angle below the horizontal"])
+    assert abs(bowed[0] - narrow[0]) <= 0.02  # the bowed flags keep the narrow ones' ends
+    real, narrow, writers, _, bowed = map(median_and_count, rows[angle])
     assert 30 <= narrow[0] <= 45 and 35 <= real[0] <= 55  # drops of 0.3-0.5 under reaches of 0.45-0.65
     assert abs(writers[0] - real[0]) <= 5
+    bow = "1 with a flag: the flag's bow off its chord (× chord; < 0 arches up)"
+    real, narrow, writers, _, bowed = map(median_and_count, rows[bow])
+    assert narrow[0] == writers[0] == 0.0 and 0.03 <= real[0] <= 0.08  # straight flags; real ones mostly sag a little
+    assert abs(bowed[0] - real[0]) <= 0.02  # the bowed flags curve as much as the real ones
 
 
-def test_a_flags_shape_is_its_reach_and_drop_over_the_height():
+def test_a_flags_shape_is_its_reach_and_drop_over_the_height_and_its_bow_off_the_chord():
     import numpy as np
 
     from model.training.styles import WriterStyle
@@ -102,6 +110,12 @@ def test_a_flags_shape_is_its_reach_and_drop_over_the_height():
 
     one = [np.asarray(stroke, dtype=float) * 100 for stroke in STANDARD[1]]
     flagged = WriterStyle(flag_length=0.5, flag_drop=0.35, variation=0.0).apply(one, 1, np.random.default_rng(0))
-    reach, drop = flag_shape(flagged)
+    reach, drop, bow = flag_measures(flagged)
     assert abs(reach - 0.5) < 0.03 and abs(drop - 0.35) < 0.03  # 35° below the horizontal
-    assert flag_shape(one) is None  # a plain 1 has no flag
+    assert abs(bow) < 0.01  # a straight flag has no bow
+    assert flag_measures(one) is None  # a plain 1 has no flag
+    for bow in (-0.15, 0.15):  # arched up (as a 7's bar turning down) and sagging: the same ends, the bow measured
+        curved = WriterStyle(flag_length=0.5, flag_drop=0.35, flag_bow=bow, variation=0.0).apply(
+            one, 1, np.random.default_rng(0))
+        reach, drop, measured = flag_measures(curved)
+        assert abs(reach - 0.5) < 0.03 and abs(drop - 0.35) < 0.03 and abs(measured - bow) < 0.02, (bow, measured)

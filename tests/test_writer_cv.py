@@ -158,10 +158,16 @@ def test_each_configuration_depends_on_its_own_settings_only():
     assert settings_of("flag-loop-patch", everything) == everything
     from model.training.styles import FLAG_DROP_MAX
 
-    for name, flags in (("writers-flag-patch", "writers"), ("mixed-flag-patch", "mixed")):
+    spreads = (("writers-flag-patch", "writers"), ("mixed-flag-patch", "mixed"), ("bowed-flag-patch", "bowed"))
+    for name, flags in spreads:
         own = settings_of(name, everything)  # and the flags' definition: rows of another one are not reused
         assert own["flags"] == flags and own["flag_drop_max"] == FLAG_DROP_MAX
         assert {key: own[key] for key in everything} == everything
+        assert ("flag_bow" in own) == (flags == "bowed")  # a bow of another size would be another recipe
+    from model.training.styles import FLAG_BOW, FLAG_BOW_MAX
+
+    own = settings_of("bowed-flag-patch", everything)
+    assert own["flag_bow"] == list(FLAG_BOW) and own["flag_bow_max"] == FLAG_BOW_MAX
 
 
 def test_patches_are_compared_with_their_control(mnist_dir, unipen_dir, writers, tmp_path, capsys):
@@ -182,8 +188,10 @@ def test_patches_are_compared_with_their_control(mnist_dir, unipen_dir, writers,
     every = next(line for line in printed.splitlines() if line.startswith("| every digit"))
     assert "| 4 (" in every and "| 2 (" in every and "+2 −0" in every
     assert "a patch of the model in charge" in printed and "continue instead the fold's `none` model" in printed
-    assert "digits redrawn (flag-patch, flag-loop-patch, writers-flag-patch, mixed-flag-patch)" in printed  # not the first heading
+    assert ("digits redrawn (flag-patch, flag-loop-patch, writers-flag-patch, mixed-flag-patch, bowed-flag-patch)"
+            in printed)  # not the first heading
     assert "`writers-flag-patch`: flag (and foot) on 1s (the flags drawn `writers`" in printed
+    assert "`bowed-flag-patch`: flag (and foot) on 1s (the flags drawn `bowed`" in printed
 
 
 def fold_model_notes(unipen_dir, rows, writers, fold: int) -> dict:
