@@ -58,23 +58,32 @@ def read_count(settings: QSettings, key: str) -> int:
     return read_int(settings, key, 0, 0, MAX_COUNT)
 
 
+MAX_SETTINGS_BYTES = 1024 * 1024  # hwr writes a few hundred bytes; Qt reads the whole file into memory at once
+
+
 def open_settings(path: str | os.PathLike) -> tuple[QSettings, str]:
     """Return (QSettings on ``path`` in INI format, a message or "").
 
-    ``path`` must be a regular file or absent: QSettings would wait forever on a named pipe and fail
-    on a folder or a device. Anything else there is moved aside (``settings.ini.not-a-file-…``) and
-    new settings are started; if it cannot be moved, the settings of this run are kept in a
-    temporary file and the message says so.
+    ``path`` must be a regular file of at most MAX_SETTINGS_BYTES, or absent: QSettings would wait
+    forever on a named pipe, fail on a folder or a device, and abort the app on a file of gigabytes
+    (a sparse one costs no disk); and it rewrites the file it reads, so a link would have it rewrite
+    a file outside the data folder. Anything else there is moved aside (a link itself, never what it
+    names: ``settings.ini.not-a-file-…``) and new settings are started; if it cannot be moved, the
+    settings of this run are kept in a temporary file and the message says so.
     """
     path = Path(path)
     try:
-        info = os.stat(path)  # follows a link: a link to a regular file is a regular file
+        info = os.lstat(path)
     except FileNotFoundError:
         return QSettings(str(path), QSettings.Format.IniFormat), ""
     except OSError as error:
         info, problem = None, describe_os_error(error)
     else:
-        problem = "" if stat.S_ISREG(info.st_mode) else "it is not a regular file"
+        problem = ("" if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_SETTINGS_BYTES
+                   else f"it is a link to {os.readlink(path)[:200]}, and hwr writes nothing through a link"
+                   if stat.S_ISLNK(info.st_mode)
+                   else f"it is {info.st_size:,} bytes; the limit is {MAX_SETTINGS_BYTES:,}"
+                   if stat.S_ISREG(info.st_mode) else "it is not a regular file")
     if not problem:
         return QSettings(str(path), QSettings.Format.IniFormat), ""
     try:

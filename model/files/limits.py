@@ -26,6 +26,10 @@ EARLIEST_YEAR, LATEST_YEAR = 1971, 9998  # dates (samples, model versions) outsi
 MAX_STROKE_FILE_BYTES = 4 * 1024 * 1024  # one drawing as JSON: 10,000 points take under 1 MB
 MAX_EXPORT_FILE_BYTES = 64 * 1024 * 1024  # a samples export: about 20,000 typical drawings
 MAX_SAMPLES_PER_EXPORT = 100_000
+# JSON lists in a samples export (each point is one, each stroke and drawing one more), counted before the file
+# is parsed: 64 MB of one-digit points would take 2.9 GB once parsed; 3 million take about 0.8 GB. hwr's own
+# exports are split to stay within it (a typical drawing of 100-200 points: 15,000-30,000 drawings a file).
+MAX_EXPORT_LISTS = 3_000_000
 MAX_PICTURE_FILE_BYTES = 32 * 1024 * 1024
 MAX_PICTURE_PIXELS = 4096 * 4096  # width × height, read from the header before decoding
 # Horizontal runs of ink in a picture read as a number, once reduced to 64 pixels high: 200 digits

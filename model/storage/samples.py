@@ -136,6 +136,12 @@ class SampleStore:
                                    f"created ({validate.describe_os_error(error)}).") from error
         self._wal_salts: bytes | None = None  # the log's salts as last recorded (see _note_wal)
         self._in_use: int | None = None  # a descriptor holding a shared lock while this store is open
+        for part in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
+            if part.is_symlink():  # SQLite would write (and switch to its journal) whatever file it names
+                raise SampleStoreError(
+                    f"Cannot open the sample database {self.path}: {part.name} is a link (to "
+                    f"{os.readlink(part)[:200]}); hwr writes nothing through a link out of its data folder. It was "
+                    f"left as it is: put the file itself there, or move the link away to start a new store.")
         with _opening_lock(self.path):
             self._set_foreign_log_aside()
             try:
@@ -182,9 +188,10 @@ class SampleStore:
         """
         log = Path(f"{self.path}-wal")
         salts = _wal_salts(log)
-        try:
-            recorded = bytes.fromhex(self._wal_record.read_text(encoding="ascii").strip()[:16])
-        except (OSError, ValueError, UnicodeDecodeError):
+        try:  # a few bytes of a regular file: never a pipe to wait on, nor a device to read for ever
+            recorded = bytes.fromhex(validate.read_limited(self._wal_record, 64, "The log record").decode("ascii")
+                                     .strip()[:16])
+        except (validate.InvalidInputError, ValueError, UnicodeDecodeError):
             recorded = b""
         if salts is None or len(recorded) != 8:
             return
@@ -261,13 +268,21 @@ class SampleStore:
         # A column this program does not fill must have a default, or every insert would fail.
         stuck = [name for name, row in columns.items()
                  if name not in _REQUIRED_COLUMNS and row[3] and row[4] is None]
-        # Samples are named, undone and deleted by their id: it must be the table's integer key.
+        # Samples are named, undone and deleted by their id: it must be the table's integer key, the row id
+        # itself (an "INTEGER PRIMARY KEY DESC" or a table WITHOUT ROWID has a key index of its own, and would
+        # store new samples with no id, or none at all).
         keyed = "id" not in columns or (str(columns["id"][2]).upper() == "INTEGER" and columns["id"][5] == 1
-                                        and sum(1 for row in columns.values() if row[5]) == 1)
-        if missing or stuck or not keyed:
+                                        and sum(1 for row in columns.values() if row[5]) == 1
+                                        and not any(row[3] == "pk" for row in
+                                                    connection.execute("PRAGMA index_list(samples)")))
+        # hwr makes neither: a trigger runs its own statements at every write (one of them for ever, if crafted).
+        extra = connection.execute("SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view') "
+                                   "ORDER BY type, name LIMIT 1").fetchone()
+        if missing or stuck or not keyed or extra:
             detail = (f"its samples table has no column {missing[0]!r}" if missing
                       else f"its samples table needs a value for {stuck[0]!r}" if stuck
-                      else "its samples table is not keyed by a whole-number id")
+                      else "its samples table is not keyed by a whole-number id" if not keyed
+                      else f"it holds a {extra[0]} ({str(extra[1])[:80]!r}), which hwr never makes")
             raise SampleStoreError(
                 f"The sample database {self.path} was made by another version of hwr ({detail}). It was "
                 f"left as it is; corrections cannot be saved until it is opened with that version or "
@@ -492,11 +507,12 @@ def write_export(database: str | Path, path: str | Path, problems: list[str] | N
     head = f'{{"format": "{EXPORT_FORMAT}", "version": {EXPORT_VERSION}, "samples": ['.encode("utf-8")
     tail = b"]}"
     budget = limits.MAX_EXPORT_FILE_BYTES - len(head) - len(tail) - 16
+    list_budget = limits.MAX_EXPORT_LISTS - head.count(b"[")  # what read_export counts before parsing
     written: list[tuple[Path, int]] = []
     parts: list[tuple[Path, Path]] = []  # (temporary, final)
     stream = None
     connection = None
-    size = count = 0
+    size = count = lists = 0
     try:
         connection = sqlite3.connect(Path(database), isolation_level=None, timeout=10.0)
         connection.text_factory = _text_factory
@@ -512,7 +528,9 @@ def write_export(database: str | Path, path: str | Path, problems: list[str] | N
                         problems.append(bad_row_message(database, row[0], error))
                     continue
                 text = json.dumps(_export_entry(entry), separators=(",", ":")).encode("utf-8")
-                if stream is not None and (size + len(text) + 1 > budget or count >= limits.MAX_SAMPLES_PER_EXPORT):
+                opened = text.count(b"[")
+                if stream is not None and (size + len(text) + 1 > budget or count >= limits.MAX_SAMPLES_PER_EXPORT
+                                           or lists + opened > list_budget):
                     stream.write(tail)
                     _finish(stream)
                     written.append((parts[-1][1], count))
@@ -522,9 +540,10 @@ def write_export(database: str | Path, path: str | Path, problems: list[str] | N
                     stream, temporary = _temporary(final)
                     parts.append((temporary, final))
                     stream.write(head)
-                    size = count = 0
+                    size = count = lists = 0
                 stream.write(text if count == 0 else b"," + text)
                 size += len(text) + 1
+                lists += opened
                 count += 1
         if stream is None:  # no samples: still one valid, empty export
             stream, temporary = _temporary(path)
@@ -539,9 +558,11 @@ def write_export(database: str | Path, path: str | Path, problems: list[str] | N
         return written
     except BaseException:
         if stream is not None:
-            stream.close()
+            with contextlib.suppress(OSError):  # closing flushes: on a full disk it fails again
+                stream.close()
         for temporary, _ in parts:
-            temporary.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
         raise
     finally:
         if connection is not None:
@@ -715,6 +736,11 @@ def read_export(path: str | Path) -> list[Sample]:
     the file and its first bad entry. Touches no database, so any thread may call it."""
     try:
         data = validate.read_limited(path, limits.MAX_EXPORT_FILE_BYTES, "Samples file")
+        lists = data.count(b"[")  # before parsing: every point is a list, and lists are what memory goes to
+        if lists > limits.MAX_EXPORT_LISTS:
+            raise validate.InvalidInputError(
+                f"Samples file {path} holds {lists:,} points and strokes; at most {limits.MAX_EXPORT_LISTS:,} are "
+                f"read from one file (hwr's own exports are split to stay within it).")
         entries = validate.samples_export(validate.parse_json(data, path, "Samples file"), path)
         incoming = []
         for number, entry in enumerate(entries, 1):

@@ -22,7 +22,7 @@ the active one nor the versions it was made from, limits.KEEP_ACTIVE_LINE of the
 limits.KEEP_REJECTED rejected ones the oldest too; they are chosen by their files' times before any
 file is read, so that a folder of thousands costs a directory listing. Only regular files of the
 models folder itself (and of its real, unlinked ``rejected``/``damaged`` sub-folders) are ever read,
-moved or deleted.
+moved or deleted; a models folder that is itself a link is not used at all (only the shipped model).
 """
 
 from __future__ import annotations
@@ -151,6 +151,21 @@ class ModelRegistry:
         # A fine-tune saves (and prunes) on its worker thread while the window may activate a version:
         # pruning and activating take turns, so a version is never deleted between being chosen and in charge.
         self._turn = threading.RLock()
+        self._told_linked = False
+
+    def _linked(self) -> bool:
+        """Whether models/ is a link (out of the data folder, maybe): then nothing in it is read, written or
+        deleted, only the shipped model is used, and ``messages`` says so once."""
+        try:
+            linked = stat.S_ISLNK(os.lstat(self.folder).st_mode)
+        except OSError:
+            return False
+        if linked and not self._told_linked:
+            self._told_linked = True
+            self.messages.append(f"The models folder {self.folder} is a link (to {os.readlink(self.folder)[:200]}); "
+                                 f"hwr reads, writes and deletes nothing through a link out of its data folder, so "
+                                 f"only the shipped model is used. Put a real folder there to keep fine-tuned models.")
+        return linked
 
     # -- listing -------------------------------------------------------------------------------
 
@@ -179,13 +194,15 @@ class ModelRegistry:
     def versions(self) -> list[VersionEntry]:
         """Return the shipped model, then accepted versions oldest first; damaged files are moved aside
         (many of them told in one line) and versions beyond the kept number deleted first."""
+        if self._linked():
+            return [self.shipped()]
         self.prune()
         entries = self._load_all(self._version_files(self.folder))
         return [self.shipped()] + sorted(entries, key=_age)
 
     def rejected(self) -> list[VersionEntry]:
         """Return fine-tunes kept aside by the acceptance gate."""
-        folder = self._subfolder("rejected")
+        folder = None if self._linked() else self._subfolder("rejected")
         return sorted(self._load_all(self._version_files(folder) if folder else []), key=_age)
 
     def _load_all(self, paths: list[Path]) -> list[VersionEntry]:
@@ -231,6 +248,8 @@ class ModelRegistry:
         beyond limits.KEEP_REJECTED; return the deleted files. Ages are the files' times: nothing is read,
         so a clock that was once wrong can make a new file look old — the one just saved is kept whatever
         its time says."""
+        if self._linked():
+            return []
         with self._turn:
             keep = self._active_line() | {also_keep}
             removed = self._prune_folder(self.folder, limits.KEEP_VERSIONS, keep)
@@ -287,7 +306,7 @@ class ModelRegistry:
         """
         if version == SHIPPED:
             return self.shipped()
-        if not is_version_id(version):
+        if not is_version_id(version) or self._linked():
             raise KeyError(version)
         entry = self._load(self.folder / f"{version}.pt")
         if entry is None:
@@ -357,6 +376,8 @@ class ModelRegistry:
         moved aside with a message, and the shipped model is active.
         """
         marker = self.folder / "active"
+        if self._linked():
+            return SHIPPED
         try:
             return validate.active_marker_file(marker, SHIPPED)
         except validate.InvalidInputError as error:
@@ -382,6 +403,8 @@ class ModelRegistry:
         """Make ``version`` active (persisted atomically) and return it."""
         with self._turn:
             entry = self.entry(version)
+            if self._linked():
+                raise OSError(f"The models folder {self.folder} is a link; hwr writes nothing through it.")
             atomic_write_bytes(self.folder / "active", version.encode("utf-8"))
             return entry
 
@@ -396,6 +419,9 @@ class ModelRegistry:
         version = checkpoint.info.version
         if not is_version_id(version):
             raise ValueError(f"{version!r} is not a version id; checkpoints get theirs from make_checkpoint.")
+        if self._linked():
+            raise OSError(f"The models folder {self.folder} is a link; hwr writes nothing through it, so the "
+                          f"fine-tuned model was not kept.")
         folder = self.folder if accepted else self._subfolder("rejected")
         if folder is None:
             raise OSError(f"{self.folder / 'rejected'} is not a folder of {self.folder} (a link elsewhere?); "
@@ -417,7 +443,9 @@ class ModelRegistry:
     def remove_stale_temporaries(self, now: float | None = None) -> list[Path]:
         """Delete temporary files a crash left in models/ and models/rejected/, and inference files whose
         checkpoint is gone (a save cut short, a version deleted by hand); return them."""
-        removed = []
+        removed: list[Path] = []
+        if self._linked():
+            return removed
         now = time.time() if now is None else now
         for folder in (self.folder, self._subfolder("rejected")):
             if folder is None:
@@ -438,7 +466,7 @@ class ModelRegistry:
         inside = path.parent == self.folder or (path.parent == self.folder / "rejected"
                                                 and self._subfolder("rejected") is not None)
         damaged = self._subfolder("damaged")
-        if not inside or damaged is None:  # never reach outside models/, nor through a link out of it
+        if not inside or damaged is None or self._linked():  # never reach outside models/, nor through a link
             self.messages.append(message)
             return
         prefix = "rejected-" if path.parent != self.folder else ""
