@@ -232,3 +232,27 @@ def test_module_writes_through_a_temporary_file_in_the_same_folder(tmp_path, mon
     disk_module.atomic_write_bytes(tmp_path / "out.bin", b"payload")
     assert seen == [(tmp_path, tmp_path)]
     assert (tmp_path / "out.bin").read_bytes() == b"payload"
+
+
+def test_an_archive_python_cannot_read_is_refused_before_torch_reads_it(saved_model: Path, monkeypatch):
+    """A member with a malformed extra field made zipfile give up, so the zip-bomb check was skipped and
+    torch's own zip reader (which passes over the flaw) inflated whatever the other members declared."""
+    import zipfile
+
+    crafted = saved_model.with_name("odd-extra.pt")
+    with zipfile.ZipFile(saved_model) as source, zipfile.ZipFile(crafted, "w") as archive:
+        for info in source.infolist():
+            archive.writestr(zipfile.ZipInfo(info.filename), source.read(info.filename))
+        odd = zipfile.ZipInfo("archive/zz")
+        odd.extra = b"\x99\x99\xff\x00"  # an extra field that claims 255 bytes and holds none
+        archive.writestr(odd, b"")
+
+    def torch_must_not_read(*args, **kwargs):
+        raise AssertionError("torch.load was reached")
+
+    monkeypatch.setattr(torch, "load", torch_must_not_read)
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(crafted)
+    message = str(caught.value)
+    assert message.startswith(f"Model file {crafted} is damaged or not a model file")
+    assert "extra field" in message and "\n" not in message

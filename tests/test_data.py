@@ -141,3 +141,72 @@ def test_the_light_reader_refuses_a_damaged_file(tmp_path):
     (raw / "t10k-labels-idx1-ubyte").write_bytes(b"junk")
     with pytest.raises(MnistUnavailableError, match="damaged"):
         read_mnist(tmp_path, train=False)
+
+
+def write_tiny_mnist(root, count: int = 3) -> dict[str, "Path"]:
+    """Write both splits of a well-formed MNIST of ``count`` digits each under ``root``/MNIST/raw."""
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for prefix in ("train", "t10k"):
+        images = (2051).to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in (count, 28, 28))
+        files[f"{prefix}-images-idx3-ubyte"] = images + bytes(range(count)) * 784
+        files[f"{prefix}-labels-idx1-ubyte"] = (2049).to_bytes(4, "big") + count.to_bytes(4, "big") + bytes(range(count))
+    for name, data in files.items():
+        (raw / name).write_bytes(data)
+    return {name: raw / name for name in files}
+
+
+MNIST_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+               "t10k-labels-idx1-ubyte"]
+
+
+@pytest.mark.parametrize("loader", ["load_mnist", "read_mnist"])
+@pytest.mark.parametrize("name, damage", [(name, damage) for name in MNIST_FILES
+                                          for damage in ("truncated", "bad magic", "over the limit")]
+                         + [(name, "label not a digit") for name in MNIST_FILES if "labels" in name])
+def test_a_damaged_mnist_file_is_named_with_its_cause(tmp_path, monkeypatch, loader, name, damage):
+    """A truncated pictures file was reported as "not found … downloading is off", a bad magic number as a
+    KeyError: every raw file is checked (size limit first, then header and length) and named with the cause."""
+    from model.files import limits
+    from model.training import data
+
+    path = write_tiny_mnist(tmp_path)[name]
+    content = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(content[:-1])
+        expected = f"truncated: expected {len(content):,} bytes, found {len(content) - 1:,}"
+    elif damage == "bad magic":
+        path.write_bytes(b"\x00\x00\x0a\x03" + content[4:])
+        expected = "bad magic number"
+    elif damage == "over the limit":
+        monkeypatch.setattr(limits, "MAX_MNIST_FILE_BYTES", 4000)  # the tiny pictures files hold 2,368 bytes
+        path.write_bytes(content + bytes(4001 - len(content)))
+        expected = "it is 4,001 bytes; an MNIST file is at most 4,000 bytes"
+    else:
+        path.write_bytes(content[:-1] + b"\xc8")
+        expected = "label 200 is not a digit"
+    with pytest.raises(MnistUnavailableError) as caught:
+        getattr(data, loader)(tmp_path, train=name.startswith("train"))
+    message = str(caught.value)
+    assert message.startswith(f"MNIST file {path} is damaged (") and expected in message, message
+    assert "\n" not in message and "not found" not in message
+
+
+def test_evaluate_names_a_truncated_mnist_file_in_one_line(tmp_path, capsys):
+    from model.training.evaluate import main
+
+    path = write_tiny_mnist(tmp_path)["t10k-images-idx3-ubyte"]
+    path.write_bytes(path.read_bytes()[:1000])
+    assert main(["--mnist-dir", str(tmp_path), "--limit", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [err] and "Traceback" not in err
+    assert f"MNIST file {path} is damaged (truncated: expected 2,368 bytes, found 1,000)" in err
+
+
+def test_a_tiny_well_formed_mnist_reads_the_same_both_ways(tmp_path):
+    from model.training.data import read_mnist
+
+    write_tiny_mnist(tmp_path)
+    light, reference = read_mnist(tmp_path, train=False), load_mnist(tmp_path, train=False)
+    assert torch.equal(light.images, reference.images) and light.labels.tolist() == [0, 1, 2]

@@ -37,6 +37,7 @@ MAX_PICTURE_PIXELS = 4096 * 4096  # width × height, read from the header before
 MAX_PICTURE_INK_RUNS = 500_000
 MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024  # the shipped model is 0.7 MB; the seed net 2.8 MB
 MAX_ACTIVE_MARKER_BYTES = 256  # models/active holds one version id
+MAX_MNIST_FILE_BYTES = 64 * 1024 * 1024  # MNIST's largest file (the training pictures) is 47,040,016 bytes
 
 # -- networks (checked from the checkpoint's config, before any weights are allocated) ----------
 MAX_CHANNELS = 512  # per layer of the compact network (the shipped one has at most 96)

@@ -56,16 +56,30 @@ def read_limited(path: str | os.PathLike, limit: int, what: str) -> bytes:
             if not stat.S_ISREG(info.st_mode):
                 raise InvalidInputError(f"{what} {path} is not a regular file.")
             if info.st_size > limit:
-                raise InvalidInputError(f"{what} {path} is {_megabytes(info.st_size)}; the limit is "
-                                        f"{_megabytes(limit)}.")
+                raise InvalidInputError(f"{what} {path} is {megabytes(info.st_size)}; the limit is "
+                                        f"{megabytes(limit)}.")
             data = stream.read(limit + 1)  # a file that grows while read is still held to the limit
     except InvalidInputError:
         raise
     except OSError as error:
         raise InvalidInputError(f"{what} {path} cannot be read: {describe_os_error(error)}.") from error
     if len(data) > limit:
-        raise InvalidInputError(f"{what} {path} is larger than the limit of {_megabytes(limit)}.")
+        raise InvalidInputError(f"{what} {path} is larger than the limit of {megabytes(limit)}.")
     return data
+
+
+def npy_header(stream) -> tuple[tuple[int, ...], bool, Any] | None:
+    """Return (shape, Fortran order, dtype) from the .npy header at the start of ``stream``, read with numpy's
+    own header readers (which bound its length), leaving the stream at the array's data; None for a .npy
+    version hwr does not write. A header that is not one raises ValueError."""
+    import numpy as np  # here: this module is read by start-ups that need no numpy
+
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(stream)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(stream)
+    return None
 
 
 def describe_os_error(error: OSError) -> str:
@@ -73,7 +87,8 @@ def describe_os_error(error: OSError) -> str:
     return (error.strerror or str(error) or type(error).__name__).rstrip(".").lower()
 
 
-def _megabytes(count: int) -> str:
+def megabytes(count: int) -> str:
+    """Return a byte count in words: megabytes from one up, bytes below."""
     return f"{count / 1024 / 1024:.1f} MB" if count >= 1024 * 1024 else f"{count:,} bytes"
 
 

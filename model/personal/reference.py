@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from model.files.validate import npy_header
 from model.training.data import DigitSet, MnistUnavailableError, balanced_subset, read_mnist
 from model.recognition.preprocess import PREPROCESS_VERSION
 
@@ -34,6 +36,7 @@ MNIST_GATE_PER_CLASS = 500  # MNIST test digits of each class in the MNIST gate 
 PEN_GATE_PER_CLASS = 150  # pen digits of each class in the pen gate, at most (1,500 in all)
 MAX_REFERENCE_BYTES = 20 * 2 ** 20  # a reference file larger than this is refused unread
 MAX_REFERENCE_DIGITS = 20_000  # per array
+MAX_REFERENCE_CONTENT_BYTES = 2 * MAX_REFERENCE_DIGITS * 28 * 28  # all arrays' data together: 31 MB
 
 
 class ReferenceFileError(RuntimeError):
@@ -84,21 +87,34 @@ def read_digit_file(path: Path) -> dict[str, DigitSet]:
     """Return the digit sets stored in a reference ``.npz`` (``NAME_images`` + ``NAME_labels``).
 
     Raises ReferenceFileError naming the file and the cause: missing, too large, not an npz, a pickled
-    object, wrong shapes or labels, or pictures made by another preprocessing version.
+    object, wrong shapes or labels, or pictures made by another preprocessing version. Each array's
+    header (type and shape) is checked against the limits before a byte of its data is read
+    (:func:`_array_header`), so a small file that declares millions of pictures is refused unread.
     """
     try:
         size = path.stat().st_size
     except OSError as error:
         raise ReferenceFileError(f"Reference digits {path} cannot be read ({error.strerror or error}).") from error
+    if not path.is_file():
+        raise ReferenceFileError(f"Reference digits {path} are not a regular file.")
     if size > MAX_REFERENCE_BYTES:
         raise ReferenceFileError(f"Reference digits {path} are {size:,} bytes; at most {MAX_REFERENCE_BYTES:,} are read.")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        with zipfile.ZipFile(path) as archive:
+            members = {info.filename: info for info in archive.infolist()}
+            headers = {name: _array_header(archive, name, path) for name in members}
+            declared = sum(header[3] for header in headers.values())
+            if declared > MAX_REFERENCE_CONTENT_BYTES:
+                raise ReferenceFileError(f"Reference digits {path} declare {declared:,} bytes of arrays; at most "
+                                         f"{MAX_REFERENCE_CONTENT_BYTES:,} are read.")
+            arrays = {name[:-len(".npy")]: _array_data(archive, name, headers[name], path) for name in members}
+    except ReferenceFileError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, NotImplementedError) as error:
         raise ReferenceFileError(f"Reference digits {path} are damaged or not an .npz file ({error}).") from error
     version = arrays.pop("preprocess_version", None)
-    if version is None or version.shape != () or int(version) != PREPROCESS_VERSION:
+    if (version is None or version.shape != () or not np.issubdtype(version.dtype, np.integer)
+            or int(version) != PREPROCESS_VERSION):
         raise ReferenceFileError(f"Reference digits {path} were made by preprocessing version "
                              f"{None if version is None else version.tolist()}; this program has version "
                              f"{PREPROCESS_VERSION}. Rebuild them with `python -m model.personal build`.")
@@ -116,6 +132,56 @@ def read_digit_file(path: Path) -> dict[str, DigitSet]:
                                  f"with labels 0–9.")
         sets[name] = DigitSet(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))
     return sets
+
+
+def _array_header(archive: zipfile.ZipFile, member: str, path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """Return (shape, fortran_order, dtype, data bytes) from the .npy header of one member of the archive.
+
+    Reads only the header (numpy's own readers, which bound its length). Raises ReferenceFileError when
+    the member is not an array, holds pickled objects, or declares more than a reference file may hold:
+    more than MAX_REFERENCE_DIGITS pictures or labels, or more than MAX_REFERENCE_CONTENT_BYTES of data.
+    """
+    name = member[:-len(".npy")] if member.endswith(".npy") else member
+    if not member.endswith(".npy"):
+        raise ReferenceFileError(f"Reference digits {path} are damaged or not an .npz file ('{name[:40]}' is not "
+                                 f"an array).")
+    with archive.open(member) as stream:
+        header = npy_header(stream)
+    if header is None:
+        raise ReferenceFileError(f"Reference digits {path}: '{name[:40]}' is stored in a form hwr does not write.")
+    shape, fortran_order, dtype = header
+    if any(length < 0 for length in shape):
+        raise ReferenceFileError(f"Reference digits {path} are damaged or not an .npz file ('{name[:40]}' has a "
+                                 f"negative length).")
+    if dtype.hasobject:  # an object array would need pickle: refused, never unpickled
+        raise ReferenceFileError(f"Reference digits {path} are damaged or not an .npz file ('{name[:40]}' holds "
+                                 f"pickled objects, which are never loaded).")
+    count = shape[0] if shape else 1
+    if name.endswith("_images") and count > MAX_REFERENCE_DIGITS:
+        raise ReferenceFileError(f"Reference digits {path}: '{name[:-len('_images')][:40]}' declares {count:,} "
+                                 f"pictures; at most {MAX_REFERENCE_DIGITS:,} are read.")
+    if name.endswith("_labels") and count > MAX_REFERENCE_DIGITS:
+        raise ReferenceFileError(f"Reference digits {path}: '{name[:-len('_labels')][:40]}' declares {count:,} "
+                                 f"labels; at most {MAX_REFERENCE_DIGITS:,} are read.")
+    size = math.prod(shape) * dtype.itemsize
+    if size > MAX_REFERENCE_CONTENT_BYTES:
+        raise ReferenceFileError(f"Reference digits {path}: '{name[:40]}' declares {size:,} bytes of data; at most "
+                                 f"{MAX_REFERENCE_CONTENT_BYTES:,} are read.")
+    return shape, fortran_order, dtype, size
+
+
+def _array_data(archive: zipfile.ZipFile, member: str, header: tuple, path: Path) -> np.ndarray:
+    """Return the array of one member whose header :func:`_array_header` has checked: exactly as many bytes as
+    its shape holds are read; a member that holds fewer or more is damage."""
+    shape, fortran_order, dtype, size = header
+    with archive.open(member) as stream:
+        npy_header(stream)  # checked before: this moves past it, to the data
+        content = stream.read(size + 1)
+    if len(content) != size:
+        raise ReferenceFileError(f"Reference digits {path} are damaged or not an .npz file ('{member[:-4][:40]}' "
+                                 f"holds {len(content):,} bytes of data, not the {size:,} its shape needs).")
+    array = np.frombuffer(content, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
+    return np.array(array)  # a writable copy in C order
 
 
 def write_digit_file(path: Path, sets: dict[str, DigitSet], note: str) -> Path:

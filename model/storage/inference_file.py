@@ -30,7 +30,7 @@ import numpy as np
 
 from model.files import limits
 from model.files.disk import atomic_write_bytes
-from model.files.validate import NETWORK_WIDTHS, VERSION_ID, InvalidInputError, read_limited
+from model.files.validate import NETWORK_WIDTHS, VERSION_ID, InvalidInputError, npy_header, read_limited
 from model.recognition.inference import NumpyNetwork, fold, inference_shapes
 from model.recognition.net_config import NetConfig
 from model.recognition.preprocess import PREPROCESS_VERSION
@@ -140,13 +140,10 @@ def _array(archive: zipfile.ZipFile, name: str, path: Path, dtype: np.dtype, sha
     exactly as many bytes as that shape holds.
     """
     with archive.open(f"{name}.npy") as stream:
-        version = np.lib.format.read_magic(stream)
-        if version == (1, 0):
-            shape, fortran_order, found = np.lib.format.read_array_header_1_0(stream)
-        elif version == (2, 0):
-            shape, fortran_order, found = np.lib.format.read_array_header_2_0(stream)
-        else:
+        header = npy_header(stream)
+        if header is None:
             raise InferenceFileError(f"Inference file {path}: {name} is stored in a form hwr does not write.")
+        shape, fortran_order, found = header
         if found != dtype or not shape_ok(shape):
             raise InferenceFileError(f"Inference file {path}: {name} is {found} {shape}, not {wanted}.")
         size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize

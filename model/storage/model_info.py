@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from model.files import limits
+from model.files.validate import describe_os_error
 from model.recognition.preprocess import PREPROCESS_VERSION
 
 
@@ -42,19 +43,33 @@ class ModelInfo:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
+ZIP_START = b"PK\x03\x04"  # how a zip archive begins: torch.load reads any file that does as one
+
+
 def check_declared_sizes(path: Path) -> None:
-    """Refuse a zip-format checkpoint whose entries declare more bytes than the size limit.
+    """Refuse a zip-format checkpoint whose entries declare more bytes than the size limit, or whose
+    archive Python's zipfile cannot read.
 
     torch's zip format stores tensors uncompressed; a compressed entry could expand far beyond the
     file's own size (a zip bomb), so the declared sizes are checked before torch reads any of them.
+    torch takes any file that starts as a zip for one, and its own zip reader passes over flaws that
+    Python's refuses (a malformed extra field, for one): such an archive cannot have its sizes counted
+    and is refused as damaged, never left to torch. A file that does not start as a zip is torch's
+    older format, plain pickles, and is left to the full load.
     """
     try:
-        if not zipfile.is_zipfile(path):
-            return  # the legacy format: plain pickles, no larger than the file itself
+        with open(path, "rb") as file:
+            start = file.read(len(ZIP_START))
+        if start != ZIP_START:
+            return  # the legacy format: plain pickles, which torch reads as such
         with zipfile.ZipFile(path) as archive:
             declared = sum(entry.file_size for entry in archive.infolist())
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
-        return  # torch will refuse it with the plain damage message
+    except OSError as error:
+        raise CheckpointError(f"Model file {path} cannot be read: {describe_os_error(error)}.") from error
+    except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError) as error:
+        cause = str(error).rstrip(".") or type(error).__name__
+        raise CheckpointError(f"Model file {path} is damaged or not a model file: its zip archive cannot be "
+                              f"read ({cause[:80]}).") from error
     if declared > limits.MAX_CHECKPOINT_BYTES:
         raise CheckpointError(f"Model file {path} declares {declared / 2 ** 20:.0f} MB of contents; the limit "
                               f"for a model file is {limits.MAX_CHECKPOINT_BYTES / 2 ** 20:.0f} MB.")

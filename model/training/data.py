@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,8 +13,9 @@ import torch
 import torch.nn.functional as F
 
 from model.constants import MNIST_DIR_ENV, default_mnist_dir  # noqa: F401  (re-exported)
+from model.files import limits
+from model.files.validate import describe_os_error, megabytes
 from model.recognition.preprocess import MNIST_MEAN, MNIST_STD
-
 
 
 class MnistUnavailableError(RuntimeError):
@@ -35,12 +37,27 @@ class DigitSet:
         return DigitSet(self.images[index], self.labels[index])
 
 
+IMAGES_MAGIC, LABELS_MAGIC = 2051, 2049  # IDX magic numbers: unsigned bytes in 3 and in 1 dimensions
+
+
+def mnist_paths(root: str | os.PathLike, train: bool) -> tuple[Path, Path]:
+    """Return the paths of one MNIST split's raw files (pictures, labels) under ``root``."""
+    raw = Path(root).expanduser() / "MNIST" / "raw"
+    prefix = "train" if train else "t10k"
+    return raw / f"{prefix}-images-idx3-ubyte", raw / f"{prefix}-labels-idx1-ubyte"
+
+
 def load_mnist(root: str | os.PathLike, train: bool, download: bool = False) -> DigitSet:
     """Return MNIST's training or test split from ``root`` (the folder holding ``MNIST/raw``).
 
     Downloads only when ``download`` is true; any failure becomes MnistUnavailableError with a
-    message that names the setting to change.
+    message that names the setting to change. Files that are there are checked first (sizes, headers,
+    lengths: :func:`check_mnist_split`), so a damaged one is named as such, never taken for a missing one.
     """
+    images_path, labels_path = mnist_paths(root, train)
+    if images_path.exists() and labels_path.exists():
+        check_mnist_split(images_path, labels_path)
+
     from torchvision.datasets import MNIST  # here: importing torchvision is heavy (see read_mnist)
 
     root = Path(root).expanduser()
@@ -55,6 +72,7 @@ def load_mnist(root: str | os.PathLike, train: bool, download: bool = False) -> 
             f"Point --mnist-dir or the {MNIST_DIR_ENV} environment variable at a folder that holds "
             f"MNIST/raw, or allow the download on a machine with internet access."
         ) from error
+    _check_labels(dataset.targets.numpy(), labels_path)
     return DigitSet(dataset.data.clone(), dataset.targets.clone())
 
 
@@ -65,34 +83,90 @@ def read_mnist(root: str | os.PathLike, train: bool, download: bool = False) -> 
     memory and pauses every other thread for a fifth of a second while its libraries load, yet it
     is needed only to download. Missing files go through load_mnist, which downloads if allowed.
     """
-    raw = Path(root).expanduser() / "MNIST" / "raw"
-    prefix = "train" if train else "t10k"
-    images_path, labels_path = raw / f"{prefix}-images-idx3-ubyte", raw / f"{prefix}-labels-idx1-ubyte"
+    images_path, labels_path = mnist_paths(root, train)
     if not (images_path.is_file() and labels_path.is_file()):
         return load_mnist(root, train, download)
-    try:
-        images = _read_idx(images_path, magic=2051)
-        labels = _read_idx(labels_path, magic=2049)
-    except ValueError as error:
-        raise MnistUnavailableError(f"MNIST in {raw} is damaged ({error}); delete it to download it "
-                                    f"again, or point {MNIST_DIR_ENV} at a good copy.") from error
-    if images.shape[1:] != (28, 28) or len(images) != len(labels):
-        raise MnistUnavailableError(f"MNIST in {raw} has unexpected shapes {images.shape}, {labels.shape}.")
+    images_shape, labels_shape = check_mnist_split(images_path, labels_path)
+    images = _read_idx(images_path, IMAGES_MAGIC, images_shape)
+    labels = _read_idx(labels_path, LABELS_MAGIC, labels_shape)
+    _check_labels(labels, labels_path)
     return DigitSet(torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)))
 
 
-def _read_idx(path: Path, magic: int) -> np.ndarray:
-    """Return the array in an uncompressed IDX file (big-endian header, unsigned bytes)."""
-    data = np.fromfile(path, dtype=np.uint8)
-    header = data[:4].view(">u4")[0] if len(data) >= 4 else 0
-    if header != magic:
-        raise ValueError(f"{path.name} does not start with the IDX magic number {magic}")
+def check_mnist_split(images_path: Path, labels_path: Path) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Return the shapes a split's two raw files declare, (N, 28, 28) and (N,), if each holds exactly that.
+
+    Only the headers are read. Raises MnistUnavailableError naming the damaged file and the cause: over
+    the size limit, not an IDX file of its kind (bad magic number), cut short or too long for its header,
+    pictures not 28×28, or a count of labels other than the count of pictures.
+    """
+    images_shape = _idx_shape(images_path, IMAGES_MAGIC)
+    labels_shape = _idx_shape(labels_path, LABELS_MAGIC)
+    if images_shape[1:] != (28, 28):
+        raise _damaged(images_path, f"it declares pictures of {images_shape[1]}×{images_shape[2]} pixels, "
+                                    f"not 28×28")
+    if labels_shape[0] != images_shape[0]:
+        raise _damaged(labels_path, f"it holds {labels_shape[0]:,} labels for {images_shape[0]:,} pictures")
+    return images_shape, labels_shape
+
+
+def _damaged(path: Path, cause: str) -> MnistUnavailableError:
+    return MnistUnavailableError(f"MNIST file {path} is damaged ({cause}); delete it to download it again, "
+                                 f"or point --mnist-dir or {MNIST_DIR_ENV} at a good copy.")
+
+
+def _idx_shape(path: Path, magic: int) -> tuple[int, ...]:
+    """Return the shape in the header of the uncompressed IDX file at ``path`` (big-endian, unsigned bytes)
+    if the file is within the size limit and exactly as long as that shape needs; raises MnistUnavailableError."""
     dimensions = magic & 0xFF
-    shape = tuple(int(n) for n in data[4:4 + 4 * dimensions].view(">u4"))
-    body = data[4 + 4 * dimensions:]
-    if body.size != int(np.prod(shape)):
-        raise ValueError(f"{path.name} holds {body.size} bytes, expected {int(np.prod(shape))}")
-    return body.reshape(shape).copy()
+    try:
+        # O_NONBLOCK: opening a named pipe must not wait for a writer; regular files ignore it.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with open(descriptor, "rb") as stream:
+            info = os.fstat(stream.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise _damaged(path, "it is not a regular file")
+            size = info.st_size
+            if size > limits.MAX_MNIST_FILE_BYTES:
+                raise _damaged(path, f"it is {megabytes(size)}; an MNIST file is at most "
+                                     f"{megabytes(limits.MAX_MNIST_FILE_BYTES)}")
+            header = stream.read(4 + 4 * dimensions)
+    except OSError as error:
+        raise MnistUnavailableError(f"MNIST file {path} cannot be read: {describe_os_error(error)}.") from error
+    found = int.from_bytes(header[:4], "big") if len(header) >= 4 else None
+    if found != magic:
+        raise _damaged(path, f"bad magic number: it does not start with {magic}, the IDX magic number of "
+                             f"{'pictures' if magic == IMAGES_MAGIC else 'labels'}")
+    if len(header) < 4 + 4 * dimensions:
+        raise _damaged(path, f"truncated: expected at least {4 + 4 * dimensions} bytes, found {size:,}")
+    shape = tuple(int.from_bytes(header[4 + 4 * d:8 + 4 * d], "big") for d in range(dimensions))
+    expected = len(header) + math.prod(shape)
+    if size != expected:
+        cut = "truncated: " if size < expected else ""
+        raise _damaged(path, f"{cut}expected {expected:,} bytes, found {size:,}")
+    return shape
+
+
+def _read_idx(path: Path, magic: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Return the array of ``shape`` in an IDX file whose header :func:`_idx_shape` has checked."""
+    header = 4 + 4 * (magic & 0xFF)
+    expected = math.prod(shape)
+    try:
+        with open(path, "rb") as stream:
+            stream.seek(header)
+            body = stream.read(expected + 1)  # a file that changed since its check is still held to its shape
+    except OSError as error:
+        raise MnistUnavailableError(f"MNIST file {path} cannot be read: {describe_os_error(error)}.") from error
+    if len(body) != expected:
+        cut = "truncated: " if len(body) < expected else ""
+        raise _damaged(path, f"{cut}expected {header + expected:,} bytes, found {header + len(body):,}")
+    return np.frombuffer(body, dtype=np.uint8).reshape(shape).copy()
+
+
+def _check_labels(labels: np.ndarray, path: Path) -> None:
+    """Raise MnistUnavailableError naming the labels file if a label is not a digit 0–9."""
+    if labels.size and int(labels.max()) > 9:
+        raise _damaged(path, f"label {int(labels.max())} is not a digit")
 
 
 def concat_digit_sets(parts: list[DigitSet]) -> DigitSet:
