@@ -15,15 +15,21 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 from hwr_app.finetune_flow import AUTO_EVERY_KEY, AUTO_FINETUNE_CHOICES, auto_finetune_every
 from hwr_app.widgets import show_message
 
+KEYS = (("<b>0</b> … <b>9</b>", "save the drawing as that digit"),
+        ("digits, then <b>Enter</b>", "save a number of several digits"),
+        ("<b>Backspace</b>", "take back the last digit typed"),
+        ("<b>Enter</b> on a button", "press it"),
+        ("<b>Ctrl+Z</b>", "undo a stroke, a save or a clear"),
+        ("<b>Ctrl+Shift+Z</b>, <b>Ctrl+Y</b>", "redo"),
+        ("<b>Esc</b>, <b>Delete</b>", "clear the canvas"),
+        ("<b>Ctrl+T</b>", "fine-tune on your samples"),
+        ("<b>Ctrl+B</b>", "your samples"),
+        ("<b>Ctrl+M</b>", "model versions"))
+# Each cell on one line (the box is wide enough for the longest row): a key never wraps away from what it does.
 KEYS_HELP = ("<table cellspacing=4>"
-             "<tr><td><b>0</b> … <b>9</b></td><td>save the drawing as that digit</td></tr>"
-             "<tr><td>digits, then <b>Enter</b></td><td>save a number of several digits</td></tr>"
-             "<tr><td><b>Ctrl+Z</b></td><td>undo a stroke, a save or a clear</td></tr>"
-             "<tr><td><b>Ctrl+Shift+Z</b>, <b>Ctrl+Y</b></td><td>redo</td></tr>"
-             "<tr><td><b>Esc</b>, <b>Delete</b></td><td>clear the canvas</td></tr>"
-             "<tr><td><b>Ctrl+T</b></td><td>fine-tune on your samples</td></tr>"
-             "<tr><td><b>Ctrl+B</b></td><td>your samples</td></tr>"
-             "<tr><td><b>Ctrl+M</b></td><td>model versions</td></tr></table>")
+             + "".join(f"<tr><td style='white-space:nowrap'>{keys}</td><td style='white-space:nowrap'>{does}</td></tr>"
+                       for keys, does in KEYS)
+             + "</table>")
 
 
 class WindowActions:

@@ -174,6 +174,8 @@ class Corrections(QObject):
 
     def _say_saved(self, html: str) -> None:
         self._saved_line.setText(html or " ")
+        if html:  # a save or its undo: a status line about what came before ("Not saved: …") no longer holds
+            self.message.emit("", 0)
 
     def _notify(self, title: str, text: str, icon: QMessageBox.Icon) -> None:
         show_message(self.parent(), title, text, icon)

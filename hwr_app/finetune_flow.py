@@ -20,6 +20,7 @@ from hwr_app.panel import SidePanel
 from hwr_app.session import Session
 from hwr_app.settings import read_choice, read_count
 from hwr_app.widgets import show_message
+from hwr_app.wording import PROGRESS_CANCELLING, PROGRESS_CHECKING, PROGRESS_GETTING_READY, PROGRESS_LEARNING
 from model.personal.readiness import finetune_readiness
 
 AUTO_FINETUNE_CHOICES = (0, 10, 20, 50)  # "fine-tune after every N corrections"; 0 = off
@@ -121,9 +122,10 @@ class FinetuneFlow(QObject):
         progress = self._panel.finetune_progress
         progress.setRange(0, 1)  # words, not a bare striped bar, until the first step
         progress.setValue(0)
-        progress.setFormat("Getting ready to learn…")
+        progress.set_wordings(*PROGRESS_GETTING_READY)
         self._base_counts = (dict(session.store.counts_by_label()), session.checkpoint.info.version)
         self._panel.show_progress(True)
+        self.message.emit("", 0)  # what the status bar said before (a cancel, what was missing) no longer holds
         self.changed.emit()
         worker.start()
 
@@ -132,7 +134,7 @@ class FinetuneFlow(QObject):
         if self.worker is not None:
             self.worker.cancel()
             self._panel.cancel_button.setEnabled(False)
-            self._panel.finetune_progress.setFormat("Cancelling…")
+            self._panel.finetune_progress.set_wordings(*PROGRESS_CANCELLING)
 
     def stop(self) -> None:
         """Stop a running fine-tune and wait for its thread, keeping nothing (the window is closing)."""
@@ -149,10 +151,9 @@ class FinetuneFlow(QObject):
         bar = self._panel.finetune_progress
         bar.setRange(0, progress.steps)
         bar.setValue(progress.step)
-        if progress.phase == "training":
-            bar.setFormat("Learning your handwriting… %p%")
-        else:
-            bar.setFormat("Checking it on your samples… %p%")
+        wordings = PROGRESS_LEARNING if progress.phase == "training" else PROGRESS_CHECKING
+        if self._panel.cancel_button.isEnabled():  # while cancelling, the bar keeps saying so
+            bar.set_wordings(*wordings)
 
     @Slot(object, object)
     def _on_succeeded(self, result, entry) -> None:

@@ -27,7 +27,7 @@ from hwr_app.recognizer import Recognizer
 from hwr_app.session import Forward, Session
 from hwr_app.settings import open_settings, read_int, read_size
 from hwr_app.startup import AppPaths, Loaded, StartupLoader
-from hwr_app.widgets import show_message
+from hwr_app.widgets import press_focused_button, show_message
 from hwr_app.wording import GENERAL_ACCURACY, general_accuracy, plural
 from model.personal.readiness import finetune_readiness
 
@@ -146,7 +146,7 @@ class MainWindow(QMainWindow):
         actions.quit.triggered.connect(self.close)
         for digit, action in enumerate(actions.digits):
             action.triggered.connect(lambda checked=False, d=digit: corrections.correct(d))
-        actions.save_number.triggered.connect(lambda: numbers.commit())
+        actions.save_number.triggered.connect(lambda: press_focused_button(self) or numbers.commit())
         actions.backspace.triggered.connect(lambda: numbers.backspace())
         actions.keys.triggered.connect(lambda: show_keys(self))
         actions.getting_started.triggered.connect(self._show_getting_started)
@@ -266,6 +266,7 @@ class MainWindow(QMainWindow):
 
         dialog = ModelsDialog(self.registry, self)
         dialog.activate_requested.connect(self.activate_version)
+        self.finetune_flow.changed.connect(dialog.refresh)  # a fine-tune finishing adds a version
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         self.models_dialog = dialog

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+from PySide6.QtWidgets import (QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                QSizePolicy, QSlider, QStackedWidget, QVBoxLayout, QWidget)
 
-from hwr_app.widgets import action_button
+from hwr_app.widgets import FittingProgressBar, action_button
 
 MIN_PANEL_WIDTH = 200
 MAX_PANEL_WIDTH = 560
@@ -152,13 +152,15 @@ class SidePanel(QWidget):
         self.samples_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.samples_label.setMinimumHeight(2 * self.samples_label.fontMetrics().lineSpacing())  # room for two lines
         self.finetune_button = action_button("Fine-tune", "finetuneButton", finetune_action)
-        self.finetune_progress = QProgressBar()
+        self.finetune_progress = FittingProgressBar()  # its words shorten to fit one line
         self.finetune_progress.setObjectName("finetuneProgress")
         self.finetune_progress.setAccessibleName("Fine-tune progress")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("cancelFinetuneButton")
         self.cancel_button.setToolTip("Stop fine-tuning; the current model stays in use")
         self.cancel_button.setAccessibleName("Cancel fine-tune")
+        # As narrow as its word, so the progress bar beside it has room for words too in small windows.
+        self.cancel_button.setFixedWidth(self.cancel_button.fontMetrics().horizontalAdvance("Cancel") + 24)
         running = QWidget()
         running_row = QHBoxLayout(running)
         running_row.setContentsMargins(0, 0, 0, 0)
@@ -170,7 +172,8 @@ class SidePanel(QWidget):
         self.finetune_stack.addWidget(self.finetune_button)
         self.finetune_stack.addWidget(running)
         # The latest fine-tune's result, in words, with its details one click away: never a window over
-        # the canvas that the next stroke could land on. Hidden until the first result, then kept.
+        # the canvas that the next stroke could land on. Hidden until the first result, then kept; its
+        # room is reserved throughout.
         self.result_line = QLabel(" ")
         self.result_line.setObjectName("finetuneResult")
         self.result_line.setAccessibleName("Fine-tune result")
@@ -178,6 +181,9 @@ class SidePanel(QWidget):
         self.result_line.setWordWrap(True)
         self.result_line.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.result_line.setMinimumHeight(RESULT_LINES * self.result_line.fontMetrics().lineSpacing())
+        policy = self.result_line.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # its room is kept from the start: the first result moves nothing
+        self.result_line.setSizePolicy(policy)
         self.result_line.setVisible(False)
         self.browse_row = QWidget()
         browse = QHBoxLayout(self.browse_row)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QColor, QImage, QPalette, QPixmap
-from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QMessageBox, QProgressBar, QPushButton, QWidget
 
 
 def make_button(text: str, name: str, tip: str, slot) -> QPushButton:
@@ -76,6 +76,50 @@ def action_button(text: str, name: str, action: QAction) -> QPushButton:
     action.changed.connect(lambda: button.setToolTip(action.toolTip()))
     button.setEnabled(action.isEnabled())
     return button
+
+
+class FittingProgressBar(QProgressBar):
+    """A progress bar whose words always fit on one line: of the wordings it is given, longest first,
+    it shows the first that fits its width (and keeps the longest in its tooltip)."""
+
+    TEXT_MARGIN = 4  # pixels left free on each side of the text, so it never touches the bar's ends
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._wordings: tuple[str, ...] = ("%p%",)
+        self.valueChanged.connect(self._fit)  # "9%" to "10%" may need a shorter wording
+
+    def set_wordings(self, *wordings: str) -> None:
+        """Say what the bar is doing, in wordings from the longest to the shortest ("%p%" is the percentage)."""
+        self._wordings = wordings
+        self.setToolTip(wordings[0].replace("%p%", "").strip())
+        self._fit()
+
+    def fits(self, text: str) -> bool:
+        """Return True if ``text`` fits on one line inside the bar."""
+        return self.fontMetrics().horizontalAdvance(text) <= self.width() - 2 * self.TEXT_MARGIN
+
+    def _fit(self) -> None:
+        steps = self.maximum() - self.minimum()
+        percent = f"{(self.value() - self.minimum()) * 100 // steps if steps > 0 else 0}%"
+        chosen = next((w for w in self._wordings if self.fits(w.replace("%p%", percent))), self._wordings[-1])
+        if chosen != self.format():
+            self.setFormat(chosen)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+
+def press_focused_button(window: QWidget) -> bool:
+    """Press the button that has the keyboard focus in ``window``, as Enter does in any dialog; return
+    False (nothing pressed) when the focus is elsewhere, so Enter keeps its meaning there."""
+    focused = QApplication.focusWidget()
+    if (isinstance(focused, QAbstractButton) and focused.isEnabled() and focused.isVisible()
+            and focused.window() is window):
+        focused.animateClick()
+        return True
+    return False
 
 
 def show_message(parent: QWidget, title: str, text: str, icon: QMessageBox.Icon, name: str = "notice",

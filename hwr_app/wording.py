@@ -87,6 +87,14 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+# -- a fine-tune's progress bar: the wordings, longest first; the bar shows the first that fits ----
+
+PROGRESS_GETTING_READY = ("Getting ready to learn…", "Getting ready…", "Starting…")
+PROGRESS_LEARNING = ("Learning your handwriting… %p%", "Learning… %p%", "%p%")
+PROGRESS_CHECKING = ("Checking it on your samples… %p%", "Checking… %p%", "%p%")
+PROGRESS_CANCELLING = ("Cancelling…",)
+
+
 # -- correcting a number ---------------------------------------------------------------------------
 
 def typing_hint(typed: str, restored: bool = False, found: int = 0) -> str:
@@ -95,7 +103,7 @@ def typing_hint(typed: str, restored: bool = False, found: int = 0) -> str:
     if restored:
         return f"You had saved it as {typed}: Enter saves it as {typed} again; a digit key starts over."
     if found > 1 and len(typed) != found:
-        return (f"Typed {typed}: {len(typed)} digits, {found} found. Enter shows how the drawing splits into "
+        return (f"Typed {typed}: {plural(len(typed), 'digit')}, {found} found. Enter shows how the drawing splits into "
                 f"{len(typed)}; Backspace takes a digit back.")
     return f"Typed {typed}: Enter saves the number, Backspace takes a digit back."
 

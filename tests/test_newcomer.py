@@ -159,7 +159,9 @@ def test_starting_and_ending_a_finetune_changes_no_size(qtbot, window):
         qtbot.mouseClick(window.finetune_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: window.finetune_progress.isVisible(), timeout=2000)
         qtbot.wait(50)
-        assert window.size() == size and window.minimumSizeHint().height() <= max(size.height(), 485)
+        # The panel's hint with every line's room reserved (the fine-tune's result too, since stop 23: it no
+        # longer moves the digit buttons when it first appears); the window's own minimum stays 480×400.
+        assert window.size() == size and window.minimumSizeHint().height() <= max(size.height(), 525)
         during = {w.objectName(): w.geometry() for w in visible_widgets(window) if w.objectName()}
         assert {k: v for k, v in during.items() if k in before} == {k: v for k, v in before.items() if k in during}
         with qtbot.waitSignal(window.finetune_worker.cancelled, timeout=60_000):
