@@ -113,7 +113,14 @@ class Canvas(QWidget):
 
     # -- input --------------------------------------------------------------------------------
 
+    def _inside(self, position: QPointF) -> QPointF:
+        """Return ``position`` held to the canvas: a stroke dragged past its edge runs along the edge, so the
+        ink the model reads is the ink on screen (points beyond it were kept unseen and changed the answer)."""
+        return QPointF(min(max(position.x(), 0.0), max(self.width() - 1.0, 0.0)),
+                       min(max(position.y(), 0.0), max(self.height() - 1.0, 0.0)))
+
     def _begin(self, position: QPointF, pressure: float) -> None:
+        position = self._inside(position)
         self._redo.clear()
         self._stroke_started = time.monotonic()
         self._current = [(position.x(), position.y(), pressure, 0.0)]
@@ -124,6 +131,7 @@ class Canvas(QWidget):
     def _extend(self, position: QPointF, pressure: float) -> None:
         if self._current is None:
             return
+        position = self._inside(position)
         last = self._current[-1]
         if (position.x(), position.y()) == last[:2]:
             return

@@ -116,9 +116,24 @@ class ModelsDialog(QDialog):
                 self.table.setItem(row, column, item)
         self.note.setVisible(any(status == "rejected" for _, status in rows))
         self._update_buttons()
+        self._fit_columns()
         problems = self._registry.take_messages()
         if problems:
             show_message(self, "Model files", "\n\n".join(problems), QMessageBox.Icon.Warning)
+
+    def _fit_columns(self) -> None:
+        """Widen the window (within the screen) so that every column shows whole: names with seconds, the
+        figures, the status, without a sideways scroll bar."""
+        header = self.table.horizontalHeader()
+        columns = sum(max(self.table.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(len(COLUMNS) - 1))
+        columns += max(self.table.sizeHintForColumn(len(COLUMNS) - 1), header.defaultSectionSize())  # it stretches
+        scroll = self.table.verticalScrollBar().sizeHint().width()
+        margins = self.layout().contentsMargins() if self.layout() else None
+        needed = (columns + len(COLUMNS) + 2 * self.table.frameWidth() + scroll  # a grid line a column
+                  + (margins.left() + margins.right() if margins else 0))
+        screen = self.screen().availableGeometry().width() if self.screen() else needed
+        if needed > self.width():
+            self.resize(min(needed, screen), self.height())
 
     def _selected(self) -> tuple[str, str] | None:
         items = self.table.selectedItems()

@@ -106,3 +106,11 @@ def test_pen_width_changes_the_screen_but_not_what_the_model_sees(canvas):
     canvas.set_pen_width(40)
     assert ink_pixels(canvas) > 3 * thin_pixels
     assert np.array_equal(strokes_to_image(canvas.strokes()), thin_image)
+
+
+def test_a_stroke_dragged_past_the_edge_keeps_only_what_is_on_screen(qtbot, canvas):
+    """A 7 whose bar ran past the right edge was read from points no one could see (a T: "7 or 4?")."""
+    drag(canvas, [(100, 80), (250, 80), (420, 80), (520, 120), (300, 300)])
+    points = [point for stroke in canvas.strokes() for point in stroke]
+    assert all(0 <= x <= canvas.width() - 1 and 0 <= y <= canvas.height() - 1 for x, y, *_ in points)
+    assert max(x for x, *_ in points) == canvas.width() - 1  # it ran along the edge, as the ink on screen does

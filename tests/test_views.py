@@ -114,6 +114,7 @@ def test_models_view_lists_versions_and_activates_rolls_back_and_resets(qtbot, r
     dialog.activate_requested.connect(lambda version: (requested.append(version), registry.activate(version)))
     dialog.show()
     table = dialog.table
+    qtbot.waitExposed(dialog)
     assert table.rowCount() == 4
     statuses = [table.item(row, STATUS_COLUMN).text() for row in range(4)]
     assert statuses == ["in use", "", "", "not used"]
@@ -160,3 +161,16 @@ def test_roll_back_says_so_when_the_model_it_was_made_from_is_no_longer_kept(qtb
     assert registry.active_version() == SHIPPED
     notice = dialog.findChild(QMessageBox, "notice")
     assert notice is not None and "no longer kept" in notice.text()
+
+
+def test_the_models_window_widens_until_every_column_shows_whole(qtbot, tmp_path):
+    """Two fine-tunes in one minute get names with seconds, and the status column went out of sight behind a
+    sideways scroll bar. The window now widens to its columns (within the screen, here 800 pixels wide)."""
+    dialog = ModelsDialog(ModelRegistry(tmp_path / "models", default_weights_path()))
+    qtbot.addWidget(dialog)
+    dialog.resize(360, 300)  # narrower than its columns
+    dialog.refresh()
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.table.horizontalScrollBar().maximum() == 0
+    assert dialog.table.item(0, STATUS_COLUMN).text() == "in use"
