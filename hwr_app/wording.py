@@ -268,7 +268,7 @@ def describe_finetune(outcome: FinetuneOutcome) -> FinetuneReport:
                          "Draw a few digits to try it.")
     elif o.accepted:
         title = "Fine-tune done, not in use"
-        headline = _join(f"A new model is ready ({change}), but you switched models while it was made, so yours "
+        headline = _join(f"A new model is ready: {change}. You switched models while it was made, so yours "
                          f"stays in use.", general_change, "Choose it in Model versions to use it.")
     elif o.line_gate:  # before the other refusals: saving more samples cannot help here
         title = "Fine-tune not used"

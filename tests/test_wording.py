@@ -112,7 +112,8 @@ def test_general_accuracy_appears_as_one_figure_with_one_name():
 
 
 @pytest.mark.parametrize("changes, expected", [
-    (dict(activated=False), "you switched models while it was made, so yours stays in use"),
+    (dict(activated=False), "You switched models while it was made, so yours stays in use"),
+    (dict(activated=False, test_right_before=2), "A new model is ready: it reads your samples more surely (all 2"),
     (dict(accepted=False, activated=False, test_right_after=0), "was no better on your samples (0 of your 2 samples right, as before)"),
     (dict(accepted=False, activated=False, general_after=0.9912), "would read other people's digits worse (general accuracy 99.6 % → 99.1 %)"),
     (dict(test_right_before=2), "it reads your samples more surely (all 2 samples of yours right, as before)"),
@@ -129,6 +130,10 @@ def test_each_result_says_what_happened(changes, expected):
     report = describe_finetune(outcome(**changes))
     assert expected in report.headline
     assert report.title.startswith("Fine-tune")
+    depth = 0
+    for character in report.headline:  # no brackets within brackets: "(it reads … more surely (all 2 …))"
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        assert depth <= 1, report.headline
 
 
 def test_the_corrected_digits_are_not_claimed_better_when_the_figures_do_not_say_so():
