@@ -102,6 +102,15 @@ class Canvas(QWidget):
             self._repaint_all()
             self.strokes_changed.emit(True)
 
+    def redo_strokes(self) -> list[Stroke]:
+        """Return the strokes Redo would put back, the next one last."""
+        return [list(stroke) for stroke in self._redo]
+
+    def set_redo_strokes(self, strokes: list[Stroke]) -> None:
+        """Make ``strokes`` what Redo puts back, the next one last (the drawing itself is left as it is)."""
+        self._redo = [list(stroke) for stroke in strokes if stroke]
+        self.strokes_changed.emit(True)
+
     def set_strokes(self, strokes: list[Stroke]) -> None:
         """Replace the drawing with these strokes (used to show a stored sample)."""
         self._strokes = [list(stroke) for stroke in strokes if stroke]

@@ -113,6 +113,7 @@ class Corrections(QObject):
         if not self._change_store(step, remove, -1, "Not undone", "The sample could not be removed"):
             return
         self.history.undo()
+        step.redo_after = self.canvas.redo_strokes()  # strokes drawn after it and undone: Redo comes back to them
         self.canvas.set_strokes(step.strokes)
         if step.sample is not None:  # the label the user gave comes back with the drawing: Enter saves it again
             self._numbers.restore(_what(step))
@@ -132,6 +133,7 @@ class Corrections(QObject):
             return
         self.history.redo()
         self.canvas.clear()
+        self.canvas.set_redo_strokes(step.redo_after)
         self._say_saved("" if step.sample is None else
                         f"Saved as <b>{_what(step)}</b> · <a href='undo'>Undo</a>")
         self.changed.emit()

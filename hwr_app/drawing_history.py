@@ -9,7 +9,7 @@ any editor. Plain Python: hwr_app.corrections applies the steps to the canvas an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 HISTORY_LIMIT = 100  # drawings kept for undo; older ones can no longer be taken back
 
@@ -21,6 +21,9 @@ class TakenOff:
     strokes: list
     sample: object | None = None  # model.storage.samples.Sample
     more_samples: tuple = ()  # a number's other digits, saved with it (model.storage.samples.Sample each)
+    # The strokes the canvas could redo when this step was undone (drawn after it, then undone): given back
+    # when the step is redone, so that Redo walks forward through them too.
+    redo_after: list = field(default_factory=list)
 
     def describe(self) -> str:
         """Return what taking this off was, for the Undo and Redo menu entries."""

@@ -199,3 +199,21 @@ def test_the_keys_list_names_backspace_and_keeps_each_line_whole(qtbot, window):
     assert label.heightForWidth(label.width()) < rows * (one_line + 8) + 8 if label.hasHeightForWidth() else True
     assert label.sizeHint().height() < rows * (one_line + 8) + 8
     box.close()
+
+
+def test_redo_walks_forward_through_a_clear_and_the_strokes_drawn_after_it(qtbot, window):
+    """Draw, Esc, draw a stroke, Ctrl+Z twice (the stroke, then the clear), Ctrl+Y twice: the stroke drawn
+    after the clear could not be redone."""
+    first, second = standard_digit(7), standard_digit(1)
+    draw_strokes(window.canvas, first)
+    QTest.keyClick(window, Qt.Key.Key_Escape)
+    draw_strokes(window.canvas, second[:1])
+    after = window.canvas.strokes()
+    for _ in range(2):
+        QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(window.canvas.strokes()) == len(first)  # the drawing the clear took off is back
+    QTest.keyClick(window, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert window.canvas.is_empty()  # the clear, again
+    assert window.window_actions.redo.isEnabled()
+    QTest.keyClick(window, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert window.canvas.strokes() == after  # and the stroke drawn after it
