@@ -128,9 +128,9 @@ class ModelsDialog(QDialog):
         columns = sum(max(self.table.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(len(COLUMNS) - 1))
         columns += max(self.table.sizeHintForColumn(len(COLUMNS) - 1), header.defaultSectionSize())  # it stretches
         scroll = self.table.verticalScrollBar().sizeHint().width()
-        margins = self.layout().contentsMargins() if self.layout() else None
+        margins = self.layout().contentsMargins()
         needed = (columns + len(COLUMNS) + 2 * self.table.frameWidth() + scroll  # a grid line a column
-                  + (margins.left() + margins.right() if margins else 0))
+                  + margins.left() + margins.right())
         screen = self.screen().availableGeometry().width() if self.screen() else needed
         if needed > self.width():
             self.resize(min(needed, screen), self.height())

@@ -61,6 +61,17 @@ def read_count(settings: QSettings, key: str) -> int:
 MAX_SETTINGS_BYTES = 1024 * 1024  # hwr writes a few hundred bytes; Qt reads the whole file into memory at once
 
 
+def _settings_problem(path: Path, info: os.stat_result) -> str:
+    """Return why the settings file (its lstat ``info``) cannot be used, or "" if it can."""
+    if stat.S_ISLNK(info.st_mode):
+        return f"it is a link to {os.readlink(path)[:200]}, and hwr writes nothing through a link"
+    if not stat.S_ISREG(info.st_mode):
+        return "it is not a regular file"
+    if info.st_size > MAX_SETTINGS_BYTES:
+        return f"it is {info.st_size:,} bytes; the limit is {MAX_SETTINGS_BYTES:,}"
+    return ""
+
+
 def open_settings(path: str | os.PathLike) -> tuple[QSettings, str]:
     """Return (QSettings on ``path`` in INI format, a message or "").
 
@@ -73,17 +84,11 @@ def open_settings(path: str | os.PathLike) -> tuple[QSettings, str]:
     """
     path = Path(path)
     try:
-        info = os.lstat(path)
+        problem = _settings_problem(path, os.lstat(path))
     except FileNotFoundError:
         return QSettings(str(path), QSettings.Format.IniFormat), ""
     except OSError as error:
-        info, problem = None, describe_os_error(error)
-    else:
-        problem = ("" if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_SETTINGS_BYTES
-                   else f"it is a link to {os.readlink(path)[:200]}, and hwr writes nothing through a link"
-                   if stat.S_ISLNK(info.st_mode)
-                   else f"it is {info.st_size:,} bytes; the limit is {MAX_SETTINGS_BYTES:,}"
-                   if stat.S_ISREG(info.st_mode) else "it is not a regular file")
+        problem = describe_os_error(error)
     if not problem:
         return QSettings(str(path), QSettings.Format.IniFormat), ""
     try:

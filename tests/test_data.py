@@ -151,7 +151,8 @@ def write_tiny_mnist(root, count: int = 3) -> dict[str, "Path"]:
     for prefix in ("train", "t10k"):
         images = (2051).to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in (count, 28, 28))
         files[f"{prefix}-images-idx3-ubyte"] = images + bytes(range(count)) * 784
-        files[f"{prefix}-labels-idx1-ubyte"] = (2049).to_bytes(4, "big") + count.to_bytes(4, "big") + bytes(range(count))
+        labels = (2049).to_bytes(4, "big") + count.to_bytes(4, "big")
+        files[f"{prefix}-labels-idx1-ubyte"] = labels + bytes(range(count))
     for name, data in files.items():
         (raw / name).write_bytes(data)
     return {name: raw / name for name in files}

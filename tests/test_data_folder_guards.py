@@ -62,17 +62,23 @@ def test_a_log_record_that_never_ends_does_not_stop_the_store_opening(tmp_path, 
     store.close()
 
 
-def crafted(path, statements: list[str]) -> bytes:
-    """Make a store as hwr does, run ``statements`` on it, and return its bytes."""
-    store = SampleStore(path)
-    store.add(make_sample(5, jitter(STANDARD[5], np.random.default_rng(1))))
-    store.close()
+def sqlite_file(path, *statements: str) -> bytes:
+    """Run ``statements`` on the SQLite file at ``path`` (made if absent) as another program would; return its
+    bytes."""
     connection = sqlite3.connect(path)
     for statement in statements:
         connection.execute(statement)
     connection.commit()
     connection.close()
     return path.read_bytes()
+
+
+def crafted(path, statements: list[str]) -> bytes:
+    """Make a store as hwr does, run ``statements`` on it, and return its bytes."""
+    store = SampleStore(path)
+    store.add(make_sample(5, jitter(STANDARD[5], np.random.default_rng(1))))
+    store.close()
+    return sqlite_file(path, *statements)
 
 
 @pytest.mark.parametrize("statement, named", [
@@ -102,11 +108,7 @@ def test_a_samples_table_whose_id_is_not_the_row_id_is_refused(tmp_path, table):
     rest = ("uid TEXT UNIQUE NOT NULL, created TEXT NOT NULL, label INTEGER NOT NULL, predicted INTEGER, "
             "probabilities TEXT, model_version TEXT NOT NULL DEFAULT '', strokes TEXT NOT NULL, image BLOB NOT NULL, "
             "preprocess_version INTEGER NOT NULL, number TEXT")
-    connection = sqlite3.connect(path)
-    connection.execute(table.format(rest=rest))
-    connection.commit()
-    connection.close()
-    before = path.read_bytes()
+    before = sqlite_file(path, table.format(rest=rest))
     with pytest.raises(SampleStoreError, match="not keyed by a whole-number id"):
         SampleStore(path)
     assert path.read_bytes() == before
@@ -115,13 +117,10 @@ def test_a_samples_table_whose_id_is_not_the_row_id_is_refused(tmp_path, table):
 def test_the_same_key_written_as_a_table_rule_is_the_row_id_and_is_accepted(tmp_path):
     """SQLite's own exception: PRIMARY KEY (id DESC) as a table rule is the row id; such a store works."""
     path = tmp_path / "samples.db"
-    connection = sqlite3.connect(path)
-    connection.execute("CREATE TABLE samples (id INTEGER, uid TEXT UNIQUE NOT NULL, created TEXT NOT NULL, "
-                       "label INTEGER NOT NULL, predicted INTEGER, probabilities TEXT, model_version TEXT NOT NULL "
-                       "DEFAULT '', strokes TEXT NOT NULL, image BLOB NOT NULL, preprocess_version INTEGER NOT NULL, "
-                       "PRIMARY KEY (id DESC))")
-    connection.commit()
-    connection.close()
+    sqlite_file(path, "CREATE TABLE samples (id INTEGER, uid TEXT UNIQUE NOT NULL, created TEXT NOT NULL, "
+                      "label INTEGER NOT NULL, predicted INTEGER, probabilities TEXT, model_version TEXT NOT NULL "
+                      "DEFAULT '', strokes TEXT NOT NULL, image BLOB NOT NULL, preprocess_version INTEGER NOT NULL, "
+                      "PRIMARY KEY (id DESC))")
     store = SampleStore(path)
     saved = store.add(make_sample(8, jitter(STANDARD[8], np.random.default_rng(2))))
     assert saved.id is not None and store.get(saved.id).label == 8
@@ -134,11 +133,7 @@ def test_a_store_file_that_is_a_link_is_refused_and_what_it_names_is_left_alone(
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     theirs = outside / "theirs.db"
-    connection = sqlite3.connect(theirs)
-    connection.execute("CREATE TABLE notes (text TEXT)")
-    connection.commit()
-    connection.close()
-    before = theirs.read_bytes()
+    before = sqlite_file(theirs, "CREATE TABLE notes (text TEXT)")
     data = tmp_path / "data"
     data.mkdir()
     (data / part).symlink_to(theirs)

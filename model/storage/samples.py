@@ -136,12 +136,6 @@ class SampleStore:
                                    f"created ({validate.describe_os_error(error)}).") from error
         self._wal_salts: bytes | None = None  # the log's salts as last recorded (see _note_wal)
         self._in_use: int | None = None  # a descriptor holding a shared lock while this store is open
-        for part in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
-            if part.is_symlink():  # SQLite would write (and switch to its journal) whatever file it names
-                raise SampleStoreError(
-                    f"Cannot open the sample database {self.path}: {part.name} is a link (to "
-                    f"{os.readlink(part)[:200]}); hwr writes nothing through a link out of its data folder. It was "
-                    f"left as it is: put the file itself there, or move the link away to start a new store.")
         with _opening_lock(self.path):
             self._set_foreign_log_aside()
             try:
@@ -844,16 +838,22 @@ def _is_format_error(error: sqlite3.Error) -> bool:
 def _read_header(path: Path) -> bytes:
     """Return the first 16 bytes of the file, b"" if it does not exist or is empty.
 
-    Raises SampleStoreError if it, or its -wal or -shm file, is not a regular file (a named pipe
+    Raises SampleStoreError if it, or its -wal or -shm file, is a link (SQLite would write, and switch to
+    its journal, whatever file it names, outside the data folder too) or not a regular file (a named pipe
     would make SQLite, and so the window, wait forever): it is left as it is.
     """
-    for suffix in ("-wal", "-shm"):
-        companion = Path(f"{path}{suffix}")
+    for part in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         try:
-            if not stat.S_ISREG(os.stat(companion).st_mode):
-                raise _not_a_file(companion)
+            info = os.lstat(part)
         except OSError:
-            pass
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            raise SampleStoreError(
+                f"Cannot open the sample database {path}: {part.name} is a link (to {os.readlink(part)[:200]}); hwr "
+                f"writes nothing through a link out of its data folder. It was left as it is: put the file itself "
+                f"there, or move the link away to start a new store.")
+        if part != path and not stat.S_ISREG(info.st_mode):
+            raise _not_a_file(part)
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:

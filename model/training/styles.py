@@ -199,9 +199,9 @@ LOOP_SCALES = (0.5, 0.7)
 #   writer's own stream, so every other parameter is "narrow"'s. Chosen on the UNIPEN training writers' 297 real
 #   flags alone (benchmarks/styles.py's flag_measures, without a model): their bows are median 0.056 [25th-75th
 #   percentile -0.039-0.103; 5th-95th -0.15-0.21] -- most sag a little, 27 % arch up (below -0.03) like a 7's bar
-#   turning down -- where the other spreads draw every flag straight (bow 0). The same writers' 1s redrawn so and counted
-#   as flagged by the rule: 0.058 [-0.016-0.139; -0.11-0.20]. The idea came from the shipped model's misread real
-#   flags (val/val01's four arch up, bows -0.05 to -0.10), seen before the spread was chosen.
+#   turning down -- where the other spreads draw every flag straight (bow 0). The same writers' 1s redrawn so and
+#   counted as flagged by the rule: 0.058 [-0.016-0.139; -0.11-0.20]. The idea came from the shipped model's
+#   misread real flags (val/val01's four arch up, bows -0.05 to -0.10), seen before the spread was chosen.
 # The three were tried as the shipped patch's flag (model.train --style-flags, benchmarks/writer_cv.py) and not
 # shipped: the long, flat flags "narrow" draws are the hard ones (README, "A flag drawn from the real flags'
 # spread"), and an arched flag as long as those is a 7's shape (README, "A curved flag").
@@ -228,17 +228,21 @@ def _flag(first: float, second: float, flags: str) -> tuple[float, float]:
     return reach, min(reach * math.tan(math.radians(angle)), FLAG_DROP_MAX)
 
 
+def _stream(key: str) -> np.random.Generator:
+    """Return the random stream named ``key``: the same key always gives the same draws, on every machine."""
+    return np.random.default_rng(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"))
+
+
 def _bow(name: str) -> float:
     """Return the bow of writer ``name``'s flag ("bowed"), from a stream of its own."""
-    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(f"{name}/bow".encode()).digest()[:8], "big"))
-    return float(np.clip(rng.normal(*FLAG_BOW), -FLAG_BOW_MAX, FLAG_BOW_MAX))
+    return float(np.clip(_stream(f"{name}/bow").normal(*FLAG_BOW), -FLAG_BOW_MAX, FLAG_BOW_MAX))
 
 
 def writer_style(name: str, flags: str = "narrow") -> WriterStyle:
     """Return the style of the synthetic writer ``name``: the same name always gives the same style.
 
     ``flags``: how its 1s' flag is drawn (one of FLAG_SPREADS, see there)."""
-    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big"))
+    rng = _stream(name)
     flag_length, flag_drop = _flag(rng.random(), rng.random(), flags)
     return WriterStyle(flag_length=flag_length, flag_drop=flag_drop, flag_bow=_bow(name) if flags == "bowed" else 0.0,
                        one_foot=bool(rng.random() < 0.25), bar_width=rng.uniform(0.35, 0.6),
@@ -252,7 +256,7 @@ def styled_writer(name: str, digits: Sequence[tuple[Sequence, int]], style: Writ
     """Return (strokes, label) of a writer's digits, in order, each drawn in ``name``'s style (``style`` if given,
     else writer_style(name, flags))."""
     style = style or writer_style(name, flags)
-    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(f"{name}/digits".encode()).digest()[:8], "big"))
+    rng = _stream(f"{name}/digits")
     return [(style.apply(strokes, label, rng), label) for strokes, label in digits]
 
 
